@@ -1,0 +1,179 @@
+"""UCR / UEA time-series classification data (``.ts`` files) through aeon, offline.
+
+``load_ucr(name)`` reads a problem's TRAIN and TEST files: the ones aeon ships inside its package
+(``bundled_ucr()``: GunPoint, ArrowHead, ItalyPowerDemand, BasicMotions, JapaneseVowels, ...), or
+``<extract_path>/<name>/<name>_TRAIN.ts`` from a downloaded archive. ``load_ts(path)`` reads any
+single ``.ts`` file. Nothing is downloaded.
+
+Series come out as ``(n, channels, time)`` float32. Unequal-length problems (e.g. JapaneseVowels)
+are made equal by ``unequal="pad"`` (zeros after the end; ``dataset.lengths`` keeps each true
+length) or ``unequal="resample"`` (linear interpolation of each series to the longest length).
+Missing values (NaN) are an error unless ``nan="zero"``.
+
+>>> train, test = load_ucr("GunPoint")
+>>> train.x.shape, test.x.shape, train.class_names
+(torch.Size([50, 1, 150]), torch.Size([150, 1, 150]), ['1', '2'])
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from audioconv.data.base import ArrayDataset
+from audioconv.errors import ConfigError, DatasetError
+
+__all__ = ["aeon_data_dir", "bundled_ucr", "load_ts", "load_ucr"]
+
+
+def aeon_data_dir() -> Path:
+    """The folder of data sets shipped inside the installed aeon package."""
+    try:
+        import aeon.datasets
+    except ImportError as error:
+        raise DatasetError(
+            "aeon is not installed: `pip install aeon`, or pass a .ts path"
+        ) from error
+    return Path(aeon.datasets.__file__).parent / "data"
+
+
+def bundled_ucr() -> list[str]:
+    """Names of the classification problems aeon ships (TRAIN and TEST ``.ts`` files with
+    ``@classLabel true``)."""
+    root = aeon_data_dir()
+    return sorted(
+        p.name for p in root.iterdir()
+        if (p / f"{p.name}_TEST.ts").is_file() and _has_class_labels(p / f"{p.name}_TRAIN.ts")
+    )  # fmt: skip
+
+
+def _has_class_labels(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        for line in handle:
+            if line.lower().startswith("@classlabel"):
+                return line.split()[1].lower() == "true"
+            if line.lower().startswith("@data"):
+                break
+    return False
+
+
+def _equalise(
+    series: list[np.ndarray], length: int, unequal: str
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """List of ``(channels, len_i)`` -> ``(n, channels, length)`` and true lengths (or None)."""
+    lengths = torch.tensor([s.shape[-1] for s in series])
+    if bool((lengths == length).all()):
+        return torch.as_tensor(np.stack(series), dtype=torch.float32), None
+    if unequal == "pad":
+        out = torch.zeros(len(series), series[0].shape[0], length)
+        for i, s in enumerate(series):
+            out[i, :, : s.shape[-1]] = torch.as_tensor(s, dtype=torch.float32)
+        return out, lengths
+    out = torch.stack(
+        [
+            torch.nn.functional.interpolate(
+                torch.as_tensor(s, dtype=torch.float32)[None], size=length, mode="linear",
+                align_corners=True,
+            )[0]  # (1, channels, len_i) -> (channels, length)
+            for s in series
+        ]
+    )  # fmt: skip
+    return out, None
+
+
+def _to_dataset(
+    x, y, class_names: Sequence[str], length: int, unequal: str, nan: str, source: str
+) -> ArrayDataset:
+    series = [np.asarray(s, dtype=np.float64) for s in x]
+    if any(np.isnan(s).any() for s in series):
+        if nan != "zero":
+            raise DatasetError(f"{source}: the series hold missing values (NaN); pass nan='zero'")
+        series = [np.nan_to_num(s) for s in series]
+    index = {name: i for i, name in enumerate(class_names)}
+    unknown = sorted(set(map(str, y)) - set(index))
+    if unknown:
+        raise DatasetError(f"{source}: labels {unknown} are not in the class list {class_names}")
+    data, lengths = _equalise(series, length, unequal)
+    labels = torch.tensor([index[str(v)] for v in y], dtype=torch.int64)
+    return ArrayDataset(data, labels, class_names=class_names, lengths=lengths)
+
+
+def _check_options(unequal: str, nan: str) -> None:
+    if unequal not in ("pad", "resample"):
+        raise ConfigError(f"unequal={unequal!r}: use 'pad' or 'resample'")
+    if nan not in ("raise", "zero"):
+        raise ConfigError(f"nan={nan!r}: use 'raise' or 'zero'")
+
+
+def _read_ts(path: Path):
+    from aeon.datasets import load_from_ts_file
+
+    if not path.is_file():
+        raise DatasetError(f"{path}: no such .ts file")
+    try:
+        x, y, meta = load_from_ts_file(str(path), return_meta_data=True)
+    except (OSError, ValueError) as error:
+        raise DatasetError(f"{path}: cannot parse the .ts file ({error})") from error
+    if y is None or not meta.get("classlabel", True):
+        raise DatasetError(f"{path}: the file has no class labels (@classLabel false)")
+    return (
+        list(x),
+        [str(v) for v in y],
+        [str(c) for c in meta.get("class_values") or sorted(set(y))],
+    )
+
+
+def load_ts(
+    path: str | os.PathLike,
+    *,
+    class_names: Sequence[str] | None = None,
+    length: int | None = None,
+    unequal: str = "pad",
+    nan: str = "raise",
+) -> ArrayDataset:
+    """One ``.ts`` file -> an :class:`ArrayDataset` ``(n, channels, time)``. ``length`` fixes the
+    common length (default: the longest series); ``class_names`` the class order (default: the
+    file's ``@classLabel`` list)."""
+    _check_options(unequal, nan)
+    x, y, names = _read_ts(Path(path))
+    longest = max(s.shape[-1] for s in x)
+    if length is not None and length < longest and unequal == "pad":
+        raise ConfigError(f"length={length} is shorter than the longest series ({longest})")
+    return _to_dataset(x, y, list(class_names or names), length or longest, unequal, nan, str(path))
+
+
+def load_ucr(
+    name: str,
+    *,
+    extract_path: str | os.PathLike | None = None,
+    unequal: str = "pad",
+    nan: str = "raise",
+) -> tuple[ArrayDataset, ArrayDataset]:
+    """TRAIN and TEST splits of the UCR / UEA problem ``name``, sharing class order and length.
+
+    Looks in ``extract_path`` (``<extract_path>/<name>/<name>_TRAIN.ts``) when given, else in the
+    data aeon ships (:func:`bundled_ucr`).
+    """
+    _check_options(unequal, nan)
+    root = Path(extract_path) if extract_path is not None else aeon_data_dir()
+    files = [root / name / f"{name}_{part}.ts" for part in ("TRAIN", "TEST")]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        hint = f"aeon ships only {', '.join(bundled_ucr())}; " if extract_path is None else ""
+        raise DatasetError(
+            f"UCR / UEA problem {name!r} not found ({', '.join(missing)} missing). {hint}download "
+            f"the archive from https://timeseriesclassification.com and pass extract_path=<folder "
+            f"holding {name}/>, or load a file with load_ts(path)"
+        )
+    (x_train, y_train, names), (x_test, y_test, _) = (_read_ts(f) for f in files)
+    length = max(s.shape[-1] for s in [*x_train, *x_test])
+    return (
+        _to_dataset(x_train, y_train, names, length, unequal, nan, str(files[0])),
+        _to_dataset(x_test, y_test, names, length, unequal, nan, str(files[1])),
+    )

@@ -1,0 +1,59 @@
+"""Exceptions raised by audioconv.
+
+Every error a user can trigger with bad input is one of these, and its message names the offending
+file or value and says how to fix it.
+"""
+
+from __future__ import annotations
+
+
+class AudioConvError(Exception):
+    """Base class of every error audioconv raises on purpose."""
+
+
+class ConfigError(AudioConvError, ValueError):
+    """An option has a value that cannot work (the message names the option and the fix)."""
+
+
+class InputTooSmallError(AudioConvError, ValueError):
+    """An input is shorter / smaller than the minimum a model or transform needs."""
+
+
+class AudioError(AudioConvError):
+    """A problem with one audio file; ``path`` holds the file."""
+
+    def __init__(self, path, message: str):
+        self.path = str(path)
+        super().__init__(f"{self.path}: {message}")
+
+
+class AudioFileNotFoundError(AudioError, FileNotFoundError):
+    """The audio file does not exist."""
+
+
+class AudioDecodeError(AudioError):
+    """The file exists but cannot be decoded (corrupt, truncated or not an audio format)."""
+
+
+class EmptyAudioError(AudioError):
+    """The file decodes to zero samples."""
+
+
+class NonFiniteAudioError(AudioError):
+    """The decoded samples contain NaN or infinity."""
+
+
+class DatasetError(AudioConvError):
+    """A dataset folder, manifest or table is malformed (missing files, unknown labels, ...)."""
+
+
+class SensorDataError(DatasetError, ValueError):
+    """A sensor log has NaN / inf values or malformed columns (names the column and row)."""
+
+
+class CacheError(AudioConvError):
+    """A feature cache is unusable (stale, half-written or from another configuration)."""
+
+
+class CheckpointError(AudioConvError):
+    """A checkpoint is missing, unreadable or does not fit the model it is loaded into."""

@@ -1,0 +1,427 @@
+"""Export a trained classifier as one file that maps the raw input to probabilities.
+
+The exported graph holds the whole inference path: the front end (``LogMel`` / ``MFCC`` /
+``Standardize`` with its fitted buffers), the backbone and the output activation of the task. It
+takes the raw waveform ``(batch, channels, time)`` (or a raw sensor window of the same layout, or an
+image ``(batch, channels, height, width)``) and returns what ``Classifier.predict_step`` returns:
+
+- binary: ``(batch,)`` P(positive class) (sigmoid of the single logit),
+- multiclass: ``(batch, num_classes)`` softmax probabilities,
+- multilabel: ``(batch, num_classes)`` independent sigmoids,
+- regression: ``(batch,)`` for one target, ``(batch, k)`` otherwise (through the classifier's
+  ``regression_output``: linear, sigmoid or tanh).
+
+The activation is ``audioconv.tasks.task_output``, the function ``predict_step`` uses.
+
+Two formats: ONNX (``torch.onnx.export(dynamo=True)``, run with onnxruntime — see
+:mod:`audioconv.deploy`) and TorchScript (``torch.jit.trace``). Both files are written atomically and
+get a sidecar JSON ``<file>.json`` (:func:`sidecar_path`) with the class names, task, sample rate,
+expected input shape (``None`` for a dynamic axis), input kind, library version and a description of
+the front end. The batch axis is always dynamic; the time axis (the spatial axes for images) is
+dynamic when the model accepts any length, which :func:`accepts_any_length` checks by running it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from pathlib import Path
+from collections.abc import Callable
+from typing import Any, Literal
+
+import numpy as np
+import torch
+from torch import nn
+
+import audioconv
+from audioconv._atomic import atomic_path, atomic_write_text
+from audioconv.errors import CheckpointError, ConfigError
+from audioconv.tasks import task_output
+
+__all__ = [
+    "TASKS",
+    "INPUT_KINDS",
+    "InferenceModel",
+    "accepts_any_length",
+    "export_onnx",
+    "export_torchscript",
+    "export_checkpoint",
+    "sidecar_path",
+    "build_metadata",
+]
+
+TASKS = ("binary", "multiclass", "multilabel", "regression")
+INPUT_KINDS = ("audio", "sensor", "image")
+INPUT_NAME = "input"
+OUTPUT_NAME = "probabilities"
+# Tolerance of the check run after every export (exported graph vs eager PyTorch).
+VERIFY_ATOL = 1e-4
+
+
+class InferenceModel(nn.Module):
+    """Front end (optional) + backbone + output activation: raw input -> probabilities.
+
+    Args:
+        backbone: maps the front end's output (or the raw input) to logits ``(batch, width)``.
+        frontend: feature module applied first, e.g. ``LogMel``: ``(batch, channels, time)`` ->
+            ``(batch, channels, freq, time)``; ``None`` feeds the raw input to the backbone.
+        task: one of :data:`TASKS`; picks the output activation (``audioconv.tasks.task_output``).
+        regression_output: ``"linear"``, ``"sigmoid"`` or ``"tanh"`` (regression only).
+        class_names: label of each output (``[negative, positive]`` for binary).
+        sample_rate: rate of the raw input in Hz (audio and sensor streams), stored in the sidecar.
+        input_kind: ``"audio"``, ``"sensor"`` or ``"image"``, stored in the sidecar.
+        input_shape: one training input without the batch axis, ``(channels, time)`` or
+            ``(channels, height, width)``; the default window of streaming and export.
+
+    Shapes: input ``(batch, channels, time)`` or ``(batch, channels, height, width)``; output as in
+    the module docstring.
+    """
+
+    def __init__(
+        self,
+        backbone: nn.Module,
+        *,
+        frontend: nn.Module | None = None,
+        task: str = "multiclass",
+        regression_output: str = "linear",
+        class_names: list[str] | None = None,
+        sample_rate: float | None = None,
+        input_kind: str = "audio",
+        input_shape: tuple[int, ...] | None = None,
+    ):
+        super().__init__()
+        if task not in TASKS:
+            raise ConfigError(f"task={task!r} is not one of {TASKS}: pick one of them")
+        if regression_output not in ("linear", "sigmoid", "tanh"):
+            raise ConfigError(
+                f"regression_output={regression_output!r} is not 'linear', 'sigmoid' or 'tanh'"
+            )
+        if input_kind not in INPUT_KINDS:
+            raise ConfigError(f"input_kind={input_kind!r} is not one of {INPUT_KINDS}")
+        if sample_rate is not None and sample_rate <= 0:
+            raise ConfigError(f"sample_rate={sample_rate!r} must be a positive number of Hz")
+        self.frontend = frontend
+        self.backbone = backbone
+        self.task = task
+        self.regression_output = regression_output
+        self.class_names = list(class_names) if class_names is not None else None
+        self.sample_rate = sample_rate
+        self.input_kind = input_kind
+        self.input_shape = tuple(input_shape) if input_shape is not None else None
+
+    @classmethod
+    def from_classifier(
+        cls,
+        classifier: nn.Module,
+        *,
+        sample_rate: float | None = None,
+        input_kind: str | None = None,
+    ) -> InferenceModel:
+        """Wrap a trained ``audioconv.tasks.Classifier`` (shares its modules, in eval mode).
+
+        ``sample_rate`` / ``input_kind`` default to the classifier's hparams of the same name;
+        ``class_names`` and ``input_shape`` come from its hparams.
+        """
+        hparams = dict(classifier.hparams)
+        if "heads" in hparams:
+            raise ConfigError(
+                "a MultiOutputClassifier has several heads: export supports a single-task "
+                "Classifier"
+            )
+        model = cls(
+            classifier.backbone,
+            frontend=classifier.frontend,
+            task=hparams["task"],
+            regression_output=hparams.get("regression_output", "linear"),
+            class_names=hparams.get("class_names"),
+            sample_rate=sample_rate if sample_rate is not None else hparams.get("sample_rate"),
+            input_kind=input_kind or hparams.get("input_kind") or "audio",
+            input_shape=hparams.get("input_shape"),
+        )
+        return model.eval()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(batch, channels, time)`` (or ``(batch, channels, height, width)``) -> probabilities."""
+        if self.frontend is not None:
+            x = self.frontend(x)
+        logits = self.backbone(x)
+        return task_output(logits, task=self.task, regression_output=self.regression_output)
+
+    def extra_repr(self) -> str:
+        return f"task={self.task!r}, sample_rate={self.sample_rate}, input_kind={self.input_kind!r}"
+
+
+def sidecar_path(model_path: str | os.PathLike) -> Path:
+    """The metadata file beside an exported model: ``model.onnx`` -> ``model.onnx.json``."""
+    path = Path(model_path)
+    return path.with_name(path.name + ".json")
+
+
+def _longer(example_input: torch.Tensor, dims: int) -> torch.Tensor:
+    """The example with its last ``dims`` axes about 1.5x longer (zero padded at the end)."""
+    pad: list[int] = []
+    for size in reversed(example_input.shape[-dims:]):
+        pad += [0, max(1, size // 2)]
+    return torch.nn.functional.pad(example_input, pad)
+
+
+def _variable_dims(model: nn.Module, example_input: torch.Tensor) -> int:
+    """Number of trailing axes that may vary: time for signals, height and width for images."""
+    kind = getattr(model, "input_kind", None)
+    return 2 if kind == "image" or (kind is None and example_input.dim() == 4) else 1
+
+
+def accepts_any_length(model: nn.Module, example_input: torch.Tensor) -> bool:
+    """Whether ``model`` gives the same output shape for a longer input (global pooling).
+
+    Runs the model on ``example_input`` and on a copy about 1.5x longer along the time axis (both
+    spatial axes for images); a model with a fixed-size flatten + linear head fails or changes shape.
+    """
+    dims = _variable_dims(model, example_input)
+    with torch.inference_mode():
+        expected = model(example_input).shape
+        try:
+            return model(_longer(example_input, dims)).shape == expected
+        except RuntimeError:  # e.g. "mat1 and mat2 shapes cannot be multiplied"
+            return False
+
+
+def build_metadata(
+    model: nn.Module, example_input: torch.Tensor, *, dynamic_time: bool, fmt: str
+) -> dict[str, Any]:
+    """The sidecar JSON content for ``model`` exported with ``example_input``'s shape."""
+    dims = _variable_dims(model, example_input)
+    shape: list[int | None] = [None, *example_input.shape[1:]]
+    if dynamic_time:
+        shape[-dims:] = [None] * dims
+    frontend = getattr(model, "frontend", None)
+    class_names = getattr(model, "class_names", None)
+    return {
+        "format": fmt,
+        "task": getattr(model, "task", None),
+        "class_names": list(class_names) if class_names is not None else None,
+        "sample_rate": getattr(model, "sample_rate", None),
+        "input_kind": getattr(model, "input_kind", "image" if dims == 2 else "audio"),
+        "input_shape": shape,
+        "example_input_shape": [None, *example_input.shape[1:]],
+        "input_name": INPUT_NAME,
+        "output_name": OUTPUT_NAME,
+        "frontend": None if frontend is None else repr(frontend),
+        "backbone": type(getattr(model, "backbone", model)).__name__,
+        "library_version": audioconv.__version__,
+        "torch_version": torch.__version__,
+    }
+
+
+def _prepare(
+    model: nn.Module, example_input: torch.Tensor, dynamic_time: bool | None
+) -> tuple[torch.Tensor, bool, torch.Tensor, torch.Tensor]:
+    """Eval mode; the example with a batch of >= 2 (so export does not specialise the batch axis
+    to 1); whether to try a dynamic length (the user's choice, else :func:`accepts_any_length`);
+    a check input with another batch size and one with another batch size and length."""
+    if not isinstance(example_input, torch.Tensor) or example_input.dim() not in (3, 4):
+        raise ConfigError(
+            "example_input must be a tensor (batch, channels, time) or (batch, channels, height, "
+            f"width), got {getattr(example_input, 'shape', type(example_input).__name__)}"
+        )
+    model.eval()
+    example = example_input.detach().float()
+    if example.shape[0] < 2:
+        example = example.expand(2, *example.shape[1:]).contiguous()  # (1, ...) -> (2, ...)
+    any_length = accepts_any_length(model, example)
+    if dynamic_time and not any_length:
+        raise ConfigError(
+            "dynamic_time=True but the model fails or changes its output shape on a longer input "
+            "(fixed-size head): export with dynamic_time=False or None"
+        )
+    generator = torch.Generator().manual_seed(0)
+    other_batch = torch.randn((3, *example.shape[1:]), generator=generator)
+    longer = _longer(example, _variable_dims(model, example))
+    other_length = torch.randn((1, *longer.shape[1:]), generator=generator)
+    return example, any_length if dynamic_time is None else dynamic_time, other_batch, other_length
+
+
+def _max_error(run: Callable[[torch.Tensor], np.ndarray], model: nn.Module, x: torch.Tensor):
+    """Max abs difference between ``run(x)`` and eager PyTorch; ``inf`` if ``run`` fails or the
+    shapes differ (an exported graph that only fits the example's length)."""
+    with torch.inference_mode():
+        expected = model(x).numpy()
+    try:
+        got = run(x)
+    except Exception:  # onnxruntime's errors derive from Exception only
+        return float("inf")
+    if got.shape != expected.shape:
+        return float("inf")
+    return float(np.max(np.abs(got - expected))) if got.size else 0.0
+
+
+def _check(name: str, run: Callable, model: nn.Module, x: torch.Tensor) -> None:
+    error = _max_error(run, model, x)
+    if not error <= VERIFY_ATOL:
+        raise RuntimeError(
+            f"the exported {name} graph disagrees with PyTorch on an input of shape "
+            f"{tuple(x.shape)} (max abs error {error:.3g}): export with dynamic_time=False, or "
+            "report the model"
+        )
+
+
+def _onnx_program(model: nn.Module, example: torch.Tensor, dynamic: bool | None, opset):
+    """``torch.onnx.export(dynamo=True)``; batch always dynamic; length dynamic (``True``),
+    dynamic if the exporter can keep it so (``None``), or static (``False``)."""
+    length_dim = torch.export.Dim.AUTO if dynamic is None else torch.export.Dim.DYNAMIC
+    # Axis 0 is the batch; axes 2.. are time (signals) or height, width (images).
+    axes: dict[int, Any] = {0: torch.export.Dim.DYNAMIC}
+    if dynamic is not False:
+        axes.update({axis: length_dim for axis in range(2, example.dim())})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=(FutureWarning, UserWarning))
+        return torch.onnx.export(
+            model,
+            (example,),
+            dynamo=True,
+            input_names=[INPUT_NAME],
+            output_names=[OUTPUT_NAME],
+            dynamic_shapes=(axes,),
+            opset_version=opset,
+            verbose=False,
+        )
+
+
+def export_onnx(
+    model: nn.Module,
+    path: str | os.PathLike,
+    *,
+    example_input: torch.Tensor,
+    dynamic_time: bool | None = None,
+    opset: int | None = None,
+) -> Path:
+    """Export ``model`` (raw input -> probabilities) to ONNX at ``path`` plus its sidecar JSON.
+
+    Args:
+        model: usually an :class:`InferenceModel`; any module taking ``example_input`` works.
+        example_input: ``(batch, channels, time)`` or ``(batch, channels, height, width)``; its
+            non-batch shape is the expected input shape recorded in the sidecar.
+        dynamic_time: make the time axis (height and width for images) dynamic: ``True`` (an
+            error if the model or the exporter cannot), ``False``, or ``None``: dynamic when the
+            model accepts any length (:func:`accepts_any_length`), the exporter keeps the axis
+            symbolic, and the exported graph matches PyTorch on another length; static otherwise
+            (e.g. adaptive pooling to a fixed size greater than 1).
+        opset: ONNX opset version; ``None`` uses the exporter's default.
+
+    The batch axis is always dynamic. The written file is run with onnxruntime on another batch
+    size (and another length when dynamic) and compared with PyTorch (atol 1e-4); a mismatch
+    raises ``RuntimeError`` and leaves ``path`` untouched. Returns the path of the ``.onnx`` file.
+    """
+    import onnxruntime
+
+    example, dynamic, other_batch, other_length = _prepare(model, example_input, dynamic_time)
+    auto = dynamic_time is None
+    program = _onnx_program(model, example, None if auto and dynamic else dynamic, opset)
+    if dynamic and auto:  # Dim.AUTO: did the exporter keep every length axis symbolic?
+        dynamic = not any(isinstance(d, int) for d in program.model.graph.inputs[0].shape[2:])
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        program.save(tmp, external_data=False)
+        session = onnxruntime.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
+
+        def run(x: torch.Tensor) -> np.ndarray:
+            return session.run(None, {INPUT_NAME: x.numpy()})[0]
+
+        if dynamic and auto and not _max_error(run, model, other_length) <= VERIFY_ATOL:
+            dynamic = False  # a graph only right at the example's length: export it static
+            _onnx_program(model, example, False, opset).save(tmp, external_data=False)
+            session = onnxruntime.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
+        _check("ONNX", run, model, other_batch)
+        if dynamic:
+            _check("ONNX", run, model, other_length)
+    metadata = build_metadata(model, example, dynamic_time=dynamic, fmt="onnx")
+    atomic_write_text(sidecar_path(path), json.dumps(metadata, indent=2) + "\n")
+    return path
+
+
+def export_torchscript(
+    model: nn.Module,
+    path: str | os.PathLike,
+    example_input: torch.Tensor,
+    *,
+    dynamic_time: bool | None = None,
+) -> Path:
+    """Export ``model`` to TorchScript at ``path`` (``torch.jit.trace``) plus its sidecar JSON.
+
+    Tracing records the tensor operations of one call, ``torch.stft`` included, so the result
+    accepts other batch sizes and, for models that pool globally, other lengths; ``dynamic_time``
+    works as in :func:`export_onnx`, and the traced module is checked against eager PyTorch on
+    another batch size (and length when dynamic, atol 1e-4). The sidecar is also embedded in the
+    file (``torch.jit.load(path, _extra_files={"audioconv.json": ""})``). Returns the path.
+    """
+    example, dynamic, other_batch, other_length = _prepare(model, example_input, dynamic_time)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", category=FutureWarning)  # torch.jit is deprecated upstream
+        with torch.inference_mode(False), torch.no_grad():
+            traced = torch.jit.trace(model, example, check_trace=False)
+
+        def run(x: torch.Tensor) -> np.ndarray:
+            with torch.no_grad():
+                return traced(x).numpy()
+
+        _check("TorchScript", run, model, other_batch)
+        if dynamic and dynamic_time is None:
+            dynamic = _max_error(run, model, other_length) <= VERIFY_ATOL
+        elif dynamic:
+            _check("TorchScript", run, model, other_length)
+        metadata = build_metadata(model, example, dynamic_time=dynamic, fmt="torchscript")
+        text = json.dumps(metadata, indent=2) + "\n"
+        with atomic_path(path) as tmp:
+            torch.jit.save(traced, str(tmp), _extra_files={"audioconv.json": text})
+    atomic_write_text(sidecar_path(path), text)
+    return Path(path)
+
+
+def export_checkpoint(
+    checkpoint: str | os.PathLike,
+    *,
+    format: Literal["onnx", "torchscript"] = "onnx",
+    output: str | os.PathLike,
+    sample_rate: float | None = None,
+    input_shape: tuple[int, ...] | None = None,
+    dynamic_time: bool | None = None,
+) -> Path:
+    """Load a ``Classifier`` checkpoint and export raw input -> probabilities (``audioconv export``).
+
+    Args:
+        checkpoint: a ``.ckpt`` written by training (loaded with ``audioconv.tasks.load_classifier``).
+        format: ``"onnx"`` or ``"torchscript"``.
+        output: path of the exported file; its sidecar JSON goes beside it.
+        sample_rate: rate of the raw input in Hz; default: the checkpoint's ``sample_rate`` hparam.
+        input_shape: one input without the batch axis, ``(channels, time)`` or
+            ``(channels, height, width)``; default: the checkpoint's ``input_shape`` hparam.
+        dynamic_time: see :func:`export_onnx`.
+
+    Returns the path of the exported file.
+    """
+    if format not in ("onnx", "torchscript"):
+        raise ConfigError(f"format={format!r} is not supported: use 'onnx' or 'torchscript'")
+    from audioconv.tasks import load_classifier
+
+    model = InferenceModel.from_classifier(load_classifier(checkpoint), sample_rate=sample_rate)
+    shape = tuple(input_shape) if input_shape is not None else model.input_shape
+    if shape is None:
+        raise CheckpointError(
+            f"{checkpoint}: the checkpoint does not record its input shape: pass input_shape="
+            "(channels, time) or (channels, height, width), e.g. --input-shape 1 16000"
+        )
+    if len(shape) not in (2, 3) or not all(isinstance(size, int) and size > 0 for size in shape):
+        raise ConfigError(
+            f"input_shape={shape!r} must be (channels, time) or (channels, height, width) with "
+            "positive sizes, without the batch axis"
+        )
+    if model.sample_rate is None and model.input_kind != "image":
+        raise CheckpointError(
+            f"{checkpoint}: the checkpoint does not record its sample rate: pass sample_rate= "
+            "(--sample-rate) in Hz"
+        )
+    example = torch.randn((2, *shape), generator=torch.Generator().manual_seed(0))
+    if format == "onnx":
+        return export_onnx(model, output, example_input=example, dynamic_time=dynamic_time)
+    return export_torchscript(model, output, example, dynamic_time=dynamic_time)

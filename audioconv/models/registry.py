@@ -1,0 +1,135 @@
+"""One registry of backbones: ``create(name, dims=, in_channels=, num_classes=)``, ``list_models()``.
+
+Families register their variants as data (``register_model("resnet18", partial(...), dims=(1, 2))``);
+``load_torchvision_weights`` copies a torchvision state dict into the matching 2D model.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from audioconv.errors import CheckpointError, ConfigError
+from audioconv.models.blocks import Backbone, check_positive
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """A registered model: its factory and the dims (1 and / or 2) it supports."""
+
+    name: str
+    factory: Callable[..., Backbone]
+    dims: tuple[int, ...]
+
+
+_REGISTRY: dict[str, ModelSpec] = {}
+
+
+def register_model(name: str, factory: Callable[..., Backbone], *, dims: tuple[int, ...]):
+    """Register ``factory(*, dims, in_channels, num_classes, **kwargs)`` under ``name``.
+
+    Returns ``factory`` so a module can write ``resnet18 = register_model("resnet18", ...)``.
+    """
+    if name in _REGISTRY:
+        raise ConfigError(f"model name {name!r} is already registered: pick another name")
+    if not dims or any(d not in (1, 2) for d in dims):
+        raise ConfigError(f"dims={dims!r} for {name!r} must be a non-empty tuple of 1 and / or 2")
+    _REGISTRY[name] = ModelSpec(name, factory, tuple(sorted(dims)))
+    return factory
+
+
+def list_models(dims: int | None = None) -> list[str]:
+    """Sorted names of the registered models (only those supporting ``dims`` if given)."""
+    return sorted(n for n, spec in _REGISTRY.items() if dims is None or dims in spec.dims)
+
+
+def model_spec(name: str) -> ModelSpec:
+    """The registry entry of ``name``; an unknown name raises listing names and a close match."""
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        close = difflib.get_close_matches(str(name), _REGISTRY, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(
+            f"unknown model {name!r}.{hint} Available: {', '.join(list_models())}"
+        ) from None
+
+
+def create(name: str, *, dims: int, in_channels: int, num_classes: int, **kwargs) -> Backbone:
+    """Build the registered model ``name`` for ``dims`` (1 or 2).
+
+    ``num_classes=0`` gives a model that returns its ``(batch, num_features)`` vector.
+
+        >>> import torch
+        >>> model = create("fcn", dims=1, in_channels=3, num_classes=4)
+        >>> model(torch.zeros(2, 3, 50)).shape
+        torch.Size([2, 4])
+    """
+    spec = model_spec(name)
+    if dims not in spec.dims:
+        supported = " or ".join(map(str, spec.dims))
+        raise ConfigError(f"model {name!r} does not support dims={dims!r}: use dims={supported}")
+    check_positive("in_channels", in_channels)
+    check_positive("num_classes", num_classes, minimum=0)
+    return spec.factory(dims=dims, in_channels=in_channels, num_classes=num_classes, **kwargs)
+
+
+def load_torchvision_weights(
+    model: Backbone, state_dict_or_path: Mapping[str, torch.Tensor] | str | os.PathLike
+) -> list[str]:
+    """Copy a torchvision ``resnet*`` / ``vgg*`` / ``alexnet`` state dict into ``model`` (2D).
+
+    The architectures register their tensors in the same order, so entries are paired in order
+    and each pair must agree in shape and kind (weight / bias / running_mean ...). The final
+    linear layer is skipped when its shape differs (a new ``num_classes`` for transfer learning)
+    or the head is the identity. Reads a file from disk (no downloads). Returns the keys of
+    ``model`` that kept their own values.
+    """
+    source = _read_state_dict(state_dict_or_path)
+    target = model.state_dict()
+    fc_keys = [k for k in target if k.startswith("head.fc.")]
+    body_keys = [k for k in target if k not in fc_keys]
+    src_keys = list(source)
+    src_fc, src_body = src_keys[-2:], src_keys[:-2]
+    if len(src_body) != len(body_keys):
+        raise CheckpointError(
+            f"the state dict has {len(src_body)} body tensors but {model.name} "
+            f"(dims={model.dims}) has {len(body_keys)}: load weights of the same architecture"
+        )
+    loaded = {}
+    pairs = list(zip(src_body, body_keys))
+    if [source[k].shape for k in src_fc] == [target[k].shape for k in fc_keys]:
+        pairs += list(zip(src_fc, fc_keys))
+    for src, dst in pairs:
+        if src.rsplit(".", 1)[-1] != dst.rsplit(".", 1)[-1] or source[src].shape != target[dst].shape:
+            raise CheckpointError(
+                f"{src} {tuple(source[src].shape)} does not fit {model.name}'s {dst} "
+                f"{tuple(target[dst].shape)}: the weights are from another architecture "
+                f"(or in_channels / dims differ)"
+            )
+        loaded[dst] = source[src]
+    model.load_state_dict(loaded, strict=False)
+    return [k for k in target if k not in loaded]
+
+
+def _read_state_dict(state_dict_or_path) -> Mapping[str, torch.Tensor]:
+    if isinstance(state_dict_or_path, Mapping):
+        return state_dict_or_path
+    path = Path(state_dict_or_path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such weights file (give a torchvision .pth on disk)")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many types for a corrupt file
+        raise CheckpointError(f"{path}: cannot read a state dict ({exc})") from exc
+    if isinstance(state, nn.Module):
+        state = state.state_dict()
+    if not isinstance(state, Mapping):
+        raise CheckpointError(f"{path}: holds a {type(state).__name__}, not a state dict")
+    return state

@@ -1,0 +1,432 @@
+"""Classify a live signal (microphone, sensor feed) in sliding windows with bounded memory.
+
+:class:`StreamClassifier` takes chunks of any size, keeps the last ``window`` samples in a
+preallocated ring buffer and runs the model every ``hop`` samples. The windows it classifies are
+exactly the offline sliding windows ``signal[:, k * hop : k * hop + window]`` for ``k = 0, 1, ...``,
+so streaming and offline inference see the same model inputs. Windows that become ready within one
+chunk are classified in one model call (up to ``max_batch`` at a time).
+
+Each :class:`~audioconv.deploy.Prediction` carries ``timestamp_s``: the stream time in seconds of
+the window's **last** sample (``(k * hop + window) / sample_rate``) — the moment the prediction
+became possible in a live feed.
+
+:func:`simulate` replays a file or raw PCM from a binary stream (e.g. stdin) through a
+:class:`StreamClassifier` and measures the real-time factor; :func:`stream_main` is the body of
+``audioconv stream``. This module does not import torch unless it is handed a torch model.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+
+from audioconv.deploy import OnnxClassifier, Prediction, decide
+from audioconv.errors import ConfigError
+
+__all__ = ["StreamClassifier", "Simulation", "simulate", "stream_main", "load_stream_model"]
+
+SMOOTHING = (None, "mean", "majority")
+PCM_FORMATS = {"s16le": (np.dtype("<i2"), 1.0 / 32768.0), "f32le": (np.dtype("<f4"), 1.0)}
+
+
+def _torch_module(model: Any) -> bool:
+    """Whether ``model`` is a torch ``nn.Module`` (without importing torch if nothing did yet)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(model, torch.nn.Module)
+
+
+def _default_window(model: Any) -> int | None:
+    """The input length in samples the model was exported / trained with, if it records one."""
+    if isinstance(model, OnnxClassifier):
+        return model.window_length or model.metadata.get("example_input_shape", [None])[-1]
+    shape = getattr(model, "input_shape", None)
+    return int(shape[-1]) if shape else None
+
+
+def _batch_function(model: Any) -> Callable[[np.ndarray], np.ndarray]:
+    """``(batch, channels, window)`` float32 numpy -> probabilities numpy, for any model kind."""
+    if _torch_module(model):
+        import torch
+
+        model.eval()
+
+        def run(batch: np.ndarray) -> np.ndarray:
+            with torch.inference_mode():
+                return model(torch.from_numpy(batch)).numpy()
+
+        return run
+    if not callable(model):
+        raise ConfigError(
+            f"model={type(model).__name__} is not callable: pass an InferenceModel, a torch "
+            "module, an OnnxClassifier or a function (batch, channels, window) -> probabilities"
+        )
+    return lambda batch: np.asarray(model(batch))
+
+
+class StreamClassifier:
+    """Sliding-window classifier over a stream of chunks.
+
+    Args:
+        model: an ``InferenceModel``, a torch module, an :class:`OnnxClassifier`, or any callable
+            mapping ``(batch, channels, window)`` float32 to probabilities ``(batch, ...)``.
+        sample_rate: rate of the stream in Hz; must equal the model's rate when it has one.
+        window_s: window length in seconds; default: the model's input length (the fixed length
+            of an exported model, else the length it was exported or trained with).
+        hop_s: seconds between predictions (``<= window_s``).
+        channels: channels of the stream (sensor streams may have several).
+        smoothing: ``None``; ``"mean"`` — probabilities averaged over the last ``smoothing_k``
+            windows; ``"majority"`` — the most frequent label of the last ``smoothing_k`` windows
+            (ties go to the most recent), scored by its share of the votes, with the current
+            window's probabilities.
+        smoothing_k: number of windows smoothed over.
+        task, class_names: override the model's own (needed for plain callables; default
+            multiclass with class indices as names).
+        max_batch: most windows classified in one model call.
+
+    ``push(chunk)`` takes ``(channels, n)`` or, for one channel, ``(n,)`` samples.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        *,
+        sample_rate: float,
+        window_s: float | None = None,
+        hop_s: float,
+        channels: int = 1,
+        smoothing: str | None = None,
+        smoothing_k: int = 5,
+        task: str | None = None,
+        class_names: list[str] | None = None,
+        max_batch: int = 32,
+    ):
+        model_rate = getattr(model, "sample_rate", None)
+        if sample_rate is None or sample_rate <= 0:
+            raise ConfigError(f"sample_rate={sample_rate!r} must be a positive number of Hz")
+        if model_rate is not None and float(model_rate) != float(sample_rate):
+            raise ConfigError(
+                f"sample_rate={sample_rate} differs from the model's {model_rate} Hz: resample "
+                "the stream to the model's rate first"
+            )
+        fixed = model.window_length if isinstance(model, OnnxClassifier) else None
+        if window_s is None:
+            default = _default_window(model)
+            if default is None:
+                raise ConfigError(
+                    "window_s=None but the model records no input length: pass window_s in seconds"
+                )
+            window_s = default / sample_rate
+        window = round(window_s * sample_rate)
+        hop = round(hop_s * sample_rate)
+        if window < 1 or hop < 1:
+            raise ConfigError(
+                f"window_s={window_s} and hop_s={hop_s} must each span at least one sample at "
+                f"{sample_rate} Hz"
+            )
+        if hop > window:
+            raise ConfigError(f"hop_s={hop_s} exceeds window_s={window_s}: use hop_s <= window_s")
+        if fixed is not None and window != fixed:
+            raise ConfigError(
+                f"window_s={window_s} is {window} samples but the model takes exactly {fixed}: "
+                f"use window_s={fixed / sample_rate}"
+            )
+        if smoothing not in SMOOTHING:
+            raise ConfigError(f"smoothing={smoothing!r} is not one of {SMOOTHING}")
+        if smoothing_k < 1:
+            raise ConfigError(f"smoothing_k={smoothing_k!r} must be >= 1")
+        if channels < 1:
+            raise ConfigError(f"channels={channels!r} must be >= 1")
+        model_shape = getattr(model, "input_shape", None)
+        if model_shape and model_shape[-2] is not None and int(model_shape[-2]) != channels:
+            raise ConfigError(
+                f"channels={channels} but the model takes {model_shape[-2]}: pass a stream with "
+                f"{model_shape[-2]} channel(s)"
+            )
+        if max_batch < 1:
+            raise ConfigError(f"max_batch={max_batch!r} must be >= 1")
+        self.sample_rate = float(sample_rate)
+        self.window = window
+        self.hop = hop
+        self.channels = channels
+        self.smoothing = smoothing
+        self.smoothing_k = smoothing_k
+        self.max_batch = max_batch
+        self.task = task or getattr(model, "task", None) or "multiclass"
+        self.class_names = class_names or getattr(model, "class_names", None)
+        self._run = _batch_function(model)
+        # Preallocated state: the ring holds the last `window` samples, the batch the ready windows.
+        self._ring = np.zeros((channels, window), dtype=np.float32)
+        self._batch = np.zeros((max_batch, channels, window), dtype=np.float32)
+        self._ends = np.zeros(max_batch, dtype=np.int64)
+        self._history: collections.deque = collections.deque(maxlen=smoothing_k)
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the stream: the next chunk starts at time 0."""
+        self._ring[:] = 0.0
+        self._total = 0  # samples received so far
+        self._next_end = self.window  # sample count at which the next window is complete
+        self._ready = 0  # windows waiting in self._batch
+        self._last_end = 0  # end of the last classified window
+        self._history.clear()
+
+    @property
+    def time_s(self) -> float:
+        """Stream time in seconds: samples received / sample rate."""
+        return self._total / self.sample_rate
+
+    def _write(self, samples: np.ndarray) -> None:
+        """Append ``(channels, n)`` samples (``n <= window``) to the ring buffer."""
+        n = samples.shape[1]
+        start = self._total % self.window
+        first = min(n, self.window - start)
+        self._ring[:, start : start + first] = samples[:, :first]
+        self._ring[:, : n - first] = samples[:, first:]
+        self._total += n
+
+    def _take_window(self) -> None:
+        """Copy the last ``window`` samples, oldest first, into the next batch row."""
+        start = self._total % self.window  # the oldest sample sits where the next one goes
+        row = self._batch[self._ready]
+        row[:, : self.window - start] = self._ring[:, start:]
+        row[:, self.window - start :] = self._ring[:, :start]
+        self._ends[self._ready] = self._total
+        self._ready += 1
+
+    def _classify(self) -> list[Prediction]:
+        """Run the model on the waiting windows and turn the outputs into predictions."""
+        if self._ready == 0:
+            return []
+        probabilities = self._run(self._batch[: self._ready])
+        out = [self._predict(p, int(end)) for p, end in zip(probabilities, self._ends)]
+        self._last_end = int(self._ends[self._ready - 1])
+        self._ready = 0
+        return out
+
+    def _predict(self, probabilities: np.ndarray, end: int) -> Prediction:
+        probabilities = np.array(probabilities, dtype=np.float32)  # own copy, kept in history
+        label, score = decide(probabilities, task=self.task, class_names=self.class_names)
+        timestamp = end / self.sample_rate
+        if self.smoothing == "mean":
+            self._history.append(probabilities)
+            mean = np.mean(np.stack(self._history), axis=0)  # (k, classes) -> (classes,)
+            label, score = decide(mean, task=self.task, class_names=self.class_names)
+            return Prediction(label, score, mean, timestamp)
+        if self.smoothing == "majority":
+            self._history.append(label)
+            counts = collections.Counter(self._history)
+            best = max(counts.values())
+            label = next(item for item in reversed(self._history) if counts[item] == best)
+            return Prediction(label, best / len(self._history), probabilities, timestamp)
+        return Prediction(label, score, probabilities, timestamp)
+
+    def push(self, chunk: np.ndarray) -> list[Prediction]:
+        """Feed ``(channels, n)`` (or ``(n,)`` for one channel) samples; returns the predictions
+        of every window completed by this chunk, oldest first (possibly none)."""
+        chunk = np.asarray(chunk, dtype=np.float32)
+        if chunk.ndim == 1 and self.channels == 1:
+            chunk = chunk[None]  # (n,) -> (1, n)
+        if chunk.ndim != 2 or chunk.shape[0] != self.channels:
+            raise ConfigError(
+                f"chunk of shape {chunk.shape} does not match channels={self.channels}: pass "
+                "(channels, samples)"
+            )
+        out: list[Prediction] = []
+        position = 0
+        while position < chunk.shape[1]:
+            n = min(chunk.shape[1] - position, self._next_end - self._total)
+            self._write(chunk[:, position : position + n])
+            position += n
+            if self._total == self._next_end:
+                self._take_window()
+                self._next_end += self.hop
+                if self._ready == self.max_batch:
+                    out += self._classify()
+        return out + self._classify()
+
+    def flush(self) -> list[Prediction]:
+        """End the stream: classify the last ``window`` samples if samples arrived after the last
+        window (zero padded at the start when the stream is shorter than one window), then
+        :meth:`reset`."""
+        out = []
+        if self._total > self._last_end:
+            self._take_window()
+            out = self._classify()
+        self.reset()
+        return out
+
+
+class Simulation:
+    """Iterator over the predictions of a replayed stream, with its real-time factor.
+
+    After (or during) iteration: ``audio_s`` seconds of signal consumed, ``wall_s`` seconds spent
+    reading and classifying, ``real_time_factor = audio_s / wall_s``.
+    """
+
+    def __init__(self, stream: StreamClassifier, chunks: Iterator[np.ndarray]):
+        self.stream = stream
+        self._chunks = chunks
+        self.audio_s = 0.0
+        self.wall_s = 0.0
+
+    @property
+    def real_time_factor(self) -> float:
+        return self.audio_s / self.wall_s if self.wall_s > 0 else float("inf")
+
+    def __iter__(self) -> Iterator[Prediction]:
+        start = time.perf_counter()
+        for chunk in self._chunks:
+            predictions = self.stream.push(chunk)
+            self.audio_s = self.stream.time_s
+            self.wall_s += time.perf_counter() - start
+            yield from predictions
+            start = time.perf_counter()
+        self.audio_s = self.stream.time_s
+        predictions = self.stream.flush()
+        self.wall_s += time.perf_counter() - start
+        yield from predictions
+
+
+def _file_chunks(path: Path, chunk: int, channels: int) -> Iterator[np.ndarray]:
+    import soundfile
+
+    for block in soundfile.blocks(str(path), blocksize=chunk, dtype="float32", always_2d=True):
+        block = block.T  # (n, file_channels) -> (file_channels, n)
+        if channels == 1 and block.shape[0] > 1:
+            block = block.mean(axis=0, keepdims=True)  # mono mix-down, as in training
+        yield block
+
+
+def _pcm_chunks(
+    stream: IO[bytes], chunk: int, channels: int, pcm_format: str
+) -> Iterator[np.ndarray]:
+    dtype, scale = PCM_FORMATS[pcm_format]
+    frame = dtype.itemsize * channels
+    pending = b""
+    while data := stream.read(chunk * frame):
+        data = pending + data
+        usable = len(data) - len(data) % frame
+        pending = data[usable:]
+        samples = np.frombuffer(data[:usable], dtype=dtype).astype(np.float32) * scale
+        yield samples.reshape(-1, channels).T  # interleaved (n * channels,) -> (channels, n)
+
+
+def simulate(
+    source: str | os.PathLike | IO[bytes],
+    model: Any,
+    *,
+    sample_rate: float | None = None,
+    window_s: float | None = None,
+    hop_s: float,
+    channels: int | None = None,
+    smoothing: str | None = None,
+    smoothing_k: int = 5,
+    chunk_s: float = 0.1,
+    pcm_format: str = "s16le",
+) -> Simulation:
+    """Replay ``source`` through a :class:`StreamClassifier` in chunks of ``chunk_s`` seconds.
+
+    ``source`` is an audio file path (read with soundfile block by block; its rate must equal the
+    model's), ``"-"`` for stdin, or a binary stream of raw interleaved PCM (``pcm_format``
+    ``"s16le"`` or ``"f32le"``) at ``sample_rate`` Hz with ``channels`` channels.
+    ``sample_rate`` and ``channels`` default to the model's. Iterate the result for predictions;
+    it then holds the real-time factor.
+    """
+    model_rate = getattr(model, "sample_rate", None)
+    model_shape = getattr(model, "input_shape", None)
+    if channels is None:
+        channels = int(model_shape[1]) if model_shape is not None else 1
+    if pcm_format not in PCM_FORMATS:
+        raise ConfigError(f"pcm_format={pcm_format!r} is not one of {sorted(PCM_FORMATS)}")
+    if isinstance(source, (str, os.PathLike)) and str(source) != "-":
+        import soundfile
+
+        path = Path(source)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such audio file: check the path")
+        file_rate = soundfile.info(str(path)).samplerate
+        if sample_rate is not None and sample_rate != file_rate:
+            raise ConfigError(
+                f"sample_rate={sample_rate} but {path} is {file_rate} Hz: drop sample_rate"
+            )
+        sample_rate = file_rate
+        chunks = _file_chunks(path, max(1, round(chunk_s * sample_rate)), channels)
+    else:
+        stream = sys.stdin.buffer if str(source) == "-" else source
+        sample_rate = sample_rate if sample_rate is not None else model_rate
+        if sample_rate is None:
+            raise ConfigError("raw PCM has no header: pass sample_rate (--sample-rate) in Hz")
+        chunks = _pcm_chunks(stream, max(1, round(chunk_s * sample_rate)), channels, pcm_format)
+    classifier = StreamClassifier(
+        model,
+        sample_rate=sample_rate,
+        window_s=window_s,
+        hop_s=hop_s,
+        channels=channels,
+        smoothing=smoothing,
+        smoothing_k=smoothing_k,
+    )
+    return Simulation(classifier, chunks)
+
+
+def load_stream_model(path: str | os.PathLike) -> Any:
+    """An exported ``.onnx`` file (-> :class:`OnnxClassifier`) or a training ``.ckpt`` (->
+    ``InferenceModel`` in eval mode; imports torch and Lightning)."""
+    path = Path(path)
+    if path.suffix == ".onnx":
+        return OnnxClassifier(path)
+    if path.suffix == ".ckpt":
+        from audioconv.export import InferenceModel
+        from audioconv.tasks import load_classifier
+
+        return InferenceModel.from_classifier(load_classifier(path))
+    raise ConfigError(f"{path}: expected an exported .onnx file or a training .ckpt checkpoint")
+
+
+def stream_main(
+    source: str | os.PathLike | IO[bytes],
+    checkpoint_or_onnx: str | os.PathLike,
+    *,
+    window_s: float | None = None,
+    hop_s: float = 0.25,
+    smoothing: str | None = None,
+    smoothing_k: int = 5,
+    sample_rate: float | None = None,
+    channels: int | None = None,
+    pcm_format: str = "s16le",
+    chunk_s: float = 0.1,
+    out: IO[str] = sys.stdout,
+) -> float:
+    """``audioconv stream``: print ``t=  1.25s  label  0.973`` per hop, then the real-time factor.
+
+    ``source`` is an audio file or ``"-"`` (raw PCM on stdin); returns the real-time factor.
+    """
+    model = load_stream_model(checkpoint_or_onnx)
+    run = simulate(
+        source,
+        model,
+        sample_rate=sample_rate,
+        window_s=window_s,
+        hop_s=hop_s,
+        channels=channels,
+        smoothing=smoothing,
+        smoothing_k=smoothing_k,
+        chunk_s=chunk_s,
+        pcm_format=pcm_format,
+    )
+    for prediction in run:
+        print(f"t={prediction.timestamp_s:6.2f}s  {prediction.label}  {prediction.score:.3f}",
+              file=out, flush=True)
+    print(
+        f"# real-time factor {run.real_time_factor:.1f}x ({run.audio_s:.2f} s of signal in "
+        f"{run.wall_s:.3f} s)",
+        file=out,
+    )
+    return run.real_time_factor

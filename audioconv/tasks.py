@@ -1,0 +1,805 @@
+"""LightningModules that pair any backbone with the output layer and loss its task needs.
+
+=============  ==================  =====================================  =========================
+task           final layer width   loss                                   ``predict_step`` returns
+=============  ==================  =====================================  =========================
+binary         1 logit             BCE-with-logits (``pos_weight``)       ``(batch,)`` P(positive)
+multiclass     ``C`` logits        cross-entropy (softmax inside)         ``(batch, C)`` softmax
+multilabel     ``C`` logits        BCE-with-logits per class (no softmax) ``(batch, C)`` sigmoids
+regression     ``k`` outputs       MSE on linear / sigmoid / tanh output  ``(batch,)`` or ``(batch, k)``
+=============  ==================  =====================================  =========================
+
+Batches are tuples ``(x, y)`` (lists from the default collate work too): ``x`` is what the
+backbone (or the ``frontend``) takes, ``y`` the targets — class indices ``(batch,)`` for binary
+and multiclass, multi-hot ``(batch, C)`` for multilabel, values ``(batch,)`` / ``(batch, k)`` for
+regression, and for :class:`MultiOutputClassifier` a dict ``{head name: targets}``. Predict
+batches may be ``x`` alone or ``(x, ...)``.
+
+Checkpoints restore with :func:`load_classifier`: the backbone is rebuilt from its registry spec
+(``audioconv.models.create(name, **kwargs)``) and the frontend from its class path and init
+arguments, both kept in the checkpoint's hyperparameters.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import math
+import numbers
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.utils.class_weight import compute_class_weight
+from torch import nn
+
+from audioconv.errors import CheckpointError, ConfigError
+
+TASKS = ("binary", "multiclass", "multilabel", "regression")
+OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adadelta")
+SCHEDULERS = (None, "cosine", "onecycle")
+REGRESSION_OUTPUTS = ("linear", "sigmoid", "tanh")
+
+__all__ = [
+    "OPTIMIZERS",
+    "REGRESSION_OUTPUTS",
+    "SCHEDULERS",
+    "TASKS",
+    "Classifier",
+    "HeadSpec",
+    "MultiOutputClassifier",
+    "TaskLoss",
+    "balanced_class_weights",
+    "load_classifier",
+    "task_loss",
+    "task_output",
+    "task_score",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Task math
+# --------------------------------------------------------------------------------------------
+
+
+def _regression_activation(logits: torch.Tensor, kind: str) -> torch.Tensor:
+    if kind == "sigmoid":
+        return torch.sigmoid(logits)
+    if kind == "tanh":
+        return torch.tanh(logits)
+    return logits
+
+
+def task_output(
+    logits: torch.Tensor, *, task: str, regression_output: str = "linear"
+) -> torch.Tensor:
+    """Map logits ``(batch, width)`` to what the task predicts.
+
+    binary -> ``(batch,)`` P(positive) (width 1); multiclass -> ``(batch, C)`` softmax rows;
+    multilabel -> ``(batch, C)`` independent sigmoids (rows do not sum to 1); regression ->
+    ``(batch,)`` for one output, else ``(batch, k)``, through ``regression_output``.
+
+    >>> task_output(torch.zeros(2, 1), task="binary")
+    tensor([0.5000, 0.5000])
+    """
+    if task == "binary":
+        return torch.sigmoid(logits.squeeze(-1))  # (batch, 1) -> (batch,)
+    if task == "multiclass":
+        return torch.softmax(logits, dim=-1)
+    if task == "multilabel":
+        return torch.sigmoid(logits)
+    out = _regression_activation(logits, regression_output)
+    return out.squeeze(-1) if out.shape[-1] == 1 else out  # (batch, 1) -> (batch,)
+
+
+def task_loss(
+    logits: torch.Tensor,
+    target: torch.Tensor,
+    *,
+    task: str,
+    class_weights: torch.Tensor | None = None,
+    label_smoothing: float = 0.0,
+    regression_output: str = "linear",
+) -> torch.Tensor:
+    """Mean loss of ``logits`` ``(batch, width)`` against ``target`` for ``task``.
+
+    * binary: BCE-with-logits on the single logit; ``class_weights`` ``(2,)`` = ``(w_neg, w_pos)``
+      weighs negatives by ``w_neg`` and positives by ``w_pos``; smoothing moves targets to
+      ``y * (1 - eps) + eps / 2``.
+    * multiclass: cross-entropy with class ``weight`` and ``label_smoothing``; ``target`` ``(batch,)``
+      class indices.
+    * multilabel: BCE-with-logits per class with ``pos_weight = class_weights`` ``(C,)``;
+      ``target`` ``(batch, C)`` multi-hot.
+    * regression: MSE between the activated output and ``target`` (same number of elements).
+
+    >>> round(task_loss(torch.zeros(1, 3), torch.tensor([2]), task="multiclass").item(), 4)
+    1.0986
+    """
+    if task == "multiclass":
+        return F.cross_entropy(
+            logits, target.long(), weight=class_weights, label_smoothing=label_smoothing
+        )
+    if task == "regression":
+        out = task_output(logits, task=task, regression_output=regression_output)
+        return F.mse_loss(out, target.reshape(out.shape).to(out.dtype))
+    if task == "binary":
+        logits = logits.squeeze(-1)  # (batch, 1) -> (batch,)
+    target = target.reshape(logits.shape).to(logits.dtype)
+    if label_smoothing:
+        target = target * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    weight = pos_weight = None
+    if class_weights is not None and task == "binary":
+        weight, pos_weight = class_weights[0], class_weights[1] / class_weights[0]
+    elif class_weights is not None:
+        pos_weight = class_weights
+    return F.binary_cross_entropy_with_logits(logits, target, weight=weight, pos_weight=pos_weight)
+
+
+def task_score(
+    output: torch.Tensor, target: torch.Tensor, *, task: str, threshold: float = 0.5
+) -> tuple[str, torch.Tensor]:
+    """A cheap running metric on ``task_output`` values: ``("acc", accuracy)`` or ``("mae", MAE)``.
+
+    Multilabel accuracy is per label (the fraction of the ``batch * C`` decisions that are right).
+
+    >>> task_score(torch.tensor([0.9, 0.2]), torch.tensor([1, 1]), task="binary")
+    ('acc', tensor(0.5000))
+    """
+    if task == "regression":
+        return "mae", (output - target.reshape(output.shape)).abs().mean()
+    if task == "multiclass":
+        predicted = output.argmax(dim=-1)
+    else:
+        predicted = (output > threshold).long()
+    return "acc", (predicted == target.reshape(predicted.shape).long()).float().mean()
+
+
+def balanced_class_weights(labels: Any, *, task: str, num_classes: int) -> torch.Tensor:
+    """Class weights that balance the training labels (scikit-learn's ``"balanced"`` rule).
+
+    binary / multiclass: ``n_samples / (num_classes * count_c)`` from labels ``(n,)`` — a
+    ``(num_classes,)`` tensor (binary: ``(w_neg, w_pos)``); multilabel: ``pos_weight`` per class
+    ``n_negative_c / n_positive_c`` from multi-hot labels ``(n, C)``.
+
+    >>> balanced_class_weights([0, 0, 0, 1], task="binary", num_classes=2)
+    tensor([0.6667, 2.0000])
+    """
+    y = labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
+    if task == "multilabel":
+        if y.ndim != 2 or y.shape[1] != num_classes:
+            raise ConfigError(
+                f"multilabel training labels have shape {y.shape}; expected (n, {num_classes}) "
+                "multi-hot rows"
+            )
+        positives = y.sum(axis=0)
+        if (positives == 0).any() or (positives == len(y)).any():
+            raise ConfigError(
+                f"class_weights='balanced' needs every label both present and absent in the "
+                f"training labels; positives per class = {positives.tolist()}: pass explicit "
+                "class_weights instead"
+            )
+        return torch.as_tensor((len(y) - positives) / positives, dtype=torch.float32)
+    if task not in ("binary", "multiclass"):
+        raise ConfigError(f"class weights apply to classification tasks, not task={task!r}")
+    y = y.reshape(-1)  # (n, 1) -> (n,)
+    missing = sorted(set(range(num_classes)) - set(np.unique(y).tolist()))
+    if missing:
+        raise ConfigError(
+            f"class_weights='balanced' found no training samples of classes {missing}: pass "
+            "explicit class_weights or fix the split"
+        )
+    weights = compute_class_weight("balanced", classes=np.arange(num_classes), y=y)
+    return torch.as_tensor(weights, dtype=torch.float32)
+
+
+# --------------------------------------------------------------------------------------------
+# Head specification and loss holder
+# --------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class HeadSpec:
+    """What one output predicts and how it is trained.
+
+    ``num_classes``: binary 2 (1 is accepted and means the same); multiclass >= 2; multilabel
+    >= 1; regression the number of outputs (default 1). ``class_weights``: ``None``,
+    ``"balanced"`` (computed from the training labels in ``setup``) or one positive number per
+    class (binary ``(w_neg, w_pos)``; multilabel per-class positive weights). ``weight`` scales this
+    head's loss in a :class:`MultiOutputClassifier`.
+    """
+
+    task: str
+    num_classes: int | None = None
+    class_names: tuple[str, ...] | None = None
+    weight: float = 1.0
+    class_weights: str | tuple[float, ...] | None = None
+    label_smoothing: float = 0.0
+    regression_output: str = "linear"
+
+    def __post_init__(self):
+        if self.task not in TASKS:
+            raise ConfigError(f"task={self.task!r} is not one of {TASKS}")
+        n = self.num_classes
+        if n is not None and (isinstance(n, bool) or not isinstance(n, numbers.Integral)):
+            raise ConfigError(f"num_classes={n!r} must be an integer")
+        if self.task == "binary":
+            if n not in (None, 1, 2):
+                raise ConfigError(
+                    f"num_classes={n} for a binary task: binary has 2 classes and one logit; use "
+                    "task='multiclass' for more"
+                )
+            n = 2
+        elif self.task == "regression":
+            n = 1 if n is None else n
+            if n < 1:
+                raise ConfigError(f"num_classes={n} regression outputs: need at least 1")
+        elif n is None or n < (2 if self.task == "multiclass" else 1):
+            raise ConfigError(
+                f"num_classes={n!r} for task={self.task!r}: give the number of classes "
+                f"(at least {2 if self.task == 'multiclass' else 1})"
+            )
+        object.__setattr__(self, "num_classes", int(n))
+        if self.class_names is not None:
+            names = tuple(str(c) for c in self.class_names)
+            if len(names) != n:
+                raise ConfigError(
+                    f"class_names has {len(names)} names but task={self.task!r} has {n} "
+                    "classes / outputs: give one name each"
+                )
+            object.__setattr__(self, "class_names", names)
+        if not (isinstance(self.weight, numbers.Real) and self.weight >= 0):
+            raise ConfigError(f"weight={self.weight!r} must be a number >= 0")
+        object.__setattr__(self, "class_weights", self._check_class_weights(self.class_weights))
+        eps = self.label_smoothing
+        if not (isinstance(eps, numbers.Real) and 0.0 <= eps < 1.0):
+            raise ConfigError(f"label_smoothing={eps!r} must be in [0, 1)")
+        if eps and self.task == "regression":
+            raise ConfigError("label_smoothing applies to classification; set it to 0 for regression")
+        if self.regression_output not in REGRESSION_OUTPUTS:
+            raise ConfigError(
+                f"regression_output={self.regression_output!r} is not one of {REGRESSION_OUTPUTS}"
+            )
+
+    def _check_class_weights(self, weights):
+        if weights is None:
+            return None
+        if self.task == "regression":
+            raise ConfigError("class_weights apply to classification; set None for regression")
+        if isinstance(weights, str):
+            if weights != "balanced":
+                raise ConfigError(
+                    f"class_weights={weights!r}: use None, 'balanced' or one number per class"
+                )
+            return weights
+        values = torch.as_tensor(weights, dtype=torch.float64).reshape(-1)  # any -> (C,)
+        if len(values) != self.num_classes or not (torch.isfinite(values) & (values > 0)).all():
+            raise ConfigError(
+                f"class_weights={values.tolist()} must be {self.num_classes} finite positive "
+                f"numbers for task={self.task!r} (one per class)"
+            )
+        return tuple(values.tolist())
+
+    @property
+    def width(self) -> int:
+        """Width of the final layer: 1 for binary, ``num_classes`` otherwise."""
+        return 1 if self.task == "binary" else self.num_classes
+
+
+class TaskLoss(nn.Module):
+    """The loss of one :class:`HeadSpec`; holds the class weights as a buffer saved with the model.
+
+    ``forward(logits (batch, width), target) -> scalar``; see :func:`task_loss`.
+    """
+
+    def __init__(self, spec: HeadSpec):
+        super().__init__()
+        self.spec = spec
+        weights = None
+        if spec.class_weights == "balanced":
+            weights = torch.ones(spec.num_classes)  # placeholder until resolve_balanced()
+        elif spec.class_weights is not None:
+            weights = torch.tensor(spec.class_weights, dtype=torch.float32)
+        self.register_buffer("class_weights", weights)
+
+    @property
+    def balanced(self) -> bool:
+        """Whether the weights come from the training labels (``class_weights="balanced"``)."""
+        return self.spec.class_weights == "balanced"
+
+    def resolve_balanced(self, labels: Any) -> None:
+        """Set the weights from training labels with :func:`balanced_class_weights`."""
+        weights = balanced_class_weights(
+            labels, task=self.spec.task, num_classes=self.spec.num_classes
+        )
+        self.class_weights.copy_(weights)
+
+    def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return task_loss(
+            logits, target, task=self.spec.task, class_weights=self.class_weights,
+            label_smoothing=self.spec.label_smoothing,
+            regression_output=self.spec.regression_output,
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Specs that rebuild the backbone and frontend from a checkpoint
+# --------------------------------------------------------------------------------------------
+
+
+def _backbone_spec(backbone: nn.Module | None, spec: Any) -> dict | None:
+    """``{"name", "kwargs"}`` for ``audioconv.models.create`` from ``spec`` or ``backbone.spec``."""
+    spec = spec if spec is not None else getattr(backbone, "spec", None)
+    if spec is None:
+        return None
+    if isinstance(spec, Mapping) and "name" in spec:
+        name, kwargs = spec["name"], spec.get("kwargs", {})
+    elif isinstance(spec, Sequence) and not isinstance(spec, str) and len(spec) == 2:
+        name, kwargs = spec
+    else:
+        raise ConfigError(
+            f"backbone_spec={spec!r}: expected (name, kwargs) for audioconv.models.create"
+        )
+    return {"name": str(name), "kwargs": dict(kwargs)}
+
+
+def _frontend_spec(frontend: nn.Module | None, spec: Any) -> dict | None:
+    """``{"class_path", "init_args"}`` from ``spec`` (that mapping or a ``(class_path, kwargs)``
+    pair) or ``frontend.spec``."""
+    spec = spec if spec is not None else getattr(frontend, "spec", None)
+    if spec is None:
+        return None
+    if isinstance(spec, Mapping) and "class_path" in spec:
+        path, kwargs = spec["class_path"], spec.get("init_args", {})
+    elif isinstance(spec, Sequence) and not isinstance(spec, str) and len(spec) == 2:
+        path, kwargs = spec
+    else:
+        raise ConfigError(
+            f"frontend_spec={spec!r}: expected {{'class_path': 'pkg.Class', 'init_args': {{...}}}}"
+        )
+    return {"class_path": str(path), "init_args": dict(kwargs)}
+
+
+def _build_backbone(spec: dict) -> nn.Module:
+    from audioconv.models import create
+
+    return create(spec["name"], **spec["kwargs"])
+
+
+def _build_frontend(spec: dict) -> nn.Module:
+    module_name, _, class_name = spec["class_path"].rpartition(".")
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError, ValueError) as err:
+        raise ConfigError(
+            f"frontend class_path={spec['class_path']!r} cannot be imported ({err}): give a "
+            "'package.module.Class' path"
+        ) from err
+    return cls(**spec["init_args"])
+
+
+# --------------------------------------------------------------------------------------------
+# LightningModules
+# --------------------------------------------------------------------------------------------
+
+
+def _unpack(batch: Any) -> tuple[Any, Any]:
+    if isinstance(batch, (tuple, list)) and len(batch) == 2:
+        return batch[0], batch[1]
+    raise ConfigError(
+        f"a training / evaluation batch must be a tuple (x, y), got {type(batch).__name__}"
+        + (f" of length {len(batch)}" if isinstance(batch, (tuple, list)) else "")
+    )
+
+
+def _batch_size(x: Any) -> int:
+    return len(x) if isinstance(x, torch.Tensor) else 1
+
+
+class _TaskModule(L.LightningModule):
+    """Optimisers, schedulers and the shared training / evaluation / predict steps.
+
+    Subclasses define ``forward(x) -> logits`` (a tensor, or a dict per head), ``criteria``
+    (``{head name or None: TaskLoss}``) and ``_report(outputs)``.
+    """
+
+    criteria: dict[str | None, TaskLoss]
+
+    def _init_common(
+        self,
+        backbone: nn.Module | None,
+        frontend: nn.Module | None,
+        *,
+        optimizer: str,
+        lr: float,
+        weight_decay: float,
+        momentum: float,
+        scheduler: str | None,
+        channels_last: bool,
+        backbone_spec: Any,
+        frontend_spec: Any,
+    ) -> nn.Module:
+        if optimizer not in OPTIMIZERS:
+            raise ConfigError(f"optimizer={optimizer!r} is not one of {OPTIMIZERS}")
+        if scheduler not in SCHEDULERS:
+            raise ConfigError(f"scheduler={scheduler!r} is not one of {SCHEDULERS}")
+        if not (isinstance(lr, numbers.Real) and lr > 0):
+            raise ConfigError(f"lr={lr!r} must be a positive number")
+        if not (isinstance(weight_decay, numbers.Real) and weight_decay >= 0):
+            raise ConfigError(f"weight_decay={weight_decay!r} must be >= 0")
+        if not (isinstance(momentum, numbers.Real) and 0 <= momentum < 1):
+            raise ConfigError(f"momentum={momentum!r} must be in [0, 1)")
+        bspec = _backbone_spec(backbone, backbone_spec)
+        fspec = _frontend_spec(frontend, frontend_spec)
+        if backbone is None:
+            if bspec is None:
+                raise ConfigError(
+                    "no backbone: pass an nn.Module, or backbone_spec=(name, kwargs) for "
+                    "audioconv.models.create"
+                )
+            backbone = _build_backbone(bspec)
+        if frontend is None and fspec is not None:
+            frontend = _build_frontend(fspec)
+        self.hparams["backbone_spec"] = bspec
+        self.hparams["frontend_spec"] = fspec
+        self.frontend = frontend
+        self.channels_last = bool(channels_last)
+        self._test_outputs: dict[str | None, list[tuple[torch.Tensor, torch.Tensor]]] = {}
+        self.test_report = None
+        return backbone.to(memory_format=torch.channels_last) if channels_last else backbone
+
+    def _features_input(self, x: torch.Tensor) -> torch.Tensor:
+        """Run the frontend (if any) and set the memory format the backbone wants."""
+        if self.frontend is not None:
+            x = self.frontend(x)
+        if self.channels_last and x.dim() == 4:
+            x = x.contiguous(memory_format=torch.channels_last)
+        return x
+
+    # --- per-head plumbing -------------------------------------------------------------------
+
+    def _pairs(self, logits: Any, y: Any) -> dict[str | None, tuple[torch.Tensor, Any]]:
+        raise NotImplementedError
+
+    def _outputs(self, logits: Any) -> Any:
+        raise NotImplementedError
+
+    def _report(self, outputs: dict[str | None, tuple[torch.Tensor, torch.Tensor]]) -> Any:
+        raise NotImplementedError
+
+    def setup(self, stage: str) -> None:
+        """Resolve ``class_weights="balanced"`` from ``trainer.datamodule.train_labels()``."""
+        pending = {name: loss for name, loss in self.criteria.items() if loss.balanced}
+        if stage != "fit" or not pending:
+            return
+        train_labels = getattr(self.trainer.datamodule, "train_labels", None)
+        if train_labels is None:
+            raise ConfigError(
+                "class_weights='balanced' needs the training labels: give the DataModule a "
+                "train_labels() method, or pass class_weights=balanced_class_weights(labels, ...)"
+            )
+        labels = train_labels()
+        for name, loss in pending.items():
+            loss.resolve_balanced(labels if name is None else labels[name])
+
+    def _losses(self, logits: Any, y: Any) -> tuple[torch.Tensor, dict, dict]:
+        pairs = self._pairs(logits, y)
+        losses = {name: self.criteria[name](lg, t) for name, (lg, t) in pairs.items()}
+        total = sum(self.criteria[name].spec.weight * loss for name, loss in losses.items())
+        return total, losses, pairs
+
+    # --- steps ---------------------------------------------------------------------------------
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        x, y = _unpack(batch)
+        total, _, _ = self._losses(self(x), y)
+        self.log(
+            "train/loss", total, on_step=True, on_epoch=True, prog_bar=True,
+            batch_size=_batch_size(x),
+        )
+        return total
+
+    def _shared_eval_step(self, batch: Any, stage: str) -> torch.Tensor:
+        """Loss and a cheap metric per head, logged as ``{stage}/loss``, ``{stage}/acc`` (or
+        ``mae``; multi-output: ``{stage}/{head}/...``); test outputs are kept for the report."""
+        x, y = _unpack(batch)
+        total, losses, pairs = self._losses(self(x), y)
+        n = _batch_size(x)
+        log = {"on_step": False, "on_epoch": True, "sync_dist": True, "batch_size": n}
+        for name, (logits, target) in pairs.items():
+            spec = self.criteria[name].spec
+            output = task_output(
+                logits.float(), task=spec.task, regression_output=spec.regression_output
+            )
+            if spec.task in ("regression", "multilabel"):
+                target = target.reshape(output.shape)  # e.g. (batch, 1) -> (batch,)
+            else:
+                target = target.reshape(-1)  # (batch, 1) -> (batch,)
+            prefix = stage if name is None else f"{stage}/{name}"
+            metric, value = task_score(output, target, task=spec.task)
+            self.log(f"{prefix}/{metric}", value, prog_bar=name is None, **log)
+            if name is not None:
+                self.log(f"{prefix}/loss", losses[name], **log)
+            if stage == "test":
+                self._test_outputs.setdefault(name, []).append((output.detach(), target.detach()))
+        self.log(f"{stage}/loss", total, prog_bar=True, **log)
+        return total
+
+    def validation_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        return self._shared_eval_step(batch, "val")
+
+    def test_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        return self._shared_eval_step(batch, "test")
+
+    def predict_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> Any:
+        """Probabilities / outputs for ``x`` or ``(x, ...)`` batches (see :func:`task_output`)."""
+        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        return self._outputs(self(x))
+
+    def on_test_epoch_start(self) -> None:
+        self._test_outputs = {}
+        self.test_report = None
+
+    def on_test_epoch_end(self) -> None:
+        """Gather the test outputs of every rank and evaluate them into ``self.test_report``."""
+        gathered = {}
+        for name, parts in self._test_outputs.items():
+            output = torch.cat([p[0] for p in parts])
+            target = torch.cat([p[1] for p in parts])
+            if self.trainer.world_size > 1:
+                output = self.all_gather(output).flatten(0, 1)  # (world, n, ...) -> (world * n, ...)
+                target = self.all_gather(target).flatten(0, 1)  # (world, n, ...) -> (world * n, ...)
+            gathered[name] = (output.cpu(), target.cpu())
+        self._test_outputs = {}
+        self.test_report = self._report(gathered) if gathered else None
+
+    # --- optimisation --------------------------------------------------------------------------
+
+    def configure_optimizers(self) -> Any:
+        hp = self.hparams
+        name, lr, wd = hp.optimizer, hp.lr, hp.weight_decay
+        if name == "sgd":
+            opt = torch.optim.SGD(self.parameters(), lr=lr, momentum=hp.momentum, weight_decay=wd)
+        elif name == "rmsprop":
+            opt = torch.optim.RMSprop(
+                self.parameters(), lr=lr, momentum=hp.momentum, weight_decay=wd
+            )
+        else:
+            cls = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}.get(
+                name, torch.optim.Adadelta
+            )
+            opt = cls(self.parameters(), lr=lr, weight_decay=wd)
+        if hp.scheduler is None:
+            return opt
+        total = self.trainer.estimated_stepping_batches
+        if not math.isfinite(total) or total < 1:
+            raise ConfigError(
+                f"scheduler={hp.scheduler!r} needs a finite number of steps (got {total}): set "
+                "max_epochs or max_steps"
+            )
+        if hp.scheduler == "cosine":
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=int(total))
+        else:
+            cycle = "betas" in opt.defaults or opt.defaults.get("momentum", 0) > 0
+            sched = torch.optim.lr_scheduler.OneCycleLR(
+                opt, max_lr=lr, total_steps=int(total), cycle_momentum=cycle
+            )
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+
+class Classifier(_TaskModule):
+    """A backbone trained for one task: binary, multiclass, multilabel or regression.
+
+    ``backbone`` follows the backbone contract (``reset_classifier``, ``num_features``, ...); its
+    final layer is reset to 1 logit (binary) or ``num_classes`` outputs. Without ``backbone``,
+    it is built from ``backbone_spec`` ``(name, kwargs)`` through ``audioconv.models.create``;
+    ``backbone.spec`` is used when the argument is omitted. ``frontend`` (e.g.
+    ``audioconv.features.LogMel``) runs inside ``forward`` before the backbone, so features are
+    computed on the training device and saved with the model; ``frontend_spec``
+    ``{"class_path", "init_args"}`` (or ``frontend.spec``) lets :func:`load_classifier` rebuild it.
+
+    ``class_weights="balanced"`` is resolved in ``setup`` from ``trainer.datamodule.train_labels()``
+    (labels ``(n,)``, multilabel ``(n, C)``); otherwise pass the weights, e.g.
+    :func:`balanced_class_weights`. ``forward(x) -> logits (batch, width)``.
+
+    >>> net = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+    >>> Classifier(net, task="multiclass", num_classes=3, lr=0.0)
+    Traceback (most recent call last):
+    ...
+    audioconv.errors.ConfigError: lr=0.0 must be a positive number
+    """
+
+    def __init__(
+        self,
+        backbone: nn.Module | None = None,
+        *,
+        task: str,
+        num_classes: int | None = None,
+        class_names: Sequence[str] | None = None,
+        optimizer: str = "adam",
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        momentum: float = 0.9,
+        scheduler: str | None = None,
+        class_weights: str | Sequence[float] | torch.Tensor | None = None,
+        label_smoothing: float = 0.0,
+        frontend: nn.Module | None = None,
+        regression_output: str = "linear",
+        channels_last: bool = False,
+        backbone_spec: Any = None,
+        frontend_spec: Any = None,
+    ):
+        super().__init__()
+        self.save_hyperparameters(ignore=["backbone", "frontend"])
+        spec = HeadSpec(
+            task=task, num_classes=num_classes, class_names=class_names,
+            class_weights=class_weights, label_smoothing=label_smoothing,
+            regression_output=regression_output,
+        )
+        self.hparams["class_weights"] = spec.class_weights
+        self.hparams["class_names"] = spec.class_names
+        backbone = self._init_common(
+            backbone, frontend, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
+            momentum=momentum, scheduler=scheduler, channels_last=channels_last,
+            backbone_spec=backbone_spec, frontend_spec=frontend_spec,
+        )
+        backbone.reset_classifier(spec.width)
+        self.backbone = backbone
+        self.spec = spec
+        self.loss = TaskLoss(spec)
+
+    @property
+    def criteria(self) -> dict[str | None, TaskLoss]:
+        return {None: self.loss}
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` (the backbone's or frontend's input) -> logits ``(batch, width)``."""
+        return self.backbone(self._features_input(x))
+
+    def _pairs(self, logits, y):
+        return {None: (logits, y)}
+
+    def _outputs(self, logits: torch.Tensor) -> torch.Tensor:
+        return task_output(
+            logits.float(), task=self.spec.task, regression_output=self.spec.regression_output
+        )
+
+    def _report(self, outputs):
+        from audioconv.evaluation import evaluate
+
+        output, target = outputs[None]
+        return evaluate(target, output, task=self.spec.task, class_names=self.spec.class_names)
+
+
+class MultiOutputClassifier(_TaskModule):
+    """One backbone, several named heads — e.g. ``digit`` + ``speaker`` or ``genre`` + ``mood``.
+
+    The backbone's classifier is reset to the identity (``reset_classifier(0)``) and each head is
+    a ``Linear(num_features, width)``; the loss is the ``weight``-ed sum of the heads' losses.
+    ``heads`` maps names (Python identifiers) to :class:`HeadSpec` (or its fields as a dict).
+    Batches are ``(x, {name: y})``; ``forward`` and ``predict_step`` return ``{name: tensor}``;
+    the test report is a ``MultiReport`` with one section per head. Other options as
+    :class:`Classifier`; ``train_labels()`` of the DataModule returns ``{name: labels}``.
+    """
+
+    def __init__(
+        self,
+        backbone: nn.Module | None = None,
+        *,
+        heads: Mapping[str, HeadSpec | Mapping[str, Any]],
+        optimizer: str = "adam",
+        lr: float = 1e-3,
+        weight_decay: float = 0.0,
+        momentum: float = 0.9,
+        scheduler: str | None = None,
+        frontend: nn.Module | None = None,
+        channels_last: bool = False,
+        backbone_spec: Any = None,
+        frontend_spec: Any = None,
+    ):
+        super().__init__()
+        self.save_hyperparameters(ignore=["backbone", "frontend"])
+        if not isinstance(heads, Mapping) or not heads:
+            raise ConfigError("heads must be a non-empty dict {name: HeadSpec(...)}")
+        specs = {}
+        for name, spec in heads.items():
+            if not (isinstance(name, str) and name.isidentifier()):
+                raise ConfigError(f"head name {name!r} must be a Python identifier, e.g. 'genre'")
+            specs[name] = spec if isinstance(spec, HeadSpec) else HeadSpec(**spec)
+        self.hparams["heads"] = {name: dataclasses.asdict(s) for name, s in specs.items()}
+        backbone = self._init_common(
+            backbone, frontend, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
+            momentum=momentum, scheduler=scheduler, channels_last=channels_last,
+            backbone_spec=backbone_spec, frontend_spec=frontend_spec,
+        )
+        backbone.reset_classifier(0)
+        self.backbone = backbone
+        self.specs = specs
+        self.heads = nn.ModuleDict(
+            {name: nn.Linear(backbone.num_features, s.width) for name, s in specs.items()}
+        )
+        self.losses = nn.ModuleDict({name: TaskLoss(s) for name, s in specs.items()})
+
+    @property
+    def criteria(self) -> dict[str | None, TaskLoss]:
+        return dict(self.losses.items())
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``x`` -> ``{name: logits (batch, width)}`` from the shared ``(batch, num_features)``."""
+        features = self.backbone(self._features_input(x))
+        return {name: head(features) for name, head in self.heads.items()}
+
+    def _pairs(self, logits, y):
+        if not isinstance(y, Mapping) or set(y) != set(self.specs):
+            got = sorted(y) if isinstance(y, Mapping) else type(y).__name__
+            raise ConfigError(
+                f"multi-output targets must be a dict with keys {sorted(self.specs)}, got {got}"
+            )
+        return {name: (logits[name], y[name]) for name in self.specs}
+
+    def _outputs(self, logits: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {
+            name: task_output(
+                logits[name].float(), task=s.task, regression_output=s.regression_output
+            )
+            for name, s in self.specs.items()
+        }
+
+    def _report(self, outputs):
+        from audioconv.evaluation import MultiReport, evaluate
+
+        return MultiReport(
+            {
+                name: evaluate(target, output, task=self.specs[name].task,
+                               class_names=self.specs[name].class_names)
+                for name, (output, target) in outputs.items()
+            }
+        )
+
+
+def load_classifier(
+    path: str | os.PathLike,
+    *,
+    backbone: nn.Module | None = None,
+    frontend: nn.Module | None = None,
+    map_location: str | torch.device = "cpu",
+) -> Classifier | MultiOutputClassifier:
+    """Rebuild the model saved in a Lightning checkpoint, in eval mode.
+
+    The backbone and frontend are rebuilt from the specs stored with the hyperparameters; pass
+    ``backbone`` / ``frontend`` modules (same architecture) when they were not built from
+    specs. Returns a :class:`MultiOutputClassifier` for a multi-output checkpoint.
+
+    Raises:
+        CheckpointError: the file is missing or unreadable, or its weights do not fit the model.
+    """
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+        hparams = dict(checkpoint["hyper_parameters"])
+        state = checkpoint["state_dict"]
+    except FileNotFoundError as err:
+        raise CheckpointError(f"{path}: checkpoint not found") from err
+    except Exception as err:  # any unpickling / format problem
+        raise CheckpointError(f"{path}: not a readable audioconv checkpoint ({err})") from err
+    if backbone is None and hparams.get("backbone_spec") is None:
+        raise CheckpointError(
+            f"{path}: the backbone was not built from audioconv.models.create, so it cannot be "
+            "rebuilt: pass backbone=<the same architecture>"
+        )
+    if frontend is None and hparams.get("frontend_spec") is None and any(
+        key.startswith("frontend.") for key in state
+    ):
+        raise CheckpointError(
+            f"{path}: the model has a frontend without a stored spec: pass frontend=<the same "
+            "module> (or train with frontend_spec=... so it can be rebuilt)"
+        )
+    cls = MultiOutputClassifier if "heads" in hparams else Classifier
+    model = cls(backbone=backbone, frontend=frontend, **hparams)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        raise CheckpointError(f"{path}: weights do not fit the rebuilt model ({err})") from err
+    return model.eval()

@@ -1,0 +1,340 @@
+"""The shared runner: one call trains, checkpoints, tests and reports into a run folder.
+
+Run folder written by :func:`fit`::
+
+    <output_dir>/config.yaml            resolved configuration (model, data, fit settings)
+    <output_dir>/checkpoints/best.ckpt  best by ``monitor``; tested at the end
+    <output_dir>/checkpoints/last.ckpt  end of the latest epoch; ``resume=True`` continues from it
+    <output_dir>/metrics.csv            Lightning CSV log (appended to on resume)
+    <output_dir>/report.json, report.md, *.png   the evaluation of the best checkpoint on test
+
+Reproducibility: ``seed`` goes through ``lightning.seed_everything(seed, workers=True)`` and every
+later epoch starts from the RNG state ``seed + epoch``, so a run resumed from ``last.ckpt`` draws
+the same shuffles, dropout masks and augmentations as an uninterrupted one (bit-exact on CPU)
+as long as nothing draws random numbers in ``setup`` / ``on_fit_start`` hooks.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import pandas as pd
+import torch
+import yaml
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
+from lightning.pytorch.callbacks import (
+    Callback,
+    EarlyStopping,
+    LearningRateMonitor,
+    ModelCheckpoint,
+    TQDMProgressBar,
+)
+from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.loggers.csv_logs import ExperimentWriter
+from lightning.pytorch.utilities.model_helpers import is_overridden
+from torch.utils.data import DataLoader, Dataset
+
+from audioconv._atomic import atomic_path, atomic_write_text
+from audioconv.errors import ConfigError
+
+__all__ = ["RunResult", "TensorDataModule", "fit"]
+
+PRECISIONS = ("32-true", "16-mixed", "bf16-mixed", "bf16-true", "16-true", "64-true")
+
+
+@dataclasses.dataclass(frozen=True)
+class RunResult:
+    """What :func:`fit` produced. ``report`` is the test evaluation of the best checkpoint
+    (a ``Report``, or a ``MultiReport`` for multi-output models)."""
+
+    output_dir: Path
+    best_checkpoint: Path | None
+    last_checkpoint: Path | None
+    report: Any
+    metrics_csv: Path
+
+
+# --------------------------------------------------------------------------------------------
+# Data helper
+# --------------------------------------------------------------------------------------------
+
+
+class _TensorPairs(Dataset):
+    """``(x[i], y[i])`` or ``(x[i], {name: y[name][i]})`` from in-memory tensors."""
+
+    def __init__(self, x: torch.Tensor, y: torch.Tensor | Mapping[str, torch.Tensor]):
+        lengths = {len(x)} | (
+            {len(v) for v in y.values()} if isinstance(y, Mapping) else {len(y)}
+        )
+        if len(lengths) != 1:
+            raise ConfigError(f"x and y have different lengths {sorted(lengths)}: align them")
+        self.x, self.y = x, y
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def __getitem__(self, i: int):
+        if isinstance(self.y, Mapping):
+            return self.x[i], {name: v[i] for name, v in self.y.items()}
+        return self.x[i], self.y[i]
+
+
+class TensorDataModule(L.LightningDataModule):
+    """A DataModule over in-memory ``(x, y)`` splits — for tests, notebooks and small data.
+
+    ``y`` is a tensor, or ``{name: tensor}`` for a multi-output model. The train split is
+    shuffled; ``train_labels()`` returns its ``y`` (used by ``class_weights="balanced"``).
+    """
+
+    def __init__(
+        self,
+        train: tuple[torch.Tensor, Any],
+        val: tuple[torch.Tensor, Any],
+        test: tuple[torch.Tensor, Any],
+        *,
+        batch_size: int = 32,
+        num_workers: int = 0,
+    ):
+        super().__init__()
+        if not (isinstance(batch_size, int) and batch_size >= 1):
+            raise ConfigError(f"batch_size={batch_size!r} must be a positive integer")
+        if not (isinstance(num_workers, int) and num_workers >= 0):
+            raise ConfigError(f"num_workers={num_workers!r} must be an integer >= 0")
+        self.splits = {name: _TensorPairs(*pair) for name, pair in
+                       (("train", train), ("val", val), ("test", test))}
+        self.batch_size, self.num_workers = batch_size, num_workers
+
+    def train_labels(self) -> torch.Tensor | Mapping[str, torch.Tensor]:
+        """Targets of the training split."""
+        return self.splits["train"].y
+
+    def _loader(self, split: str, *, shuffle: bool = False) -> DataLoader:
+        return DataLoader(
+            self.splits[split], batch_size=self.batch_size, shuffle=shuffle,
+            num_workers=self.num_workers, persistent_workers=self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val")
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test")
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._loader("test")
+
+
+# --------------------------------------------------------------------------------------------
+# Lightning plumbing
+# --------------------------------------------------------------------------------------------
+
+
+class _EpochSeed(Callback):
+    """Reseed every RNG with ``seed + epoch`` before each epoch after the first draws its data.
+
+    Lightning restores model, optimiser, scheduler and loop state on resume but not the RNGs. A
+    running fit reseeds when an epoch ends; a resumed one when this callback's state (the next
+    epoch's index) is restored from the checkpoint, which is before the train iterator is
+    created. Either way the next epoch's shuffle, dropout masks and augmentations come from the
+    same RNG state, so a resumed run matches an uninterrupted one.
+    """
+
+    def __init__(self, seed: int):
+        self.seed = seed
+        self.next_epoch = 0
+
+    def _reseed(self) -> None:
+        L.seed_everything(self.seed + self.next_epoch, workers=True, verbose=False)
+
+    def state_dict(self) -> dict[str, int]:
+        return {"next_epoch": self.next_epoch}
+
+    def load_state_dict(self, state_dict: dict[str, int]) -> None:
+        self.next_epoch = state_dict["next_epoch"]
+        self._reseed()
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.next_epoch = trainer.current_epoch + 1
+        self._reseed()
+
+
+class _AtomicCheckpointIO(TorchCheckpointIO):
+    """Checkpoints written to a temporary file and renamed, so a crash never leaves a torn one."""
+
+    def save_checkpoint(self, checkpoint: dict, path: Any, storage_options: Any = None) -> None:
+        with atomic_path(path) as tmp:
+            super().save_checkpoint(checkpoint, tmp, storage_options=storage_options)
+
+
+class _AppendingWriter(ExperimentWriter):
+    """CSV writer that keeps an existing metrics.csv (Lightning's deletes it) and its columns."""
+
+    def _check_log_dir_exists(self) -> None:
+        if self._fs.isfile(self.metrics_file_path):
+            with self._fs.open(self.metrics_file_path, "r", newline="") as file:
+                header = file.readline().strip()
+            self.metrics_keys = sorted(header.split(",")) if header else []
+
+
+class _RunCSVLogger(CSVLogger):
+    """CSVLogger writing ``<save_dir>/metrics.csv`` and appending to it on resume."""
+
+    @property
+    def experiment(self) -> ExperimentWriter:
+        if self._experiment is None:
+            self._fs.makedirs(self._root_dir, exist_ok=True)
+            self._experiment = _AppendingWriter(log_dir=self.log_dir)
+        return self._experiment
+
+
+def _plain(value: Any) -> Any:
+    """Config values as YAML-safe builtins (tensors and tuples become lists, paths strings)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, torch.Tensor):
+        return value.tolist()
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    return repr(value)
+
+
+def _drop_rows_after(metrics_csv: Path, step: int) -> None:
+    """Remove rows a killed run logged from ``step`` (the resumed checkpoint's) onwards."""
+    if metrics_csv.is_file():
+        frame = pd.read_csv(metrics_csv)
+        with atomic_path(metrics_csv) as tmp:
+            frame = frame[frame["step"] < step]  # rows of the resumed epoch onwards go
+            frame.astype({"epoch": "Int64", "step": "Int64"}).to_csv(tmp, index=False)
+
+
+def _class_path(obj: Any) -> str:
+    return f"{type(obj).__module__}.{type(obj).__qualname__}"
+
+
+def fit(
+    model: L.LightningModule,
+    datamodule: L.LightningDataModule,
+    *,
+    output_dir: str | os.PathLike,
+    max_epochs: int = 20,
+    seed: int = 0,
+    monitor: str = "val/loss",
+    mode: str = "min",
+    patience: int | None = None,
+    gradient_clip_val: float | None = None,
+    precision: str = "32-true",
+    resume: bool = False,
+    accelerator: str = "cpu",
+    devices: int | str | Sequence[int] = 1,
+    num_nodes: int = 1,
+    strategy: str = "auto",
+    limit_train_batches: int | float | None = None,
+    limit_val_batches: int | float | None = None,
+    limit_test_batches: int | float | None = None,
+    log_every_n_steps: int = 50,
+    deterministic: bool | str | None = None,
+    enable_progress_bar: bool = True,
+    config: Mapping[str, Any] | None = None,
+    callbacks: Sequence[Callback] = (),
+) -> RunResult:
+    """Train ``model`` on ``datamodule``, test the best checkpoint and write the run folder.
+
+    Early stopping on ``monitor`` is on when ``patience`` is set. ``resume=True`` continues from
+    ``checkpoints/last.ckpt`` if it exists (else starts fresh); without it, a folder that already
+    holds a run is refused. ``deterministic=None`` means ``"warn"`` on CPU (cheap) and off on
+    other accelerators. ``config`` (e.g. the CLI's resolved config) is written to config.yaml on
+    top of the model, data and fit settings recorded here. The datamodule needs a test split.
+
+    Raises:
+        ConfigError: an option is invalid or ``output_dir`` holds a run and ``resume`` is False.
+    """
+    if mode not in ("min", "max"):
+        raise ConfigError(f"mode={mode!r} must be 'min' or 'max'")
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision={precision!r} is not one of {PRECISIONS}")
+    if not (isinstance(max_epochs, int) and max_epochs >= 1):
+        raise ConfigError(f"max_epochs={max_epochs!r} must be a positive integer")
+    if patience is not None and not (isinstance(patience, int) and patience >= 1):
+        raise ConfigError(f"patience={patience!r} must be a positive integer, or None (off)")
+    if not is_overridden("test_dataloader", datamodule):
+        raise ConfigError(
+            f"{type(datamodule).__name__} has no test_dataloader(): fit() tests the best "
+            "checkpoint on a test split, so add one"
+        )
+    out = Path(output_dir)
+    ckpt_dir, metrics_csv = out / "checkpoints", out / "metrics.csv"
+    last = ckpt_dir / "last.ckpt"
+    ckpt_path = None
+    if last.exists():
+        if not resume:
+            raise ConfigError(
+                f"{out} already holds a run ({last}): pass resume=True to continue it, or "
+                "choose another output_dir"
+            )
+        ckpt_path = last
+        _drop_rows_after(metrics_csv, torch.load(last, weights_only=True, mmap=True)["global_step"])
+    else:
+        metrics_csv.unlink(missing_ok=True)  # from a run that died before its first checkpoint
+
+    L.seed_everything(seed, workers=True, verbose=False)
+    checkpoint = ModelCheckpoint(
+        dirpath=ckpt_dir, filename="best", monitor=monitor, mode=mode, save_top_k=1,
+        save_last=True, enable_version_counter=False, auto_insert_metric_name=False,
+    )
+    all_callbacks: list[Callback] = [checkpoint, _EpochSeed(seed), LearningRateMonitor(logging_interval="epoch")]
+    if enable_progress_bar:
+        all_callbacks.append(TQDMProgressBar())
+    if patience is not None:
+        all_callbacks.append(EarlyStopping(monitor=monitor, mode=mode, patience=patience))
+    all_callbacks.extend(callbacks)
+    if deterministic is None:
+        deterministic = "warn" if accelerator == "cpu" else False
+    trainer = L.Trainer(
+        default_root_dir=out, max_epochs=max_epochs, accelerator=accelerator, devices=devices,
+        num_nodes=num_nodes, strategy=strategy, precision=precision,
+        gradient_clip_val=gradient_clip_val, deterministic=deterministic,
+        logger=_RunCSVLogger(save_dir=out, name="", version=""), callbacks=all_callbacks,
+        plugins=[_AtomicCheckpointIO()], enable_progress_bar=enable_progress_bar,
+        limit_train_batches=limit_train_batches, limit_val_batches=limit_val_batches,
+        limit_test_batches=limit_test_batches, log_every_n_steps=log_every_n_steps,
+        enable_model_summary=False,
+    )
+    settings = {
+        "output_dir": out, "max_epochs": max_epochs, "seed": seed, "monitor": monitor,
+        "mode": mode, "patience": patience, "gradient_clip_val": gradient_clip_val,
+        "precision": precision, "accelerator": accelerator, "devices": devices,
+        "num_nodes": num_nodes, "strategy": strategy, "limit_train_batches": limit_train_batches,
+        "limit_val_batches": limit_val_batches, "limit_test_batches": limit_test_batches,
+    }
+    if trainer.is_global_zero:
+        resolved = {
+            "model": {"class_path": _class_path(model), "init_args": dict(model.hparams)},
+            "data": {"class_path": _class_path(datamodule), "init_args": dict(datamodule.hparams)},
+            "fit": settings,
+            **(config or {}),
+        }
+        atomic_write_text(out / "config.yaml", yaml.safe_dump(_plain(resolved), sort_keys=False))
+
+    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+    best = Path(checkpoint.best_model_path) if checkpoint.best_model_path else None
+    trainer.test(model, datamodule=datamodule, ckpt_path=str(best) if best else "last",
+                 verbose=False)
+    report = model.test_report
+    if trainer.is_global_zero and report is not None:
+        report.save(out, metrics_csv=metrics_csv)
+    return RunResult(
+        output_dir=out, best_checkpoint=best, last_checkpoint=last if last.exists() else None,
+        report=report, metrics_csv=metrics_csv,
+    )

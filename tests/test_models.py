@@ -1,0 +1,187 @@
+"""Registry-driven tests: every registered model, in every dims it supports, honours the backbone
+contract of docs/architecture.md (forward + backward, head swap, features, too-small inputs)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from audioconv import models
+from audioconv.errors import ConfigError, InputTooSmallError
+
+# The 4096-wide MLP heads of alexnet / vgg dominate the run time but not the structure under
+# test; their full-size parameter counts are checked in test_model_params.py.
+SMALL_HEAD = {"hidden": 32}
+CASES = [(name, dims) for name in models.list_models() for dims in models.model_spec(name).dims]
+
+
+def _build(name: str, dims: int, *, in_channels: int = 2, num_classes: int = 5):
+    kwargs = SMALL_HEAD if name.startswith(("vgg", "alexnet")) else {}
+    return models.create(name, dims=dims, in_channels=in_channels, num_classes=num_classes,
+                         **kwargs)
+
+
+def _input(model, size: int, *, batch: int = 2, in_channels: int = 2) -> torch.Tensor:
+    return torch.randn(batch, in_channels, *([size] * model.dims))
+
+
+@pytest.fixture(scope="module", params=CASES, ids=[f"{n}-{d}d" for n, d in CASES])
+def case(request):
+    torch.manual_seed(0)
+    name, dims = request.param
+    return name, dims, _build(name, dims)
+
+
+def test_forward_backward_at_min_input_size(case):
+    name, dims, model = case
+    model.train()
+    x = _input(model, model.min_input_size).requires_grad_()
+    logits = model(x)
+    assert logits.shape == (2, 5)
+    logits.square().mean().backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads), name
+    assert x.grad is not None and x.grad.abs().sum() > 0
+
+
+def test_larger_non_square_input_runs(case):
+    _name, dims, model = case
+    model.eval()
+    size = (model.min_input_size + 5, model.min_input_size + 9)[:dims]
+    with torch.no_grad():
+        assert model(torch.randn(1, 2, *size)).shape == (1, 5)
+
+
+def test_reset_classifier_changes_width_and_zero_gives_features(case):
+    _name, _dims, model = case
+    model.eval()
+    x = _input(model, model.min_input_size)
+    with torch.no_grad():
+        features = model.forward_head(model.forward_features(x), pre_logits=True)
+        model.reset_classifier(3)
+        assert model(x).shape == (2, 3)
+        model.reset_classifier(0)
+        pooled = model(x)
+    assert pooled.shape == (2, model.num_features)
+    torch.testing.assert_close(pooled, features)
+    model.reset_classifier(5)
+
+
+def test_too_small_input_raises(case):
+    name, _dims, model = case
+    x = _input(model, model.min_input_size - 1)
+    with pytest.raises(InputTooSmallError, match=rf"{name}.*minimum {model.min_input_size}"):
+        model(x)
+
+
+@pytest.mark.parametrize("name", ["conv1d", "alexnet", "vgg11", "lenet5", "spectrogram_cnn"])
+def test_min_input_size_is_tight(name):
+    """One below the minimum, the layers themselves fail (the check is not over-cautious)."""
+    dims = models.model_spec(name).dims[-1]
+    model = _build(name, dims).eval()
+    x = _input(model, model.min_input_size - 1)
+    with pytest.raises(RuntimeError):
+        model.head(model.features(x))
+
+
+def test_wrong_channels_or_rank_is_a_config_error():
+    model = _build("fcn", 1)
+    with pytest.raises(ConfigError, match="in_channels=2"):
+        model(torch.zeros(2, 3, 20))
+    with pytest.raises(ConfigError, match=r"\(batch, channels, time\)"):
+        model(torch.zeros(2, 2, 20, 20))
+
+
+def test_unsupported_dims_names_supported_ones():
+    with pytest.raises(ConfigError, match="dims=1"):
+        models.create("wavenet", dims=2, in_channels=1, num_classes=2)
+    with pytest.raises(ConfigError, match="dims=2"):
+        models.create("lenet5", dims=1, in_channels=1, num_classes=2)
+
+
+def test_unknown_name_lists_models_and_a_close_match():
+    with pytest.raises(ConfigError, match=r"Did you mean 'resnet18'.*alexnet"):
+        models.create("resnet81", dims=2, in_channels=1, num_classes=2)
+
+
+def test_registering_a_taken_name_fails():
+    with pytest.raises(ConfigError, match="already registered"):
+        models.register_model("fcn", models.FCN, dims=(1,))
+
+
+def test_list_models_filters_by_dims():
+    one_d = models.list_models(dims=1)
+    assert "wavenet" in one_d and "inceptiontime" in one_d and "lenet5" not in one_d
+    assert "spectrogram_cnn" in models.list_models(dims=2)
+    assert set(models.list_models()) >= {
+        "conv1d", "fcn", "wavenet", "spectrogram_cnn", "lenet5", "alexnet", "vgg11", "vgg13",
+        "vgg16", "resnet18", "resnet34", "resnet50", "inceptiontime",
+    }
+
+
+@pytest.mark.parametrize("bad", [{"num_classes": -1}, {"in_channels": 0}])
+def test_create_validates_sizes(bad):
+    kwargs = {"dims": 1, "in_channels": 1, "num_classes": 2} | bad
+    with pytest.raises(ConfigError, match=next(iter(bad))):
+        models.create("fcn", **kwargs)
+
+
+def test_conv1d_stack_is_configurable():
+    model = models.create("conv1d", dims=1, in_channels=1, num_classes=2, filters=(8, 16),
+                          kernel_sizes=(5, 3), pool_sizes=(2, 1), padding="valid",
+                          dropout=(0.0, 0.5), hidden=(10,))
+    # the valid 3-conv needs 3 positions, so the 2x pool needs 6, so the valid 5-conv needs 10
+    assert model.min_input_size == 10
+    assert model.num_features == 10
+    assert model(torch.zeros(2, 1, 10)).shape == (2, 2)
+    with pytest.raises(ConfigError, match="kernel_sizes"):
+        models.create("conv1d", dims=1, in_channels=1, num_classes=2, filters=(8, 16),
+                      kernel_sizes=(5, 3, 3))
+
+
+def test_fcn_matches_wang_et_al():
+    model = models.create("fcn", dims=1, in_channels=1, num_classes=3)
+    convs = [m for m in model.modules() if isinstance(m, torch.nn.Conv1d)]
+    assert [(c.out_channels, c.kernel_size[0]) for c in convs] == [(128, 8), (256, 5), (128, 3)]
+    assert model(torch.zeros(2, 1, 7)).shape == (2, 3)
+
+
+def test_inceptiontime_structure():
+    model = models.create("inceptiontime", dims=1, in_channels=3, num_classes=2)
+    stack = model.features
+    assert len(stack.modules_) == 6 and len(stack.shortcuts) == 2
+    kernels = {c.kernel_size[0] for c in stack.modules_[1].convs}
+    assert kernels == {39, 19, 9}
+    assert model.num_features == 128
+
+
+def test_resnet_1d_and_2d_share_the_code():
+    one = models.create("resnet18", dims=1, in_channels=1, num_classes=2)
+    two = models.create("resnet18", dims=2, in_channels=1, num_classes=2)
+    assert [type(m).__name__ for m in one.modules()] == [
+        type(m).__name__.replace("2d", "1d") for m in two.modules()
+    ]
+
+
+def test_blocks_are_generic_over_dims():
+    from audioconv.models import blocks
+
+    x1, x2 = torch.zeros(2, 4, 20), torch.zeros(2, 4, 20, 12)
+    sep = blocks.SeparableConv(2, 4, 8, 3)
+    assert sep(x2).shape == (2, 8, 20, 12)
+    assert sum(p.numel() for p in sep.parameters()) == 4 * 9 + 4 * 8 + 8
+    assert blocks.conv_nd(1, 4, 6, 3, stride=2)(x1).shape == (2, 6, 10)  # "same": ceil(20 / 2)
+    assert blocks.conv_nd(2, 4, 6, 3, padding="valid", dilation=2)(x2).shape == (2, 6, 16, 8)
+    assert blocks.conv_transpose_nd(1, 4, 2, 2, stride=2)(x1).shape == (2, 2, 40)
+    assert blocks.GlobalPool("max")(x2).shape == (2, 4)
+    assert blocks.pool_nd(2, "avg", 2)(x2).shape == (2, 4, 10, 6)
+    block = blocks.ConvBlock(1, 4, 8, 3, act="leaky_relu", norm=None, dropout=0.2, pool=2)
+    assert [type(m).__name__ for m in block] == ["Conv1d", "LeakyReLU", "MaxPool1d", "Dropout"]
+    for name in ["relu", "leaky_relu", "elu", "tanh", "sigmoid", "gelu"]:
+        assert isinstance(blocks.get_act_layer(name)(), torch.nn.Module)
+    with pytest.raises(ConfigError, match="swish"):
+        blocks.get_act_layer("swish")
+    with pytest.raises(ConfigError, match="dims=3"):
+        blocks.conv_nd(3, 1, 1, 3)
+    with pytest.raises(ConfigError, match="odd"):
+        blocks.conv_nd(1, 1, 1, 4, stride=2)
