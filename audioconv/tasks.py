@@ -1,13 +1,13 @@
 """LightningModules that pair any backbone with the output layer and loss its task needs.
 
-=============  ==================  =====================================  =========================
-task           final layer width   loss                                   ``predict_step`` returns
-=============  ==================  =====================================  =========================
-binary         1 logit             BCE-with-logits (``pos_weight``)       ``(batch,)`` P(positive)
-multiclass     ``C`` logits        cross-entropy (softmax inside)         ``(batch, C)`` softmax
-multilabel     ``C`` logits        BCE-with-logits per class (no softmax) ``(batch, C)`` sigmoids
-regression     ``k`` outputs       MSE on linear / sigmoid / tanh output  ``(batch,)`` or ``(batch, k)``
-=============  ==================  =====================================  =========================
+==========  ============  ======================================  =============================
+task        final layer   loss                                    ``predict_step`` returns
+==========  ============  ======================================  =============================
+binary      1 logit       BCE-with-logits                         ``(batch,)`` P(positive)
+multiclass  ``C`` logits  cross-entropy (softmax inside)          ``(batch, C)`` softmax
+multilabel  ``C`` logits  BCE-with-logits per class, no softmax   ``(batch, C)`` sigmoids
+regression  ``k`` values  MSE on linear / sigmoid / tanh output   ``(batch,)`` / ``(batch, k)``
+==========  ============  ======================================  =============================
 
 Batches are tuples ``(x, y)`` (lists from the default collate work too): ``x`` is what the
 backbone (or the ``frontend``) takes, ``y`` the targets — class indices ``(batch,)`` for binary
@@ -110,8 +110,8 @@ def task_loss(
     * binary: BCE-with-logits on the single logit; ``class_weights`` ``(2,)`` = ``(w_neg, w_pos)``
       weighs negatives by ``w_neg`` and positives by ``w_pos``; smoothing moves targets to
       ``y * (1 - eps) + eps / 2``.
-    * multiclass: cross-entropy with class ``weight`` and ``label_smoothing``; ``target`` ``(batch,)``
-      class indices.
+    * multiclass: cross-entropy with class ``weight`` and ``label_smoothing``; ``target``
+      ``(batch,)`` class indices.
     * multilabel: BCE-with-logits per class with ``pos_weight = class_weights`` ``(C,)``;
       ``target`` ``(batch, C)`` multi-hot.
     * regression: MSE between the activated output and ``target`` (same number of elements).
@@ -258,7 +258,9 @@ class HeadSpec:
         if not (isinstance(eps, numbers.Real) and 0.0 <= eps < 1.0):
             raise ConfigError(f"label_smoothing={eps!r} must be in [0, 1)")
         if eps and self.task == "regression":
-            raise ConfigError("label_smoothing applies to classification; set it to 0 for regression")
+            raise ConfigError(
+                "label_smoothing applies to classification; set it to 0 for regression"
+            )
         if self.regression_output not in REGRESSION_OUTPUTS:
             raise ConfigError(
                 f"regression_output={self.regression_output!r} is not one of {REGRESSION_OUTPUTS}"
@@ -319,7 +321,10 @@ class TaskLoss(nn.Module):
 
     def forward(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         return task_loss(
-            logits, target, task=self.spec.task, class_weights=self.class_weights,
+            logits,
+            target,
+            task=self.spec.task,
+            class_weights=self.class_weights,
             label_smoothing=self.spec.label_smoothing,
             regression_output=self.spec.regression_output,
         )
@@ -497,7 +502,11 @@ class _TaskModule(L.LightningModule):
         x, y = _unpack(batch)
         total, _, _ = self._losses(self(x), y)
         self.log(
-            "train/loss", total, on_step=True, on_epoch=True, prog_bar=True,
+            "train/loss",
+            total,
+            on_step=True,
+            on_epoch=True,
+            prog_bar=True,
             batch_size=_batch_size(x),
         )
         return total
@@ -550,8 +559,9 @@ class _TaskModule(L.LightningModule):
             output = torch.cat([p[0] for p in parts])
             target = torch.cat([p[1] for p in parts])
             if self.trainer.world_size > 1:
-                output = self.all_gather(output).flatten(0, 1)  # (world, n, ...) -> (world * n, ...)
-                target = self.all_gather(target).flatten(0, 1)  # (world, n, ...) -> (world * n, ...)
+                # (world, n, ...) -> (world * n, ...)
+                output = self.all_gather(output).flatten(0, 1)
+                target = self.all_gather(target).flatten(0, 1)
             gathered[name] = (output.cpu(), target.cpu())
         self._test_outputs = {}
         self.test_report = self._report(gathered) if gathered else None
@@ -635,16 +645,26 @@ class Classifier(_TaskModule):
         super().__init__()
         self.save_hyperparameters(ignore=["backbone", "frontend"])
         spec = HeadSpec(
-            task=task, num_classes=num_classes, class_names=class_names,
-            class_weights=class_weights, label_smoothing=label_smoothing,
+            task=task,
+            num_classes=num_classes,
+            class_names=class_names,
+            class_weights=class_weights,
+            label_smoothing=label_smoothing,
             regression_output=regression_output,
         )
         self.hparams["class_weights"] = spec.class_weights
         self.hparams["class_names"] = spec.class_names
         backbone = self._init_common(
-            backbone, frontend, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
-            momentum=momentum, scheduler=scheduler, channels_last=channels_last,
-            backbone_spec=backbone_spec, frontend_spec=frontend_spec,
+            backbone,
+            frontend,
+            optimizer=optimizer,
+            lr=lr,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            scheduler=scheduler,
+            channels_last=channels_last,
+            backbone_spec=backbone_spec,
+            frontend_spec=frontend_spec,
         )
         backbone.reset_classifier(spec.width)
         self.backbone = backbone
@@ -711,9 +731,16 @@ class MultiOutputClassifier(_TaskModule):
             specs[name] = spec if isinstance(spec, HeadSpec) else HeadSpec(**spec)
         self.hparams["heads"] = {name: dataclasses.asdict(s) for name, s in specs.items()}
         backbone = self._init_common(
-            backbone, frontend, optimizer=optimizer, lr=lr, weight_decay=weight_decay,
-            momentum=momentum, scheduler=scheduler, channels_last=channels_last,
-            backbone_spec=backbone_spec, frontend_spec=frontend_spec,
+            backbone,
+            frontend,
+            optimizer=optimizer,
+            lr=lr,
+            weight_decay=weight_decay,
+            momentum=momentum,
+            scheduler=scheduler,
+            channels_last=channels_last,
+            backbone_spec=backbone_spec,
+            frontend_spec=frontend_spec,
         )
         backbone.reset_classifier(0)
         self.backbone = backbone
@@ -753,8 +780,12 @@ class MultiOutputClassifier(_TaskModule):
 
         return MultiReport(
             {
-                name: evaluate(target, output, task=self.specs[name].task,
-                               class_names=self.specs[name].class_names)
+                name: evaluate(
+                    target,
+                    output,
+                    task=self.specs[name].task,
+                    class_names=self.specs[name].class_names,
+                )
                 for name, (output, target) in outputs.items()
             }
         )
@@ -789,8 +820,10 @@ def load_classifier(
             f"{path}: the backbone was not built from audioconv.models.create, so it cannot be "
             "rebuilt: pass backbone=<the same architecture>"
         )
-    if frontend is None and hparams.get("frontend_spec") is None and any(
-        key.startswith("frontend.") for key in state
+    if (
+        frontend is None
+        and hparams.get("frontend_spec") is None
+        and any(key.startswith("frontend.") for key in state)
     ):
         raise CheckpointError(
             f"{path}: the model has a frontend without a stored spec: pass frontend=<the same "

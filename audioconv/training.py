@@ -16,6 +16,7 @@ as long as nothing draws random numbers in ``setup`` / ``on_fit_start`` hooks.
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import os
 from collections.abc import Mapping, Sequence
@@ -23,7 +24,6 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
-import pandas as pd
 import torch
 import yaml
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
@@ -68,9 +68,7 @@ class _TensorPairs(Dataset):
     """``(x[i], y[i])`` or ``(x[i], {name: y[name][i]})`` from in-memory tensors."""
 
     def __init__(self, x: torch.Tensor, y: torch.Tensor | Mapping[str, torch.Tensor]):
-        lengths = {len(x)} | (
-            {len(v) for v in y.values()} if isinstance(y, Mapping) else {len(y)}
-        )
+        lengths = {len(x)} | ({len(v) for v in y.values()} if isinstance(y, Mapping) else {len(y)})
         if len(lengths) != 1:
             raise ConfigError(f"x and y have different lengths {sorted(lengths)}: align them")
         self.x, self.y = x, y
@@ -105,8 +103,10 @@ class TensorDataModule(L.LightningDataModule):
             raise ConfigError(f"batch_size={batch_size!r} must be a positive integer")
         if not (isinstance(num_workers, int) and num_workers >= 0):
             raise ConfigError(f"num_workers={num_workers!r} must be an integer >= 0")
-        self.splits = {name: _TensorPairs(*pair) for name, pair in
-                       (("train", train), ("val", val), ("test", test))}
+        self.splits = {
+            name: _TensorPairs(*pair)
+            for name, pair in (("train", train), ("val", val), ("test", test))
+        }
         self.batch_size, self.num_workers = batch_size, num_workers
 
     def train_labels(self) -> torch.Tensor | Mapping[str, torch.Tensor]:
@@ -115,8 +115,11 @@ class TensorDataModule(L.LightningDataModule):
 
     def _loader(self, split: str, *, shuffle: bool = False) -> DataLoader:
         return DataLoader(
-            self.splits[split], batch_size=self.batch_size, shuffle=shuffle,
-            num_workers=self.num_workers, persistent_workers=self.num_workers > 0,
+            self.splits[split],
+            batch_size=self.batch_size,
+            shuffle=shuffle,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
         )
 
     def train_dataloader(self) -> DataLoader:
@@ -212,11 +215,16 @@ def _plain(value: Any) -> Any:
 
 def _drop_rows_after(metrics_csv: Path, step: int) -> None:
     """Remove rows a killed run logged from ``step`` (the resumed checkpoint's) onwards."""
-    if metrics_csv.is_file():
-        frame = pd.read_csv(metrics_csv)
-        with atomic_path(metrics_csv) as tmp:
-            frame = frame[frame["step"] < step]  # rows of the resumed epoch onwards go
-            frame.astype({"epoch": "Int64", "step": "Int64"}).to_csv(tmp, index=False)
+    if not metrics_csv.is_file():
+        return
+    with open(metrics_csv, newline="", encoding="utf-8") as file:
+        rows = list(csv.reader(file))
+    if not rows or "step" not in rows[0]:
+        return
+    at = rows[0].index("step")
+    kept = [rows[0], *(row for row in rows[1:] if row[at] and float(row[at]) < step)]
+    with atomic_path(metrics_csv) as tmp, open(tmp, "w", newline="", encoding="utf-8") as file:
+        csv.writer(file).writerows(kept)
 
 
 def _class_path(obj: Any) -> str:
@@ -290,10 +298,20 @@ def fit(
 
     L.seed_everything(seed, workers=True, verbose=False)
     checkpoint = ModelCheckpoint(
-        dirpath=ckpt_dir, filename="best", monitor=monitor, mode=mode, save_top_k=1,
-        save_last=True, enable_version_counter=False, auto_insert_metric_name=False,
+        dirpath=ckpt_dir,
+        filename="best",
+        monitor=monitor,
+        mode=mode,
+        save_top_k=1,
+        save_last=True,
+        enable_version_counter=False,
+        auto_insert_metric_name=False,
     )
-    all_callbacks: list[Callback] = [checkpoint, _EpochSeed(seed), LearningRateMonitor(logging_interval="epoch")]
+    all_callbacks: list[Callback] = [
+        checkpoint,
+        _EpochSeed(seed),
+        LearningRateMonitor(logging_interval="epoch"),
+    ]
     if enable_progress_bar:
         all_callbacks.append(TQDMProgressBar())
     if patience is not None:
@@ -302,21 +320,41 @@ def fit(
     if deterministic is None:
         deterministic = "warn" if accelerator == "cpu" else False
     trainer = L.Trainer(
-        default_root_dir=out, max_epochs=max_epochs, accelerator=accelerator, devices=devices,
-        num_nodes=num_nodes, strategy=strategy, precision=precision,
-        gradient_clip_val=gradient_clip_val, deterministic=deterministic,
-        logger=_RunCSVLogger(save_dir=out, name="", version=""), callbacks=all_callbacks,
-        plugins=[_AtomicCheckpointIO()], enable_progress_bar=enable_progress_bar,
-        limit_train_batches=limit_train_batches, limit_val_batches=limit_val_batches,
-        limit_test_batches=limit_test_batches, log_every_n_steps=log_every_n_steps,
+        default_root_dir=out,
+        max_epochs=max_epochs,
+        accelerator=accelerator,
+        devices=devices,
+        num_nodes=num_nodes,
+        strategy=strategy,
+        precision=precision,
+        gradient_clip_val=gradient_clip_val,
+        deterministic=deterministic,
+        logger=_RunCSVLogger(save_dir=out, name="", version=""),
+        callbacks=all_callbacks,
+        plugins=[_AtomicCheckpointIO()],
+        enable_progress_bar=enable_progress_bar,
+        limit_train_batches=limit_train_batches,
+        limit_val_batches=limit_val_batches,
+        limit_test_batches=limit_test_batches,
+        log_every_n_steps=log_every_n_steps,
         enable_model_summary=False,
     )
     settings = {
-        "output_dir": out, "max_epochs": max_epochs, "seed": seed, "monitor": monitor,
-        "mode": mode, "patience": patience, "gradient_clip_val": gradient_clip_val,
-        "precision": precision, "accelerator": accelerator, "devices": devices,
-        "num_nodes": num_nodes, "strategy": strategy, "limit_train_batches": limit_train_batches,
-        "limit_val_batches": limit_val_batches, "limit_test_batches": limit_test_batches,
+        "output_dir": out,
+        "max_epochs": max_epochs,
+        "seed": seed,
+        "monitor": monitor,
+        "mode": mode,
+        "patience": patience,
+        "gradient_clip_val": gradient_clip_val,
+        "precision": precision,
+        "accelerator": accelerator,
+        "devices": devices,
+        "num_nodes": num_nodes,
+        "strategy": strategy,
+        "limit_train_batches": limit_train_batches,
+        "limit_val_batches": limit_val_batches,
+        "limit_test_batches": limit_test_batches,
     }
     if trainer.is_global_zero:
         resolved = {
@@ -329,12 +367,16 @@ def fit(
 
     trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
     best = Path(checkpoint.best_model_path) if checkpoint.best_model_path else None
-    trainer.test(model, datamodule=datamodule, ckpt_path=str(best) if best else "last",
-                 verbose=False)
+    trainer.test(
+        model, datamodule=datamodule, ckpt_path=str(best) if best else "last", verbose=False
+    )
     report = model.test_report
     if trainer.is_global_zero and report is not None:
         report.save(out, metrics_csv=metrics_csv)
     return RunResult(
-        output_dir=out, best_checkpoint=best, last_checkpoint=last if last.exists() else None,
-        report=report, metrics_csv=metrics_csv,
+        output_dir=out,
+        best_checkpoint=best,
+        last_checkpoint=last if last.exists() else None,
+        report=report,
+        metrics_csv=metrics_csv,
     )

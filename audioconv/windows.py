@@ -28,6 +28,7 @@ True
 
 from __future__ import annotations
 
+import bisect
 import operator
 import os
 import sys
@@ -623,8 +624,9 @@ def _split_by_time(arrays, val: float, test: float, gap: int):
 class WindowDataset:
     """Windows of many streams, indexed lazily; windows never cross a stream boundary.
 
-    Only an int index table ``(n_windows, 2)`` of ``(stream, start)`` and one label per window are
-    stored; a window (or a whole batch) is copied out of its stream's strided view when asked for.
+    Only one window offset per stream (:attr:`offsets`; :attr:`index` expands it to the
+    ``(n_windows, 2)`` table of ``(stream, start)``) and one label per window are stored; a window
+    (or a whole batch) is copied out of its stream's strided view when asked for.
 
     Args:
         streams: list of ``(time, channels)`` arrays (``(time,)`` means one channel), or a pandas
@@ -689,10 +691,9 @@ class WindowDataset:
             warnings.warn(
                 f"{short} stream(s) shorter than size={self.size} give no windows", stacklevel=2
             )
-        stream_of = np.repeat(np.arange(len(counts)), counts)  # (n_windows,)
-        first = np.cumsum(counts) - counts  # index of each stream's first window
-        ordinal = np.arange(len(stream_of)) - first[stream_of]  # window k within its stream
-        self.index = np.stack([stream_of, ordinal * self.step], axis=1)  # (n_windows, 2)
+        # windows offsets[i] .. offsets[i + 1] - 1 are the windows of stream i, in time order
+        self.offsets = np.concatenate([[0], np.cumsum(counts)])  # (n_streams + 1,)
+        self._offsets = self.offsets.tolist()  # for bisect on one index
         self.labels = None if labels is None else self._window_labels(labels, counts)
         self._views: list[np.ndarray] | None = None
 
@@ -758,7 +759,20 @@ class WindowDataset:
         return self._views
 
     def __len__(self) -> int:
-        return len(self.index)
+        return self._offsets[-1]
+
+    @property
+    def index(self) -> np.ndarray:
+        """The ``(n_windows, 2)`` table of ``(stream, start sample)``, built on demand from
+        :attr:`offsets` (the dataset itself stores one offset per stream)."""
+        streams = np.repeat(np.arange(len(self.streams)), self.n_windows_per_stream)  # (n,)
+        ordinals = np.arange(len(self)) - self.offsets[streams]  # window k of its stream
+        return np.stack([streams, ordinals * self.step], axis=1)  # (n_windows, 2)
+
+    def _locate(self, i: int) -> tuple[int, int]:
+        """Stream and window ordinal within it of the non-negative window index ``i``."""
+        stream = bisect.bisect_right(self._offsets, i) - 1
+        return stream, i - self._offsets[stream]
 
     def __getitem__(self, index):
         """``ds[i]``: one window (+ label); ``ds[[i, j, ...]]``: a batch (:meth:`get_batch`)."""
@@ -769,8 +783,9 @@ class WindowDataset:
         i = operator.index(index)
         if not -len(self) <= i < len(self):
             raise IndexError(f"window {i} is out of range for {len(self)} windows")
-        stream, start = self.index[i]
-        window = np.array(self.views[stream][start // self.step])  # (channels, size) copy
+        i %= len(self)
+        stream, ordinal = self._locate(i)
+        window = np.array(self.views[stream][ordinal])  # (channels, size) copy
         window = self._standardize(window)
         x = torch.from_numpy(window)
         if self.transform is not None:
@@ -792,25 +807,33 @@ class WindowDataset:
         import torch
 
         indices = np.asarray(indices, dtype=np.int64).reshape(-1)  # (batch,)
-        views = self.views
-        stream, start = (int(v) for v in self.index[indices[0]]) if len(indices) else (0, 0)
-        if _is_range(indices) and indices[0] >= 0 and self.index[indices[-1], 0] == stream:
-            # consecutive windows of one stream (a sequential loader): a plain slice copy
-            first = start // self.step
-            batch = np.array(views[stream][first : first + len(indices)])  # (batch, *window)
-            labels = (
-                None if self.labels is None else self.labels[indices[0] : indices[-1] + 1].copy()
-            )
+        n = len(self)
+        sequential = _is_range(indices)  # lo, lo + 1, ..., hi: what a sequential loader asks
+        if sequential:
+            lo, hi = int(indices[0]), int(indices[-1])
         else:
-            streams, starts = self.index[indices].T  # (batch,), (batch,)
-            ordinals = starts // self.step
-            if (streams == stream).all():  # one stream: a single gather, no extra buffer
-                batch = views[stream][ordinals]  # (batch, *window)
-            else:
-                batch = np.empty((len(indices), *views[stream].shape[1:]), dtype=np.float32)
-                for s in np.unique(streams):
-                    rows = streams == s
-                    batch[rows] = views[s][ordinals[rows]]
+            lo, hi = (int(indices.min()), int(indices.max())) if len(indices) else (0, 0)
+        if lo < -n or hi >= n:
+            raise IndexError(f"window indices must lie in [-{n}, {n}), got {lo} .. {hi}")
+        if lo < 0:
+            indices = indices % n  # negative indices count from the end
+            sequential = _is_range(indices)
+            lo, hi = int(indices.min()), int(indices.max())
+        views = self.views
+        stream, first = self._locate(lo)
+        if sequential and hi < self._offsets[stream + 1]:  # one stream, consecutive windows
+            batch = np.array(views[stream][first : first + len(indices)])  # (batch, *window)
+            labels = None if self.labels is None else self.labels[lo : hi + 1].copy()
+        elif hi < self._offsets[stream + 1]:  # one stream (streams own index ranges)
+            batch = views[stream][indices - self._offsets[stream]]  # (batch, *window)
+            labels = None if self.labels is None else self.labels[indices]  # a copy
+        else:
+            streams = np.searchsorted(self.offsets, indices, side="right") - 1  # (batch,)
+            ordinals = indices - self.offsets[streams]  # (batch,)
+            batch = np.empty((len(indices), *views[stream].shape[1:]), dtype=np.float32)
+            for s in np.unique(streams):
+                rows = streams == s
+                batch[rows] = views[s][ordinals[rows]]
             labels = None if self.labels is None else self.labels[indices]  # a copy
         x = torch.from_numpy(self._standardize(batch))
         if self.transform is not None:

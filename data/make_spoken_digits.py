@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import multiprocessing
+import re
 import shutil
 import subprocess
 import tempfile
@@ -38,7 +39,7 @@ DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "e
 SAMPLE_RATE = 8000
 MAX_SECONDS = 1.0
 DEFAULT_SEED = 20240607
-DEFAULT_UTTERANCES = 5
+DEFAULT_UTTERANCES = 2
 
 # Base accents: speaker-id prefix -> espeak-ng voice.
 BASES = {
@@ -51,14 +52,14 @@ BASES = {
     "car": "en-029",
     "nyc": "en-us-nyc",
 }
-# Voice variants (espeak-ng --voices=variant): male, female, klatt-synthesiser, croaky, whispered
-# and named voices. Variant i is paired with three bases (see ``voice_table``).
+# Voice variants (espeak-ng --voices=variant): male, female, klatt-synthesiser, croaky and named
+# voices (no whispered ones: unvoiced digits at 8 kHz are a different task). See ``voice_table``.
 VARIANTS = (
     "m1", "m3", "m6", "m7", "f1", "f2", "f3", "f4",
-    "f5", "klatt", "klatt3", "croak", "whisperf", "Annie", "Andy", "steph",
+    "f5", "klatt", "klatt3", "croak", "Alicia", "Annie", "Andy", "steph",
 )  # fmt: skip
-VARIANTS_PER_BASE = 6
-VAL_BASES = 6  # bases 0..5 lend one voice each to validation; all 8 lend one to test
+VARIANTS_PER_BASE = 8
+SPLITS = ("train", "val", "test")
 
 
 @dataclass(frozen=True)
@@ -81,19 +82,24 @@ class Voice:
 
 
 def voice_table() -> list[Voice]:
-    """The 48 voices and their split.
+    """The 64 voices and their split.
 
-    Base ``b`` (in ``BASES`` order) speaks with variants ``(2b + k) % 16`` for ``k = 0..5``, so each
-    variant is paired with exactly three bases. The ``k = 0`` voice of every base is a test voice
-    (8 test voices, 8 distinct even variants) and the ``k = 3`` voice of bases 0..5 a validation
-    voice (6 voices, 6 distinct odd variants). Every base and every variant therefore keeps at least
-    two training voices: test voices are unseen base + variant combinations, not unseen families.
+    Base ``b`` (in ``BASES`` order) speaks with variants ``(2b + k) % 16`` for ``k = 0..7``, so each
+    variant is paired with four bases. Test voices: ``k = 0`` of every base and ``k = 5`` of bases
+    0..3 (12 voices); validation voices: ``k = 3`` of every base (8 voices); the other 44 train.
+    Every base and every variant keeps at least two training voices, so test voices are unseen
+    base + variant combinations, not unseen accents or variant families.
     """
     voices = []
     for b, base in enumerate(BASES):
         for k in range(VARIANTS_PER_BASE):
             variant = VARIANTS[(2 * b + k) % len(VARIANTS)]
-            split = "test" if k == 0 else "val" if (k == 3 and b < VAL_BASES) else "train"
+            if k == 0 or (k == 5 and b < 4):
+                split = "test"
+            elif k == 3:
+                split = "val"
+            else:
+                split = "train"
             voices.append(Voice(base, variant, split))
     return voices
 
@@ -205,12 +211,12 @@ def _render(job: tuple[Utterance, int, Path]) -> str:
 
 
 def tool_versions() -> dict[str, str]:
-    """First version line of espeak-ng and sox, and the libsndfile version (they fix the bytes)."""
+    """Versions of espeak-ng, sox and libsndfile (together they fix the output samples and bytes)."""
     espeak = subprocess.run(["espeak-ng", "--version"], check=True, capture_output=True, text=True)
     sox = subprocess.run(["sox", "--version"], check=True, capture_output=True, text=True)
     return {
-        "espeak-ng": espeak.stdout.split("Data at")[0].strip(),
-        "sox": sox.stdout.strip(),
+        "espeak-ng": re.search(r"text-to-speech:\s*(\S+)", espeak.stdout).group(1),
+        "sox": re.search(r"SoX v(\S+)", sox.stdout).group(1),
         "libsndfile": sf.__libsndfile_version__,
     }
 
@@ -279,7 +285,7 @@ def generate(
 def readme_text(manifest: pd.DataFrame, *, utterances: int, seed: int) -> str:
     """The dataset card: provenance, tool versions, voices per split and the split rule."""
     versions = tool_versions()
-    sizes = manifest.groupby("split", sort=False).agg(
+    sizes = manifest.groupby("split").agg(
         voices=("speaker", "nunique"), clips=("path", "size")
     )
     lines = [
@@ -311,17 +317,18 @@ def readme_text(manifest: pd.DataFrame, *, utterances: int, seed: int) -> str:
         "## Voices and split",
         "",
         "A voice is a base accent plus an espeak-ng variant (`espeak-ng -v BASE+VARIANT`). Base `b` "
-        "(in the order below) uses variants `(2b + k) mod 16`, `k = 0..5`, so every variant is paired "
-        "with three bases. The `k = 0` voice of each base is a test voice and the `k = 3` voice of "
-        "the first six bases a validation voice. Every base accent and every variant family thus "
-        "still has at least two training voices: the held-out voices are unseen *combinations* of "
+        "(in the order below) uses variants `(2b + k) mod 16`, `k = 0..7`, so every variant is paired "
+        "with four bases. Test voices: `k = 0` of every base and `k = 5` of the first four bases; "
+        "validation voices: `k = 3` of every base. Every base accent keeps at least five and every "
+        "variant at least two training voices: the held-out voices are unseen *combinations* of "
         "accent and variant (with their own random prosody), not unseen accents or variant "
         "families. Accuracy on them measures generalisation to new synthetic voices, which is "
-        "easier than generalisation to new human speakers.",
+        "easier than generalisation to new human speakers. There are no whispered voices "
+        "(unvoiced digits at 8 kHz are a different task).",
         "",
         "| split | voices | clips |",
         "|---|---|---|",
-        *[f"| {split} | {row.voices} | {row.clips} |" for split, row in sizes.iterrows()],
+        *[f"| {split} | {sizes.voices[split]} | {sizes.clips[split]} |" for split in SPLITS],
         "",
         "| speaker | espeak-ng voice | split |",
         "|---|---|---|",

@@ -54,7 +54,7 @@ def logmel(n_mels: int = 16) -> LogMel:
     return LogMel(sample_rate=RATE, n_fft=128, hop_length=64, n_mels=n_mels)
 
 
-# -- feature cache ----------------------------------------------------------------------------------
+# -- feature cache -----------------------------------------------------------------------------
 def test_cache_reuses_then_invalidates_on_config_and_file_change(folder, tmp_path):
     ds = AudioFolder(folder, transform=FixedLength(800, crop="center"))
     first = cached_features(ds, logmel(), cache_dir=tmp_path / "cache", batch_size=4)
@@ -114,7 +114,7 @@ def test_crash_mid_write_is_never_read(folder, tmp_path):
     assert np.array_equal(np.asarray(result.features), np.asarray(expected.features))
 
 
-# -- augmentation ----------------------------------------------------------------------------------
+# -- augmentation -----------------------------------------------------------------------------
 def test_waveform_augmentations_keep_shape_and_do_what_they_say(tmp_path):
     torch.manual_seed(0)
     t = torch.arange(1600) / RATE
@@ -149,9 +149,10 @@ def test_waveform_augmentations_keep_shape_and_do_what_they_say(tmp_path):
     assert my.shape == (4, 3) and torch.allclose(my.sum(1), torch.ones(4))
 
     images = torch.rand(3, 1, 12, 12)
-    assert ImageAugment(flip=True, rotation=15, shift=0.1, zoom=0.1, shear=5, invert=0.5)(
-        images
-    ).shape == images.shape
+    assert (
+        ImageAugment(flip=True, rotation=15, shift=0.1, zoom=0.1, shear=5, invert=0.5)(images).shape
+        == images.shape
+    )
 
 
 class Recorder(L.LightningModule):
@@ -197,7 +198,9 @@ def test_audio_datamodule_augments_only_the_training_split(folder):
     trainer = _trainer()
     trainer.fit(model, datamodule=dm)
     trainer.test(model, datamodule=dm, verbose=False)
-    peak = {stage: max(b.abs().max().item() for b in batches) for stage, batches in model.seen.items()}
+    peak = {
+        stage: max(b.abs().max().item() for b in batches) for stage, batches in model.seen.items()
+    }
     assert peak["train"] > 2.5  # 0.3 amplitude clips boosted by +20 dB
     assert peak["val"] <= 0.31 and peak["test"] <= 0.31
     raw_val = torch.cat([x for x, _ in dm.val_dataloader()])

@@ -23,7 +23,7 @@ def write_clip(path: Path, *, seconds: float = 0.1, freq: float = 440.0) -> Path
     return path
 
 
-# -- folders and manifests --------------------------------------------------------------------------
+# -- folders and manifests ---------------------------------------------------------------------
 def test_audio_folder_classes_counts_and_items(tmp_path):
     for name, count in (("dog", 3), ("cat", 2), ("bird", 1)):
         for i in range(count):
@@ -61,9 +61,7 @@ def test_unreadable_audio_and_unknown_label_raise_then_skip_reports(tmp_path):
     good = write_clip(tmp_path / "good.wav")
     bad = tmp_path / "bad.wav"
     bad.write_bytes(b"RIFF not really a wave file")
-    frame = pd.DataFrame(
-        {"path": [str(good), str(bad), str(good)], "label": ["a", "a", "zebra"]}
-    )
+    frame = pd.DataFrame({"path": [str(good), str(bad), str(good)], "label": ["a", "a", "zebra"]})
     with pytest.raises(AudioDecodeError, match="bad.wav"):
         AudioDataset(frame.iloc[:2], class_names=["a", "b"])
     with pytest.raises(DatasetError, match="zebra"):
@@ -89,7 +87,7 @@ def test_segments_and_multilabel_manifest(tmp_path):
     assert y0.tolist() == [1.0, 1.0, 0.0] and y1.tolist() == [0.0, 0.0, 1.0]
 
 
-# -- layouts -----------------------------------------------------------------------------------------
+# -- layouts ------------------------------------------------------------------------------------
 def test_fsdd_layout(tmp_path):
     for digit in (0, 1, 2):
         for speaker in ("jackson", "theo"):

@@ -21,7 +21,10 @@ def tones(freqs: list[float], per_class: int, seed: int) -> TensorDataset:
     xs, ys = [], []
     for label, freq in enumerate(freqs):
         phase = torch.rand(per_class, 1, 1, generator=g) * 6.28
-        xs.append(torch.sin(2 * torch.pi * freq * t + phase) + 0.1 * torch.randn(per_class, 1, 256, generator=g))
+        xs.append(
+            torch.sin(2 * torch.pi * freq * t + phase)
+            + 0.1 * torch.randn(per_class, 1, 256, generator=g)
+        )
         ys.append(torch.full((per_class,), label))
     return TensorDataset(torch.cat(xs), torch.cat(ys))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 import subprocess
 import sys
+import warnings
 from collections import Counter
 
 import numpy as np
@@ -233,10 +234,39 @@ def test_windows_never_cross_a_stream_boundary(lengths, size, step):
     assert x[:, 0, 0].remainder(1000).remainder(step).eq(0).all()  # start at k * step
 
 
+@FAST
+@given(
+    st.lists(st.integers(0, 25), min_size=1, max_size=5),
+    st.lists(st.integers(-200, 200), max_size=20),
+    st.booleans(),
+)
+def test_get_batch_equals_stacked_items(lengths, raw, channels_first):
+    lengths[0] = max(lengths[0], 10)  # at least 3 windows
+    streams = tagged_streams(lengths, channels=3)
+    labels = [np.arange(n) for n in lengths]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # streams shorter than size give no windows
+        ds = WindowDataset(streams, labels, size=4, step=3, channels_first=channels_first)
+    indices = [i % (2 * len(ds)) - len(ds) for i in raw]  # in [-n, n), negatives included
+    x, y = ds.get_batch(indices)
+    assert x.shape == (len(indices), *((3, 4) if channels_first else (4, 3)))
+    for row, i in enumerate(indices):
+        xi, yi = ds[i]
+        torch.testing.assert_close(x[row], xi)
+        assert y[row] == yi
+    table = ds.index  # (stream, start) per window, in order
+    expected = [(s, t) for s, n in enumerate(lengths) for t in naive_starts(n, 4, 3, pad=False)]
+    assert [tuple(r) for r in table.tolist()] == expected
+    sequential = np.arange(len(ds))[1:]  # a contiguous range, possibly crossing streams
+    torch.testing.assert_close(
+        ds.get_batch(sequential)[0], torch.stack([ds[i][0] for i in sequential])
+    )
+    with pytest.raises(IndexError, match="window indices"):
+        ds.get_batch([0, len(ds)])
+
+
 class _no_warning:
     def __enter__(self):
-        import warnings
-
         self._ctx = warnings.catch_warnings()
         self._ctx.__enter__()
         warnings.simplefilter("error")

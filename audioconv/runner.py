@@ -1,0 +1,572 @@
+"""The shared recipe runner: a recipe names its data, the runner does the rest.
+
+A recipe (``recipes/<name>.py``) is a dataclass whose fields are its options (typed, with
+defaults) and whose :meth:`Recipe.experiment` says what is particular to its dataset: the
+DataModule, the kind and shape of one input, and the feature front end. :func:`run` then builds the
+backbone (``audioconv.models.create``), wraps it in a :class:`~audioconv.tasks.Classifier` that
+records what prediction and export need (``sample_rate``, ``input_shape``, ``input_kind``,
+``class_names``, backbone and front-end specs), trains it with :func:`audioconv.training.fit` and
+prints the test report. :func:`main` is the command line of every recipe::
+
+    python recipes/<name>.py --data-dir DIR --output-dir DIR [--config FILE.yaml]
+                             [--max-epochs N] [--seed N] [--smoke] [recipe options]
+
+Options come from the dataclass fields through jsonargparse (``--config`` reads a YAML file of the
+same fields; ``--print_config`` shows the resolved one); ``--data-dir`` and ``--data_dir`` are the
+same option. ``--smoke`` trains one epoch on a few batches (for tests). The run folder holds
+``config.yaml`` (with the recipe's resolved options under ``recipe``), ``checkpoints/``,
+``metrics.csv``, ``report.json``, ``report.md`` and the plots.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import importlib.util
+import json
+import math
+import os
+import statistics
+import sys
+import typing
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import lightning as L
+import torch
+import yaml
+from torch import nn
+
+from audioconv._atomic import atomic_write_text
+from audioconv.errors import ConfigError, DatasetError
+
+__all__ = [
+    "INPUT_KINDS",
+    "AudioFrontend",
+    "AudioRecipe",
+    "Experiment",
+    "Recipe",
+    "evaluate_checkpoint",
+    "load_recipe",
+    "main",
+    "recipes_dir",
+    "run",
+]
+
+INPUT_KINDS = ("audio", "image", "sensor")
+SMOKE_BATCHES = 2
+
+
+# --------------------------------------------------------------------------------------------
+# Feature front end (inside the model, so predict / export see raw input)
+# --------------------------------------------------------------------------------------------
+
+
+class AudioFrontend(nn.Module):
+    """Waveforms ``(batch, channels, time)`` -> standardized features ``(batch, channels, freq,
+    frames)``: ``kind`` ``"logmel"`` / ``"mfcc"`` / ``"spectrogram"`` (dB), then per-example
+    standardization, then SpecAugment masks while training (``time_mask`` / ``freq_mask`` > 0).
+
+    ``spec`` holds the class path and init arguments, so ``load_classifier`` rebuilds it.
+
+    >>> frontend = AudioFrontend(sample_rate=8000, n_mels=32, hop_length=80)
+    >>> frontend(torch.zeros(2, 1, 8000)).shape
+    torch.Size([2, 1, 32, 101])
+    """
+
+    def __init__(
+        self,
+        *,
+        kind: Literal["logmel", "mfcc", "spectrogram"] = "logmel",
+        sample_rate: int = 16000,
+        n_fft: int = 512,
+        hop_length: int | None = None,
+        n_mels: int = 64,
+        n_mfcc: int = 40,
+        time_mask: int = 0,
+        freq_mask: int = 0,
+    ):
+        super().__init__()
+        from audioconv.data.augment import SpecAugment
+        from audioconv.features import MFCC, LogMel, Spectrogram, Standardize
+
+        if kind not in ("logmel", "mfcc", "spectrogram"):
+            raise ConfigError(f"kind={kind!r}: use 'logmel', 'mfcc' or 'spectrogram'")
+        options = {"sample_rate": sample_rate, "n_fft": n_fft, "hop_length": hop_length}
+        if kind == "logmel":
+            self.features = LogMel(n_mels=n_mels, **options)
+        elif kind == "mfcc":
+            self.features = MFCC(n_mfcc=n_mfcc, n_mels=n_mels, **options)
+        else:
+            self.features = nn.Sequential(
+                Spectrogram(n_fft=n_fft, hop_length=hop_length), _PowerToDb()
+            )
+        self.standardize = Standardize(mode="example")
+        masking = time_mask > 0 or freq_mask > 0
+        self.spec_augment = (
+            SpecAugment(time_mask=time_mask, freq_mask=freq_mask) if masking else None
+        )
+        self.spec = {
+            "class_path": f"{__name__}.AudioFrontend",
+            "init_args": {
+                "kind": kind, "sample_rate": sample_rate, "n_fft": n_fft,
+                "hop_length": hop_length, "n_mels": n_mels, "n_mfcc": n_mfcc,
+                "time_mask": time_mask, "freq_mask": freq_mask,
+            },
+        }  # fmt: skip
+
+    def forward(self, wave: torch.Tensor) -> torch.Tensor:
+        """``(batch, channels, time)`` -> ``(batch, channels, freq, frames)``."""
+        x = self.standardize(self.features(wave))
+        if self.training and self.spec_augment is not None:
+            x = self.spec_augment(x)
+        return x
+
+
+class _PowerToDb(nn.Module):
+    """Power spectrogram -> dB (the ``LogMel`` convention: 10 log10, 80 dB floor per example)."""
+
+    def forward(self, power: torch.Tensor) -> torch.Tensor:
+        from audioconv.features.functional import power_to_db
+
+        return power_to_db(power, multiplier=10.0, amin=1e-10, ref=1.0, top_db=80.0)
+
+
+# --------------------------------------------------------------------------------------------
+# Recipes
+# --------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class Experiment:
+    """What a recipe hands the runner.
+
+    ``input_shape`` is one raw model input without the batch axis: ``(channels, samples)`` for
+    audio, ``(channels, time)`` for sensor windows / series, ``(channels, height, width)`` for
+    images. ``dims`` is the backbone's (1 or 2); ``backbone_channels`` its input channels when a
+    front end changes them (default ``input_shape[0]``). ``frontend`` runs inside the model; it
+    needs ``frontend.spec`` or ``frontend_spec`` so checkpoints can rebuild it.
+    """
+
+    datamodule: L.LightningDataModule
+    input_kind: str
+    input_shape: tuple[int, ...]
+    dims: int
+    sample_rate: float | None = None
+    frontend: nn.Module | None = None
+    frontend_spec: dict | None = None
+    backbone_channels: int | None = None
+
+    def __post_init__(self):
+        if self.input_kind not in INPUT_KINDS:
+            raise ConfigError(f"input_kind={self.input_kind!r} is not one of {INPUT_KINDS}")
+        if self.dims not in (1, 2):
+            raise ConfigError(f"dims={self.dims!r} must be 1 or 2")
+
+
+@dataclasses.dataclass
+class Recipe(abc.ABC):
+    """Options every recipe shares; subclasses add theirs and define :meth:`experiment`.
+
+    Args:
+        output_dir: the run folder (refused if it holds a run, unless ``resume``).
+        data_dir: the dataset folder (layout per recipe).
+        max_epochs: training epochs (``smoke`` caps it at 1).
+        seed: seeds splits, initialisation, shuffles and augmentation.
+        smoke: one epoch of a few batches, for tests.
+        model: a name from ``audioconv.models.list_models()``.
+        model_kwargs: extra keyword arguments for ``audioconv.models.create``.
+        batch_size, lr, weight_decay, optimizer, scheduler, label_smoothing: optimisation.
+        monitor, mode, patience: the checkpoint metric and early stopping (``patience=None``: off).
+        num_workers: DataLoader worker processes.
+        devices, num_nodes, strategy, precision: Lightning's (DDP: ``strategy="ddp"``).
+        resume: continue from ``output_dir/checkpoints/last.ckpt``.
+    """
+
+    output_dir: Path
+    data_dir: Path | None = None
+    max_epochs: int = 30
+    seed: int = 0
+    smoke: bool = False
+    model: str = "resnet18"
+    model_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    batch_size: int = 32
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    optimizer: Literal["adam", "adamw", "sgd", "rmsprop", "adadelta"] = "adamw"
+    scheduler: Literal["cosine", "onecycle"] | None = "onecycle"
+    label_smoothing: float = 0.0
+    monitor: str = "val/loss"
+    mode: Literal["min", "max"] = "min"
+    patience: int | None = None
+    num_workers: int = 0
+    devices: int = 1
+    num_nodes: int = 1
+    strategy: str = "auto"
+    precision: str = "32-true"
+    resume: bool = False
+
+    #: the recipe's name (its script ``recipes/<name>.py``); set by each subclass.
+    name = "recipe"
+
+    def __post_init__(self):
+        for field in ("max_epochs", "batch_size", "devices", "num_nodes"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"{field}={value!r} must be a positive integer")
+        if not (isinstance(self.lr, int | float) and self.lr > 0):
+            raise ConfigError(f"lr={self.lr!r} must be a positive number")
+        self.output_dir = Path(self.output_dir)
+        self.data_dir = None if self.data_dir is None else Path(self.data_dir)
+
+    @abc.abstractmethod
+    def experiment(self) -> Experiment:
+        """Build the DataModule and say what one input is (see :class:`Experiment`)."""
+
+    def variants(self) -> list[tuple[str | None, Recipe]]:
+        """Runs to make: ``[(sub-folder or None, recipe)]``; e.g. one per cross-validation fold."""
+        return [(None, self)]
+
+    def require_data_dir(self, what: str) -> Path:
+        """``data_dir``, or a :class:`DatasetError` saying what the folder must hold."""
+        if self.data_dir is None:
+            raise DatasetError(f"--data-dir is required: pass the {what}")
+        if not self.data_dir.exists():
+            raise DatasetError(f"{self.data_dir}: no such folder; pass the {what}")
+        return self.data_dir
+
+    def options(self) -> dict[str, Any]:
+        """The options as YAML-safe builtins (for ``config.yaml``)."""
+        return json.loads(json.dumps(dataclasses.asdict(self), default=str))
+
+
+@dataclasses.dataclass
+class AudioRecipe(Recipe):
+    """Audio clips -> log-mel (or MFCC / spectrogram) inside the model -> a 2D CNN.
+
+    Subclasses define :meth:`manifest` (a DataFrame for ``AudioDataModule``: ``path``, ``label`` or
+    ``tags``, ``group``, ``split`` / ``fold``) and, when needed, :meth:`split_options`.
+
+    Args:
+        sample_rate: clips are resampled to it (Hz).
+        clip_seconds: every clip is cropped / padded to this length (random crop in training).
+        features, n_fft, hop_length, n_mels, n_mfcc: the front end (:class:`AudioFrontend`).
+        time_shift: largest training time shift, a fraction of the clip (0: off).
+        gain_db: training gain drawn in ``[-gain_db, gain_db]`` dB (0: off).
+        noise_snr_db: white noise at an SNR drawn from this range (``None``: off).
+        time_mask, freq_mask: SpecAugment mask sizes (frames / bins; 0: off).
+        val_size, test_size: fractions for splits the dataset does not define.
+    """
+
+    model: str = "spectrogram_cnn"
+    sample_rate: int = 16000
+    clip_seconds: float = 1.0
+    features: Literal["logmel", "mfcc", "spectrogram"] = "logmel"
+    n_fft: int = 512
+    hop_length: int | None = None
+    n_mels: int = 64
+    n_mfcc: int = 40
+    time_shift: float = 0.1
+    gain_db: float = 6.0
+    noise_snr_db: tuple[float, float] | None = (20.0, 40.0)
+    time_mask: int = 10
+    freq_mask: int = 8
+    val_size: float = 0.1
+    test_size: float = 0.1
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not (self.clip_seconds > 0 and math.isfinite(self.clip_seconds)):
+            raise ConfigError(f"clip_seconds={self.clip_seconds!r} must be a positive number")
+
+    @abc.abstractmethod
+    def manifest(self):
+        """The dataset's manifest DataFrame (see :mod:`audioconv.data.layouts`)."""
+
+    def split_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``AudioDataModule``'s split (``split``, ``test_fold``, ...)."""
+        return {"split": "auto"}
+
+    def augment(self) -> list[nn.Module]:
+        """Waveform augmentation for training batches (SpecAugment lives in the front end)."""
+        from audioconv.data.augment import AddNoise, Gain, TimeShift
+
+        steps: list[nn.Module] = []
+        if self.time_shift > 0:
+            steps.append(TimeShift(max_shift=self.time_shift, rollover=False))
+        if self.gain_db > 0:
+            steps.append(Gain(min_db=-self.gain_db, max_db=self.gain_db))
+        if self.noise_snr_db is not None:
+            steps.append(AddNoise(snr_db=tuple(self.noise_snr_db)))
+        return steps
+
+    def experiment(self) -> Experiment:
+        from audioconv.data import AudioDataModule
+
+        samples = round(self.clip_seconds * self.sample_rate)
+        datamodule = AudioDataModule(
+            self.manifest(),
+            sample_rate=self.sample_rate,
+            fixed_length=samples,
+            val_size=self.val_size,
+            test_size=self.test_size,
+            seed=self.seed,
+            batch_size=self.batch_size,
+            num_workers=self.num_workers,
+            augment=self.augment() or None,
+            **self.split_options(),
+        )
+        frontend = AudioFrontend(
+            kind=self.features,
+            sample_rate=self.sample_rate,
+            n_fft=self.n_fft,
+            hop_length=self.hop_length,
+            n_mels=self.n_mels,
+            n_mfcc=self.n_mfcc,
+            time_mask=self.time_mask,
+            freq_mask=self.freq_mask,
+        )
+        return Experiment(
+            datamodule=datamodule,
+            input_kind="audio",
+            input_shape=(1, samples),
+            dims=2,
+            sample_rate=self.sample_rate,
+            frontend=frontend,
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Running
+# --------------------------------------------------------------------------------------------
+
+
+def build_classifier(recipe: Recipe, experiment: Experiment):
+    """The :class:`~audioconv.tasks.Classifier` for ``experiment`` (backbone from the registry)."""
+    from audioconv.models import create
+    from audioconv.tasks import Classifier
+
+    datamodule = experiment.datamodule
+    datamodule.setup("fit")
+    names = list(datamodule.class_names)
+    channels = experiment.backbone_channels or experiment.input_shape[0]
+    kwargs = {
+        "dims": experiment.dims,
+        "in_channels": channels,
+        "num_classes": len(names),
+        **recipe.model_kwargs,
+    }
+    backbone = create(recipe.model, **kwargs)
+    return Classifier(
+        backbone,
+        task=datamodule.task,
+        num_classes=len(names),
+        class_names=names,
+        optimizer=recipe.optimizer,
+        lr=recipe.lr,
+        weight_decay=recipe.weight_decay,
+        scheduler=recipe.scheduler,
+        label_smoothing=recipe.label_smoothing,
+        frontend=experiment.frontend,
+        backbone_spec=(recipe.model, kwargs),
+        frontend_spec=experiment.frontend_spec,
+        sample_rate=experiment.sample_rate,
+        input_shape=tuple(experiment.input_shape),
+        input_kind=experiment.input_kind,
+    )
+
+
+def _fit_one(recipe: Recipe, output_dir: Path, *, progress: bool):
+    from audioconv.training import fit
+
+    L.seed_everything(recipe.seed, workers=True, verbose=False)
+    experiment = recipe.experiment()
+    model = build_classifier(recipe, experiment)
+    limit = SMOKE_BATCHES if recipe.smoke else None
+    return fit(
+        model,
+        experiment.datamodule,
+        output_dir=output_dir,
+        max_epochs=1 if recipe.smoke else recipe.max_epochs,
+        seed=recipe.seed,
+        monitor=recipe.monitor,
+        mode=recipe.mode,
+        patience=None if recipe.smoke else recipe.patience,
+        precision=recipe.precision,
+        resume=recipe.resume,
+        devices=recipe.devices,
+        num_nodes=recipe.num_nodes,
+        strategy=recipe.strategy,
+        limit_train_batches=limit,
+        limit_val_batches=limit,
+        limit_test_batches=limit,
+        enable_progress_bar=progress,
+        config={"recipe": {"name": recipe.name, "options": recipe.options()}},
+    )
+
+
+def run(recipe: Recipe, *, progress: bool = True, out=None) -> list:
+    """Train and test every variant of ``recipe``; print each report summary to ``out``.
+
+    Returns the :class:`~audioconv.training.RunResult` of each variant. With several variants
+    (e.g. cross-validation folds) each runs in ``output_dir/<variant>`` and ``cv_summary.json``
+    gathers their test accuracy (mean and standard deviation).
+    """
+    out = sys.stdout if out is None else out
+    results = []
+    variants = recipe.variants()
+    for name, variant in variants:
+        folder = recipe.output_dir if name is None else recipe.output_dir / name
+        result = _fit_one(variant, folder, progress=progress)
+        title = f"{recipe.name}" + (f" [{name}]" if name else "") + f" -> {folder}"
+        print(f"\n== {title}\n{result.report.summary()}", file=out, flush=True)
+        results.append((name, result))
+    if len(variants) > 1:
+        _write_cv_summary(recipe.output_dir, results, out)
+    return [result for _, result in results]
+
+
+def _write_cv_summary(output_dir: Path, results: list, out) -> None:
+    scores = {
+        name: result.report.metrics.get("accuracy")
+        for name, result in results
+        if hasattr(result.report, "metrics")
+    }
+    values = [v for v in scores.values() if v is not None]
+    summary = {
+        "accuracy": scores,
+        "mean_accuracy": statistics.fmean(values) if values else None,
+        "std_accuracy": statistics.stdev(values) if len(values) > 1 else None,
+    }
+    atomic_write_text(output_dir / "cv_summary.json", json.dumps(summary, indent=2) + "\n")
+    if values:
+        print(
+            f"\ncross-validation accuracy: {summary['mean_accuracy']:.4f} "
+            f"(std {summary['std_accuracy'] or 0:.4f}, {len(values)} folds)",
+            file=out,
+        )
+
+
+def evaluate_checkpoint(
+    recipe: Recipe, checkpoint: str | os.PathLike, output_dir: str | os.PathLike
+):
+    """Test ``checkpoint`` on ``recipe``'s test split; write report.json / report.md / plots to
+    ``output_dir``. Returns the report."""
+    from audioconv.tasks import load_classifier
+
+    experiment = recipe.experiment()
+    model = load_classifier(checkpoint)
+    trainer = L.Trainer(
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_test_batches=SMOKE_BATCHES if recipe.smoke else None,
+    )
+    trainer.test(model, datamodule=experiment.datamodule, verbose=False)
+    model.test_report.save(output_dir)
+    return model.test_report
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------
+
+
+def recipes_dir() -> Path:
+    """The ``recipes/`` folder beside the package (present in a source checkout / editable
+    install); ``AUDIOCONV_RECIPES`` overrides it."""
+    override = os.environ.get("AUDIOCONV_RECIPES")
+    return Path(override) if override else Path(__file__).resolve().parent.parent / "recipes"
+
+
+def load_recipe(name: str) -> type[Recipe]:
+    """The recipe class defined in ``recipes/<name>.py`` (a name or a path to a ``.py`` file)."""
+    path = Path(name) if name.endswith(".py") else recipes_dir() / f"{name}.py"
+    if not path.is_file():
+        known = sorted(p.stem for p in recipes_dir().glob("*.py") if not p.stem.startswith("_"))
+        raise ConfigError(
+            f"no recipe {name!r} ({path} does not exist); recipes: {', '.join(known) or 'none'} "
+            "(set AUDIOCONV_RECIPES to the recipes/ folder of a source checkout)"
+        )
+    spec = importlib.util.spec_from_file_location(f"audioconv_recipe_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while building the class
+    spec.loader.exec_module(module)
+    recipe = getattr(module, "RECIPE", None)
+    if not (isinstance(recipe, type) and issubclass(recipe, Recipe)):
+        raise ConfigError(f"{path} does not define RECIPE = <a Recipe subclass>")
+    return recipe
+
+
+def _normalized(argv: Sequence[str], flags: set[str]) -> list[str]:
+    """``--data-dir x`` -> ``--data_dir x`` (jsonargparse names options after the fields) and a
+    bare boolean flag ``--smoke`` -> ``--smoke=true``."""
+    out = []
+    for i, arg in enumerate(argv):
+        if arg.startswith("--") and len(arg) > 2:
+            key, sep, value = arg[2:].partition("=")
+            key = key.replace("-", "_")
+            bare = not sep and (i + 1 == len(argv) or argv[i + 1].startswith("--"))
+            if key in flags and bare:
+                sep, value = "=", "true"
+            arg = "--" + key + sep + value
+        out.append(arg)
+    return out
+
+
+def _flags(recipe_class: type[Recipe]) -> set[str]:
+    hints = typing.get_type_hints(recipe_class)
+    return {f.name for f in dataclasses.fields(recipe_class) if hints[f.name] is bool}
+
+
+def parser_for(recipe_class: type[Recipe], prog: str | None = None):
+    """The jsonargparse parser of a recipe: its dataclass fields plus ``--config``."""
+    from jsonargparse import ActionConfigFile, ArgumentParser
+
+    parser = ArgumentParser(
+        prog=prog or f"recipes/{recipe_class.name}.py",
+        description=(recipe_class.__doc__ or "").strip().split("\n\n")[0],
+        epilog=(
+            "Dashes and underscores in option names are interchangeable; a boolean option "
+            "given alone (--smoke) means true."
+        ),
+    )
+    parser.add_argument("--config", action=ActionConfigFile, help="YAML file of these options")
+    parser.add_class_arguments(recipe_class, nested_key=None, as_group=False)
+    return parser
+
+
+def parse_recipe(recipe_class: type[Recipe], argv: Sequence[str], prog: str | None = None):
+    """Parse ``argv`` into a ``recipe_class`` instance."""
+    parser = parser_for(recipe_class, prog)
+    config = parser.parse_args(_normalized(argv, _flags(recipe_class)))
+    options = {k: v for k, v in config.as_dict().items() if k not in ("config", "__path__")}
+    return recipe_class(**options)
+
+
+def main(
+    recipe_class: type[Recipe], argv: Sequence[str] | None = None, prog: str | None = None
+) -> int:
+    """Command line of a recipe script: parse the options, train, test, print the report."""
+    from audioconv._allocator import ensure_tuned_malloc
+
+    print(ensure_tuned_malloc(), file=sys.stderr)
+    recipe = parse_recipe(recipe_class, sys.argv[1:] if argv is None else argv, prog)
+    run(recipe)
+    return 0
+
+
+def recipe_options_from_run(run_dir: Path) -> tuple[str, dict[str, Any]]:
+    """The recipe name and options recorded in ``run_dir/config.yaml``."""
+    path = run_dir / "config.yaml"
+    if not path.is_file():
+        raise ConfigError(f"{path}: missing; pass the recipe options (--recipe NAME ...)")
+    config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    recipe = config.get("recipe")
+    if not isinstance(recipe, dict) or "name" not in recipe:
+        raise ConfigError(f"{path} was not written by a recipe run (no 'recipe' section)")
+    return recipe["name"], dict(recipe.get("options") or {})

@@ -1,0 +1,84 @@
+"""Time-series classification on the UCR / UEA archives with one default configuration.
+
+Data (``--dataset``): a problem name — the ones aeon ships work offline (GunPoint, ArrowHead,
+ItalyPowerDemand, BasicMotions, JapaneseVowels, ...), any other needs the archive from
+https://timeseriesclassification.com extracted under ``--data-dir`` (``<data-dir>/<name>/
+<name>_TRAIN.ts``) — or a ``.ts`` file path (a ``*_TRAIN.ts`` path uses its ``*_TEST.ts``
+sibling as the test split; otherwise the test split is carved out). The archive's TRAIN / TEST
+split is kept; validation is carved out of TRAIN (stratified).
+
+Models: ``--model inceptiontime`` (default), ``fcn``, ``resnet18``, ``conv1d``. The defaults are
+the same for every problem (no per-dataset tuning).
+
+    python recipes/ucr.py --dataset GunPoint --output-dir runs/gunpoint
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+
+from audioconv.runner import Experiment, Recipe, main
+
+
+@dataclasses.dataclass
+class UCR(Recipe):
+    """UCR / UEA series ``(channels, time)`` -> a 1D CNN (InceptionTime by default).
+
+    Args:
+        dataset: a UCR / UEA problem name, or a path to a ``.ts`` file.
+        unequal: how unequal-length series are made equal (``pad`` or ``resample``).
+        val_size: fraction of TRAIN held out for checkpoint selection.
+    """
+
+    dataset: str = "GunPoint"
+    unequal: str = "pad"
+    model: str = "inceptiontime"
+    max_epochs: int = 300
+    batch_size: int = 16
+    lr: float = 1e-3
+    weight_decay: float = 1e-4
+    val_size: float = 0.2
+    test_size: float = 0.2
+
+    name = "ucr"
+
+    def _splits(self) -> dict:
+        from audioconv.data.timeseries import load_ts, load_ucr
+
+        if not self.dataset.endswith(".ts"):
+            train, test = load_ucr(self.dataset, extract_path=self.data_dir, unequal=self.unequal)
+            return {"train": train, "test": test}
+        path = Path(self.dataset)
+        sibling = path.with_name(path.name.replace("_TRAIN.ts", "_TEST.ts"))
+        if path.name.endswith("_TRAIN.ts") and sibling.is_file():
+            train = load_ts(path, unequal=self.unequal)
+            test = load_ts(
+                sibling, class_names=train.class_names, length=train.x.shape[-1],
+                unequal="resample" if self.unequal == "resample" else "pad",
+            )  # fmt: skip
+            return {"train": train, "test": test}
+        return {"train": load_ts(path, unequal=self.unequal)}
+
+    def experiment(self) -> Experiment:
+        from audioconv.data import TimeSeriesDataModule
+
+        splits = self._splits()
+        datamodule = TimeSeriesDataModule(
+            splits["train"],
+            test=splits.get("test"),
+            val_size=self.val_size,
+            test_size=self.test_size,
+            seed=self.seed,
+            batch_size=self.batch_size,
+            num_workers=self.num_workers,
+        )
+        shape = tuple(splits["train"].x.shape[1:])  # (channels, time)
+        return Experiment(datamodule=datamodule, input_kind="sensor", input_shape=shape, dims=1)
+
+
+RECIPE = UCR
+
+if __name__ == "__main__":
+    sys.exit(main(RECIPE))

@@ -1,0 +1,179 @@
+"""OnnxClassifier: torch-free inference that prepares input the way training does."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile
+import torch
+import torchaudio
+from torch import nn
+
+from audioconv.deploy import OnnxClassifier, decide, resample
+from audioconv.errors import AudioFileNotFoundError, ConfigError
+from audioconv.export import InferenceModel, export_onnx
+from audioconv.features import LogMel
+from audioconv.io import load_audio
+
+RATE = 8000
+LENGTH = 4000  # the model's fixed input: 0.5 s
+CLASSES = ["cat", "dog", "bird"]
+
+
+class FlatHead(nn.Module):
+    """(batch, 1, 16, frames) -> (batch, 3) through a fixed-size linear layer."""
+
+    def __init__(self, frames: int):
+        super().__init__()
+        self.fc = nn.Linear(16 * frames, 3)
+
+    def forward(self, x):
+        return self.fc(x.flatten(1))  # (batch, 1, 16, frames) -> (batch, 16 * frames)
+
+
+@pytest.fixture(scope="module")
+def model() -> InferenceModel:
+    torch.manual_seed(0)
+    frontend = LogMel(sample_rate=RATE, n_fft=256, hop_length=128, n_mels=16)
+    frames = LENGTH // 128 + 1
+    return InferenceModel(FlatHead(frames), frontend=frontend, class_names=CLASSES,
+                          sample_rate=RATE).eval()
+
+
+@pytest.fixture(scope="module")
+def onnx_path(model, tmp_path_factory):
+    path = tmp_path_factory.mktemp("deploy") / "model.onnx"
+    return export_onnx(model, path, example_input=torch.randn(2, 1, LENGTH))
+
+
+def tones(rate: int, seconds: float, channels: int = 1, seed: int = 0) -> np.ndarray:
+    """(channels, time) sums of tones below 3 kHz (inside every Nyquist band used here)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(rate * seconds)) / rate
+    out = [sum(0.2 * np.sin(2 * np.pi * f * t + rng.uniform(0, 6)) for f in rng.uniform(80, 3000, 4))
+           for _ in range(channels)]
+    return np.stack(out).astype(np.float32)
+
+
+def torch_probabilities(model, wave: torch.Tensor) -> np.ndarray:
+    """What training-side code computes for one (1, time) clip of exactly LENGTH samples."""
+    with torch.inference_mode():
+        return model(wave[None]).numpy()[0]  # (1, time) -> (1, 1, time)
+
+
+def test_fixed_length_recorded(onnx_path):
+    classifier = OnnxClassifier(onnx_path)
+    assert classifier.input_shape == [None, 1, LENGTH] and classifier.window_length == LENGTH
+    assert classifier.class_names == CLASSES and classifier.sample_rate == RATE
+
+
+def test_runs_without_torch_and_matches_pytorch(model, onnx_path, tmp_path):
+    wav = tmp_path / "clip.wav"
+    soundfile.write(wav, tones(RATE, 0.5)[0], RATE, subtype="FLOAT")
+    script = f"""
+import json, sys
+import numpy as np
+from audioconv.deploy import OnnxClassifier
+classifier = OnnxClassifier({str(onnx_path)!r})
+one = classifier.predict({str(wav)!r})
+batch = classifier.predict_batch([{str(wav)!r}, np.zeros({LENGTH}, np.float32)])
+print(json.dumps({{"torch": "torch" in sys.modules, "label": one.label, "score": one.score,
+                  "p": one.probabilities.tolist(), "batch": [p.label for p in batch]}}))
+"""
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=True)
+    out = json.loads(result.stdout)
+    assert out["torch"] is False
+    wave, _ = load_audio(wav)
+    expected = torch_probabilities(model, wave)
+    np.testing.assert_allclose(out["p"], expected, rtol=0, atol=1e-4)
+    assert out["label"] == CLASSES[int(expected.argmax())] == out["batch"][0]
+    assert out["score"] == pytest.approx(float(expected.max()), abs=1e-4)
+
+
+def test_stereo_file_is_mixed_down_like_training(model, onnx_path, tmp_path):
+    wav = tmp_path / "stereo.wav"
+    stereo = tones(RATE, 0.5, channels=2)
+    soundfile.write(wav, stereo.T, RATE, subtype="FLOAT")
+    got = OnnxClassifier(onnx_path).predict(wav).probabilities
+    wave, _ = load_audio(wav, mono=True)
+    np.testing.assert_allclose(got, torch_probabilities(model, wave), atol=1e-4)
+    np.testing.assert_allclose(
+        got, OnnxClassifier(onnx_path).predict(stereo.mean(axis=0)).probabilities, atol=1e-6
+    )
+
+
+def test_resample_poly_vs_torchaudio():
+    # Documented difference: band-limited signals agree within 1e-2 (max abs, full scale ~1).
+    for orig in (44100, 22050, 16000, 11025):
+        wave = tones(orig, 0.5, seed=orig)
+        ours = resample(wave, orig, RATE)
+        theirs = torchaudio.functional.resample(torch.from_numpy(wave), orig, RATE).numpy()
+        assert ours.shape == theirs.shape and ours.dtype == np.float32
+        assert np.abs(ours - theirs).max() < 1e-2, orig
+
+
+def test_file_at_another_rate_is_resampled(model, onnx_path, tmp_path):
+    wav = tmp_path / "cd.wav"
+    soundfile.write(wav, tones(22050, 0.5)[0], 22050, subtype="FLOAT")
+    got = OnnxClassifier(onnx_path).predict(wav).probabilities
+    wave, rate = load_audio(wav, sample_rate=RATE)  # torchaudio's sinc resampler, as in training
+    assert rate == RATE
+    # Measured tolerance: resample_poly vs torchaudio moves these probabilities by < 1e-2.
+    np.testing.assert_allclose(got, torch_probabilities(model, wave), rtol=0, atol=1e-2)
+
+
+def test_pad_and_crop_to_the_fixed_length(onnx_path):
+    classifier = OnnxClassifier(onnx_path)
+    long = tones(RATE, 0.8)
+    short = long[:, :1500]
+    padded = np.pad(short, ((0, 0), (0, LENGTH - 1500)))
+    np.testing.assert_array_equal(classifier.prepare(short), padded)
+    np.testing.assert_array_equal(classifier.prepare(long), long[:, :LENGTH])
+    np.testing.assert_allclose(classifier.predict(short).probabilities,
+                               classifier.predict(padded).probabilities, atol=0)
+    # An array at another rate is resampled before the crop.
+    assert classifier.prepare(tones(16000, 0.3), sample_rate=16000).shape == (1, LENGTH)
+
+
+def test_predict_batch_equals_predict(onnx_path):
+    classifier = OnnxClassifier(onnx_path)
+    clips = [tones(RATE, s, seed=i) for i, s in enumerate([0.2, 0.5, 0.7])]
+    batch = classifier.predict_batch(clips)
+    for clip, prediction in zip(clips, batch):
+        single = classifier.predict(clip)
+        assert prediction.label == single.label
+        np.testing.assert_allclose(prediction.probabilities, single.probabilities, atol=1e-6)
+
+
+def test_errors_name_the_fix(onnx_path, tmp_path):
+    classifier = OnnxClassifier(onnx_path)
+    with pytest.raises(AudioFileNotFoundError, match="missing.wav"):
+        classifier.predict(tmp_path / "missing.wav")
+    wav = tmp_path / "clip.wav"
+    soundfile.write(wav, tones(RATE, 0.1)[0], RATE)
+    with pytest.raises(ConfigError, match="drop sample_rate"):
+        classifier.predict(wav, sample_rate=RATE)
+    with pytest.raises(ConfigError, match=r"\(time,\) or \(channels, time\)"):
+        classifier.predict(np.zeros((1, 1, 10), np.float32))
+    lonely = tmp_path / "lonely.onnx"
+    lonely.write_bytes(onnx_path.read_bytes())
+    with pytest.raises(ConfigError, match="sidecar is missing"):
+        OnnxClassifier(lonely)
+    with pytest.raises(ConfigError, match="threshold=1.5"):
+        OnnxClassifier(onnx_path, threshold=1.5)
+
+
+def test_decide_for_every_task():
+    assert decide(np.array([0.2, 0.5]), task="multiclass") == ("1", 0.5)
+    assert decide(np.array(0.9), task="binary", class_names=["neg", "pos"]) == ("pos", 0.9)
+    assert decide(np.array([0.7, 0.1, 0.6]), task="multilabel", class_names=list("abc")) == (
+        "a+c", 0.7)
+    assert decide(np.array([0.1, 0.2]), task="multilabel")[0] == ""
+    assert decide(np.array([3.14159]), task="regression") == ("3.142", pytest.approx(3.14159))
+    with pytest.raises(ConfigError, match="task='ranking'"):
+        decide(np.array([1.0]), task="ranking")
