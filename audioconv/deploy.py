@@ -107,7 +107,9 @@ def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
     try:
         data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
     except (soundfile.LibsndfileError, RuntimeError, TypeError) as error:
-        raise AudioDecodeError(path, f"cannot decode ({error}): is it a wav/flac/ogg file?") from None
+        raise AudioDecodeError(
+            path, f"cannot decode ({error}): is it a wav/flac/ogg file?"
+        ) from None
     if data.shape[0] == 0:
         raise EmptyAudioError(path, "the file holds no samples")
     if not np.isfinite(data).all():

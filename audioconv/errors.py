@@ -57,3 +57,7 @@ class CacheError(AudioConvError):
 
 class CheckpointError(AudioConvError):
     """A checkpoint is missing, unreadable or does not fit the model it is loaded into."""
+
+
+class SensorFileNotFoundError(SensorDataError, FileNotFoundError):
+    """A sensor log file does not exist."""

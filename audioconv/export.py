@@ -14,11 +14,11 @@ image ``(batch, channels, height, width)``) and returns what ``Classifier.predic
 The activation is ``audioconv.tasks.task_output``, the function ``predict_step`` uses.
 
 Two formats: ONNX (``torch.onnx.export(dynamo=True)``, run with onnxruntime — see
-:mod:`audioconv.deploy`) and TorchScript (``torch.jit.trace``). Both files are written atomically and
-get a sidecar JSON ``<file>.json`` (:func:`sidecar_path`) with the class names, task, sample rate,
-expected input shape (``None`` for a dynamic axis), input kind, library version and a description of
-the front end. The batch axis is always dynamic; the time axis (the spatial axes for images) is
-dynamic when the model accepts any length, which :func:`accepts_any_length` checks by running it.
+:mod:`audioconv.deploy`) and TorchScript (``torch.jit.trace``). Both files are written atomically
+and get a sidecar JSON ``<file>.json`` (:func:`sidecar_path`) with the class names, task, sample
+rate, expected input shape (``None`` for a dynamic axis), input kind, library version and a
+description of the front end. The batch axis is always dynamic; the time axis (the spatial axes for
+images) is dynamic when the model and the exporter allow it (see :func:`export_onnx`).
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from pathlib import Path
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -142,7 +142,7 @@ class InferenceModel(nn.Module):
         return model.eval()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``(batch, channels, time)`` (or ``(batch, channels, height, width)``) -> probabilities."""
+        """``(batch, channels, time)`` or ``(batch, channels, height, width)`` -> probabilities."""
         if self.frontend is not None:
             x = self.frontend(x)
         logits = self.backbone(x)
@@ -176,7 +176,8 @@ def accepts_any_length(model: nn.Module, example_input: torch.Tensor) -> bool:
     """Whether ``model`` gives the same output shape for a longer input (global pooling).
 
     Runs the model on ``example_input`` and on a copy about 1.5x longer along the time axis (both
-    spatial axes for images); a model with a fixed-size flatten + linear head fails or changes shape.
+    spatial axes for images); a model with a fixed-size flatten + linear head fails or changes
+    shape.
     """
     dims = _variable_dims(model, example_input)
     with torch.inference_mode():
@@ -273,7 +274,7 @@ def _onnx_program(model: nn.Module, example: torch.Tensor, dynamic: bool | None,
     # Axis 0 is the batch; axes 2.. are time (signals) or height, width (images).
     axes: dict[int, Any] = {0: torch.export.Dim.DYNAMIC}
     if dynamic is not False:
-        axes.update({axis: length_dim for axis in range(2, example.dim())})
+        axes.update(dict.fromkeys(range(2, example.dim()), length_dim))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=(FutureWarning, UserWarning))
         return torch.onnx.export(
@@ -325,7 +326,9 @@ def export_onnx(
     path = Path(path)
     with atomic_path(path) as tmp:
         program.save(tmp, external_data=False)
-        session = onnxruntime.InferenceSession(str(tmp), options, providers=["CPUExecutionProvider"])
+        session = onnxruntime.InferenceSession(
+            str(tmp), options, providers=["CPUExecutionProvider"]
+        )
 
         def run(x: torch.Tensor) -> np.ndarray:
             return session.run(None, {INPUT_NAME: x.numpy()})[0]
@@ -391,10 +394,10 @@ def export_checkpoint(
     input_shape: tuple[int, ...] | None = None,
     dynamic_time: bool | None = None,
 ) -> Path:
-    """Load a ``Classifier`` checkpoint and export raw input -> probabilities (``audioconv export``).
+    """Load a ``Classifier`` checkpoint, export raw input -> probabilities (``audioconv export``).
 
     Args:
-        checkpoint: a ``.ckpt`` written by training (loaded with ``audioconv.tasks.load_classifier``).
+        checkpoint: a ``.ckpt`` written by training (read by ``audioconv.tasks.load_classifier``).
         format: ``"onnx"`` or ``"torchscript"``.
         output: path of the exported file; its sidecar JSON goes beside it.
         sample_rate: rate of the raw input in Hz; default: the checkpoint's ``sample_rate`` hparam.

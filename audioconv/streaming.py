@@ -422,8 +422,11 @@ def stream_main(
         pcm_format=pcm_format,
     )
     for prediction in run:
-        print(f"t={prediction.timestamp_s:6.2f}s  {prediction.label}  {prediction.score:.3f}",
-              file=out, flush=True)
+        print(
+            f"t={prediction.timestamp_s:6.2f}s  {prediction.label}  {prediction.score:.3f}",
+            file=out,
+            flush=True,
+        )
     print(
         f"# real-time factor {run.real_time_factor:.1f}x ({run.audio_s:.2f} s of signal in "
         f"{run.wall_s:.3f} s)",

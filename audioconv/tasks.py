@@ -446,6 +446,11 @@ class _TaskModule(L.LightningModule):
                     "audioconv.models.create"
                 )
             backbone = _build_backbone(bspec)
+        if not callable(getattr(backbone, "reset_classifier", None)):
+            raise ConfigError(
+                f"backbone {type(backbone).__name__} has no reset_classifier(num_classes): use an "
+                "audioconv.models backbone or follow the contract in docs/architecture.md"
+            )
         if frontend is None and fspec is not None:
             frontend = _build_frontend(fspec)
         self.hparams["backbone_spec"] = bspec

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
-from audioconv.errors import ConfigError, SensorDataError
+from audioconv.errors import ConfigError, SensorDataError, SensorFileNotFoundError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -973,7 +973,7 @@ def read_sensor_log(
         a :class:`SensorLog` with ``data`` of shape ``(time, channels)`` float32.
 
     Raises:
-        FileNotFoundError: no such file.
+        SensorFileNotFoundError: no such file (also a ``FileNotFoundError``).
         SensorDataError: unknown suffix, a missing or non-numeric column, non-finite values.
     """
     import pandas as pd
@@ -981,7 +981,9 @@ def read_sensor_log(
     _check_choice("nan_policy", nan_policy, _NAN_POLICIES)
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such sensor log")
+        raise SensorFileNotFoundError(
+            f"{path}: no such sensor log; check the path (a CSV, TSV, CSV.gz or parquet file)"
+        )
     suffixes = [s.lower() for s in path.suffixes]
     if suffixes[-1:] == [".gz"]:  # compressed CSV: pandas decompresses it
         suffixes.pop()

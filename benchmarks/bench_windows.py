@@ -3,7 +3,7 @@
 Windows of m=128 samples every s=32 samples, mini-batches of 64, shuffled and sequential order.
 Compared side by side in one run:
 
-- **audioconv**: ``WindowDataset`` (an index table + strided views) iterated through its
+- **audioconv**: ``WindowDataset`` (per-stream window offsets + strided views) iterated through its
   ``loader`` (one ``get_batch`` gather per batch), and ``get_batch`` alone;
 - **copy baseline**: ``np.ascontiguousarray`` of the same windows of each batch, in the same
   layout (the copy any batch has to make);
@@ -135,7 +135,7 @@ def main() -> str:
         f"Materialised windows: {n_windows:,} x {SIZE} x {CHANNELS} x 4 B = "
         f"**{materialised / 1e9:.3f} GB**.",
         "",
-        f"- Peak extra memory (dataset + index table + one pass sequential + one pass shuffled "
+        f"- Peak extra memory (dataset + one pass sequential + one pass shuffled "
         f"through the loader, RSS high-water mark): **{peak / 1e6:.1f} MB** = "
         f"{100 * peak / materialised:.2f}% of the materialised size "
         f"(budget 5% = {budget / 1e6:.0f} MB: {'PASS' if peak < budget else 'FAIL'}).",

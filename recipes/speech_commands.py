@@ -40,10 +40,13 @@ class SpeechCommands(AudioRecipe):
     name = "speech_commands"
 
     def manifest(self) -> pd.DataFrame:
-        from audioconv.data.layouts import speech_commands
+        from audioconv.data.layouts import SPEECH_COMMANDS_12, SPEECH_COMMANDS_35, speech_commands
 
         root = self.require_data_dir("Speech Commands v2 folder (one folder per word)")
-        return speech_commands(root, classes=self.classes)
+        frame = speech_commands(root, classes=self.classes)
+        # the task's full class list, in the dataset's order, even if a class has no clip here
+        frame.attrs["class_names"] = list(SPEECH_COMMANDS_12 if self.classes == 12 else SPEECH_COMMANDS_35)
+        return frame
 
 
 RECIPE = SpeechCommands

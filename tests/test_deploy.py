@@ -40,8 +40,9 @@ def model() -> InferenceModel:
     torch.manual_seed(0)
     frontend = LogMel(sample_rate=RATE, n_fft=256, hop_length=128, n_mels=16)
     frames = LENGTH // 128 + 1
-    return InferenceModel(FlatHead(frames), frontend=frontend, class_names=CLASSES,
-                          sample_rate=RATE).eval()
+    return InferenceModel(
+        FlatHead(frames), frontend=frontend, class_names=CLASSES, sample_rate=RATE
+    ).eval()
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +55,10 @@ def tones(rate: int, seconds: float, channels: int = 1, seed: int = 0) -> np.nda
     """(channels, time) sums of tones below 3 kHz (inside every Nyquist band used here)."""
     rng = np.random.default_rng(seed)
     t = np.arange(int(rate * seconds)) / rate
-    out = [sum(0.2 * np.sin(2 * np.pi * f * t + rng.uniform(0, 6)) for f in rng.uniform(80, 3000, 4))
-           for _ in range(channels)]
+    out = [
+        sum(0.2 * np.sin(2 * np.pi * f * t + rng.uniform(0, 6)) for f in rng.uniform(80, 3000, 4))
+        for _ in range(channels)
+    ]
     return np.stack(out).astype(np.float32)
 
 
@@ -84,8 +87,9 @@ batch = classifier.predict_batch([{str(wav)!r}, np.zeros({LENGTH}, np.float32)])
 print(json.dumps({{"torch": "torch" in sys.modules, "label": one.label, "score": one.score,
                   "p": one.probabilities.tolist(), "batch": [p.label for p in batch]}}))
 """
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
     out = json.loads(result.stdout)
     assert out["torch"] is False
     wave, _ = load_audio(wav)
@@ -134,8 +138,9 @@ def test_pad_and_crop_to_the_fixed_length(onnx_path):
     padded = np.pad(short, ((0, 0), (0, LENGTH - 1500)))
     np.testing.assert_array_equal(classifier.prepare(short), padded)
     np.testing.assert_array_equal(classifier.prepare(long), long[:, :LENGTH])
-    np.testing.assert_allclose(classifier.predict(short).probabilities,
-                               classifier.predict(padded).probabilities, atol=0)
+    np.testing.assert_allclose(
+        classifier.predict(short).probabilities, classifier.predict(padded).probabilities, atol=0
+    )
     # An array at another rate is resampled before the crop.
     assert classifier.prepare(tones(16000, 0.3), sample_rate=16000).shape == (1, LENGTH)
 
@@ -172,7 +177,9 @@ def test_decide_for_every_task():
     assert decide(np.array([0.2, 0.5]), task="multiclass") == ("1", 0.5)
     assert decide(np.array(0.9), task="binary", class_names=["neg", "pos"]) == ("pos", 0.9)
     assert decide(np.array([0.7, 0.1, 0.6]), task="multilabel", class_names=list("abc")) == (
-        "a+c", 0.7)
+        "a+c",
+        0.7,
+    )
     assert decide(np.array([0.1, 0.2]), task="multilabel")[0] == ""
     assert decide(np.array([3.14159]), task="regression") == ("3.142", pytest.approx(3.14159))
     with pytest.raises(ConfigError, match="task='ranking'"):

@@ -37,17 +37,32 @@ def conv1d_waveform():
 
 def spectrogram_cnn_logmel():
     frontend = LogMel(sample_rate=RATE, n_fft=256, hop_length=128, n_mels=16)
-    backbone = models.create("spectrogram_cnn", dims=2, in_channels=1, num_classes=3,
-                             channels=(4, 8))
+    backbone = models.create(
+        "spectrogram_cnn", dims=2, in_channels=1, num_classes=3, channels=(4, 8)
+    )
     frontend = _fitted(frontend, torch.randn(8, 1, 4000))
-    model = InferenceModel(backbone, frontend=frontend, task="multiclass", sample_rate=RATE,
-                           class_names=["yes", "no", "up"])
+    model = InferenceModel(
+        backbone,
+        frontend=frontend,
+        task="multiclass",
+        sample_rate=RATE,
+        class_names=["yes", "no", "up"],
+    )
     return model, (1, 4000)
 
 
 def wavenet_binary():
-    backbone = models.create("wavenet", dims=1, in_channels=1, num_classes=1, dilations=(1, 2, 4),
-                             cycles=1, channels=4, gate_channels=4, skip_channels=8)
+    backbone = models.create(
+        "wavenet",
+        dims=1,
+        in_channels=1,
+        num_classes=1,
+        dilations=(1, 2, 4),
+        cycles=1,
+        channels=4,
+        gate_channels=4,
+        skip_channels=8,
+    )
     return InferenceModel(backbone, task="binary", sample_rate=RATE), (1, 800)
 
 
@@ -55,8 +70,9 @@ def resnet18_1d_sensor():
     # A 3-axis sensor window, standardised per channel with fitted statistics, multilabel.
     backbone = models.create("resnet18", dims=1, in_channels=3, num_classes=4, widths=(4, 4, 8, 8))
     frontend = Standardize(mode="dataset", per_bin=True).fit([torch.randn(16, 3, 256) * 2 + 1])
-    model = InferenceModel(backbone, frontend=frontend, task="multilabel", sample_rate=50,
-                           input_kind="sensor")
+    model = InferenceModel(
+        backbone, frontend=frontend, task="multilabel", sample_rate=50, input_kind="sensor"
+    )
     return model, (3, 256)
 
 
@@ -116,7 +132,11 @@ def exported(request, tmp_path_factory):
     assert any(not torch.equal(a, b) for a, b in zip(before, model.parameters()))
     folder = tmp_path_factory.mktemp(request.param)
     example = torch.randn((1, *shape))
-    onnx_path = export_onnx(model, folder / "model.onnx", example_input=example)
+    # The expected answer is given (dynamic_time=None would find it too, at the cost of a second
+    # export for lenet5: see test_auto_length_falls_back_to_static).
+    onnx_path = export_onnx(
+        model, folder / "model.onnx", example_input=example, dynamic_time=FAMILIES[request.param][1]
+    )
     ts_path = export_torchscript(model, folder / "model.pt", example)
     return request.param, model, shape, onnx_path, ts_path
 
@@ -181,16 +201,23 @@ def test_sidecar_describes_the_model(exported):
 
 def _classifier_checkpoint(tmp_path, **extra_hparams):
     classifier = Classifier(
-        task="multiclass", num_classes=3, class_names=["a", "b", "c"],
-        backbone_spec=("spectrogram_cnn", {"dims": 2, "in_channels": 1, "num_classes": 3,
-                                           "channels": (4, 8)}),
-        frontend_spec=("audioconv.features.LogMel",
-                       {"sample_rate": RATE, "n_fft": 256, "hop_length": 128, "n_mels": 16}),
+        task="multiclass",
+        num_classes=3,
+        class_names=["a", "b", "c"],
+        backbone_spec=(
+            "spectrogram_cnn",
+            {"dims": 2, "in_channels": 1, "num_classes": 3, "channels": (4, 8)},
+        ),
+        frontend_spec=(
+            "audioconv.features.LogMel",
+            {"sample_rate": RATE, "n_fft": 256, "hop_length": 128, "n_mels": 16},
+        ),
     )
     classifier.hparams.update(extra_hparams)
     path = tmp_path / "model.ckpt"
-    torch.save({"hyper_parameters": dict(classifier.hparams),
-                "state_dict": classifier.state_dict()}, path)
+    torch.save(
+        {"hyper_parameters": dict(classifier.hparams), "state_dict": classifier.state_dict()}, path
+    )
     return classifier.eval(), path
 
 
@@ -198,8 +225,9 @@ def test_export_checkpoint_matches_predict_step(tmp_path):
     classifier, ckpt = _classifier_checkpoint(tmp_path)
     with pytest.raises(CheckpointError, match="input shape"):
         export_checkpoint(ckpt, output=tmp_path / "x.onnx", sample_rate=RATE)
-    out = export_checkpoint(ckpt, format="onnx", output=tmp_path / "m.onnx", sample_rate=RATE,
-                            input_shape=(1, 4000))
+    out = export_checkpoint(
+        ckpt, format="onnx", output=tmp_path / "m.onnx", sample_rate=RATE, input_shape=(1, 4000)
+    )
     metadata = json.loads((tmp_path / "m.onnx.json").read_text())
     assert metadata["class_names"] == ["a", "b", "c"] and metadata["sample_rate"] == RATE
     x = torch.randn(5, 1, 4000)
@@ -211,15 +239,17 @@ def test_export_checkpoint_matches_predict_step(tmp_path):
 
 def test_export_checkpoint_reads_hparams(tmp_path):
     # sample_rate / input_shape / input_kind stored in the Classifier's hparams by training.
-    classifier, ckpt = _classifier_checkpoint(tmp_path, sample_rate=RATE, input_shape=[1, 4000],
-                                              input_kind="audio")
+    classifier, ckpt = _classifier_checkpoint(
+        tmp_path, sample_rate=RATE, input_shape=[1, 4000], input_kind="audio"
+    )
     out = export_checkpoint(ckpt, format="torchscript", output=tmp_path / "m.pt")
     metadata = json.loads((tmp_path / "m.pt.json").read_text())
     assert metadata["sample_rate"] == RATE and metadata["example_input_shape"] == [None, 1, 4000]
     x = torch.randn(2, 1, 6000)
     with torch.inference_mode():
-        np.testing.assert_allclose(torch.jit.load(str(out))(x), classifier.predict_step(x, 0),
-                                   atol=ATOL)
+        np.testing.assert_allclose(
+            torch.jit.load(str(out))(x), classifier.predict_step(x, 0), atol=ATOL
+        )
 
 
 def test_failed_export_leaves_nothing_behind(tmp_path, monkeypatch):
@@ -233,11 +263,41 @@ def test_failed_export_leaves_nothing_behind(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]
 
 
+class AdaptivePoolNet(nn.Module):
+    """(batch, 1, H, W) -> (batch, 2): adaptive average pooling to 2x2, then a linear layer."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 2, 3)
+        self.pool = nn.AdaptiveAvgPool2d(2)
+        self.fc = nn.Linear(8, 2)
+
+    def forward(self, x):
+        return self.fc(self.pool(self.conv(x)).flatten(1))  # (batch, 2, 2, 2) -> (batch, 8)
+
+
+def test_auto_length_falls_back_to_static(tmp_path):
+    # Eager PyTorch takes any size, but the exported graph is only right at the example's size:
+    # dynamic_time=None must notice and export a static graph; TorchScript keeps the real op.
+    model = InferenceModel(AdaptivePoolNet(), input_kind="image").eval()
+    example = torch.randn(2, 1, 10, 10)
+    assert export_module.accepts_any_length(model, example)
+    onnx_path = export_onnx(model, tmp_path / "m.onnx", example_input=example)
+    assert json.loads((tmp_path / "m.onnx.json").read_text())["input_shape"] == [None, 1, 10, 10]
+    session = onnxruntime.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
+    x = torch.randn(3, 1, 10, 10)
+    with torch.inference_mode():
+        np.testing.assert_allclose(session.run(None, {"input": x.numpy()})[0], model(x), atol=ATOL)
+    export_torchscript(model, tmp_path / "m.pt", example)
+    assert json.loads((tmp_path / "m.pt.json").read_text())["input_shape"] == [None, 1, None, None]
+
+
 def test_invalid_options(tmp_path):
     fixed = InferenceModel(nn.Sequential(nn.Flatten(), nn.Linear(64, 2)))
     with pytest.raises(ConfigError, match="dynamic_time=True"):
-        export_onnx(fixed, tmp_path / "m.onnx", example_input=torch.randn(2, 1, 64),
-                    dynamic_time=True)
+        export_onnx(
+            fixed, tmp_path / "m.onnx", example_input=torch.randn(2, 1, 64), dynamic_time=True
+        )
     with pytest.raises(ConfigError, match="example_input"):
         export_onnx(fixed, tmp_path / "m.onnx", example_input=torch.randn(64))
     with pytest.raises(ConfigError, match="task='ranking'"):

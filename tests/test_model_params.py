@@ -79,13 +79,29 @@ def test_load_torchvision_weights_from_a_file_keeps_a_new_head(tmp_path):
         torch.testing.assert_close(ours(x), reference(x))
 
 
+def test_load_torchvision_weights_into_a_one_channel_model():
+    torch.manual_seed(3)
+    reference = torchvision.models.resnet18().eval()
+    ours = models.create("resnet18", dims=2, in_channels=1, num_classes=1000).eval()
+    assert models.load_torchvision_weights(ours, reference.state_dict()) == []
+    grey = torch.randn(2, 1, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(grey), reference(grey.expand(-1, 3, -1, -1)))
+    rgb = reference.conv1.weight.detach()
+    five = models.adapt_input_conv(rgb, 5)  # tiled R, G, B, R, G and scaled by 3 / 5
+    assert five.shape == (64, 5, 7, 7)
+    torch.testing.assert_close(five[:, :3], rgb * 0.6)
+    torch.testing.assert_close(five[:, 3:], rgb[:, :2] * 0.6)
+
+
 def test_load_torchvision_weights_rejects_other_architectures(tmp_path):
     with torch.device("meta"):
         vgg_state = torchvision.models.vgg11().state_dict()
     resnet = models.create("resnet18", dims=1, in_channels=3, num_classes=10)
     with pytest.raises(CheckpointError, match="same architecture"):
         models.load_torchvision_weights(resnet, vgg_state)
-    state = torchvision.models.resnet18().state_dict()
+    with torch.device("meta"):
+        state = torchvision.models.resnet18().state_dict()
     with pytest.raises(CheckpointError, match="does not fit"):
         models.load_torchvision_weights(resnet, state)  # 2D weights into a 1D model
     with pytest.raises(CheckpointError, match="no such weights file"):

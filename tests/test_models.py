@@ -17,8 +17,9 @@ CASES = [(name, dims) for name in models.list_models() for dims in models.model_
 
 def _build(name: str, dims: int, *, in_channels: int = 2, num_classes: int = 5):
     kwargs = SMALL_HEAD if name.startswith(("vgg", "alexnet")) else {}
-    return models.create(name, dims=dims, in_channels=in_channels, num_classes=num_classes,
-                         **kwargs)
+    return models.create(
+        name, dims=dims, in_channels=in_channels, num_classes=num_classes, **kwargs
+    )
 
 
 def _input(model, size: int, *, batch: int = 2, in_channels: int = 2) -> torch.Tensor:
@@ -104,6 +105,11 @@ def test_unknown_name_lists_models_and_a_close_match():
         models.create("resnet81", dims=2, in_channels=1, num_classes=2)
 
 
+def test_unknown_option_lists_the_options():
+    with pytest.raises(ConfigError, match=r"no option dilation.*cycles, dilations"):
+        models.create("wavenet", dims=1, in_channels=1, num_classes=2, dilation=(1, 2))
+
+
 def test_registering_a_taken_name_fails():
     with pytest.raises(ConfigError, match="already registered"):
         models.register_model("fcn", models.FCN, dims=(1,))
@@ -114,8 +120,19 @@ def test_list_models_filters_by_dims():
     assert "wavenet" in one_d and "inceptiontime" in one_d and "lenet5" not in one_d
     assert "spectrogram_cnn" in models.list_models(dims=2)
     assert set(models.list_models()) >= {
-        "conv1d", "fcn", "wavenet", "spectrogram_cnn", "lenet5", "alexnet", "vgg11", "vgg13",
-        "vgg16", "resnet18", "resnet34", "resnet50", "inceptiontime",
+        "conv1d",
+        "fcn",
+        "wavenet",
+        "spectrogram_cnn",
+        "lenet5",
+        "alexnet",
+        "vgg11",
+        "vgg13",
+        "vgg16",
+        "resnet18",
+        "resnet34",
+        "resnet50",
+        "inceptiontime",
     }
 
 
@@ -127,16 +144,26 @@ def test_create_validates_sizes(bad):
 
 
 def test_conv1d_stack_is_configurable():
-    model = models.create("conv1d", dims=1, in_channels=1, num_classes=2, filters=(8, 16),
-                          kernel_sizes=(5, 3), pool_sizes=(2, 1), padding="valid",
-                          dropout=(0.0, 0.5), hidden=(10,))
+    model = models.create(
+        "conv1d",
+        dims=1,
+        in_channels=1,
+        num_classes=2,
+        filters=(8, 16),
+        kernel_sizes=(5, 3),
+        pool_sizes=(2, 1),
+        padding="valid",
+        dropout=(0.0, 0.5),
+        hidden=(10,),
+    )
     # the valid 3-conv needs 3 positions, so the 2x pool needs 6, so the valid 5-conv needs 10
     assert model.min_input_size == 10
     assert model.num_features == 10
     assert model(torch.zeros(2, 1, 10)).shape == (2, 2)
     with pytest.raises(ConfigError, match="kernel_sizes"):
-        models.create("conv1d", dims=1, in_channels=1, num_classes=2, filters=(8, 16),
-                      kernel_sizes=(5, 3, 3))
+        models.create(
+            "conv1d", dims=1, in_channels=1, num_classes=2, filters=(8, 16), kernel_sizes=(5, 3, 3)
+        )
 
 
 def test_fcn_matches_wang_et_al():

@@ -1,4 +1,4 @@
-"""Streaming inference: chunked input gives the offline sliding-window predictions, bounded memory."""
+"""Streaming: chunked input gives the offline sliding-window predictions, with bounded memory."""
 
 from __future__ import annotations
 
@@ -86,8 +86,9 @@ def push_random_chunks(stream, signal, seed):
 def test_random_chunks_batch1_equal_offline_exactly(model, signal, seed):
     # One window per model call on both sides: same inputs, same calls -> bitwise equal outputs.
     recorder = Recorder(model)
-    stream = StreamClassifier(recorder, sample_rate=RATE, window_s=WINDOW_S, hop_s=HOP_S,
-                              max_batch=1)
+    stream = StreamClassifier(
+        recorder, sample_rate=RATE, window_s=WINDOW_S, hop_s=HOP_S, max_batch=1
+    )
     predictions = push_random_chunks(stream, signal, seed)
     windows = offline_windows(signal)
     assert len(predictions) == len(windows) == (signal.shape[-1] - WINDOW) // HOP + 1
@@ -104,8 +105,9 @@ def test_random_chunks_batched_same_windows(model, signal):
     # Big chunks put several windows in one call: the windows are bitwise the offline ones; the
     # probabilities may differ in the last bits (batched conv summation), so they match to 1e-6.
     recorder = Recorder(model)
-    stream = StreamClassifier(recorder, sample_rate=RATE, window_s=WINDOW_S, hop_s=HOP_S,
-                              max_batch=4)
+    stream = StreamClassifier(
+        recorder, sample_rate=RATE, window_s=WINDOW_S, hop_s=HOP_S, max_batch=4
+    )
     predictions = push_random_chunks(stream, signal, seed=3)
     windows = offline_windows(signal)
     assert np.array_equal(np.stack(recorder.windows), windows)
@@ -123,8 +125,9 @@ def test_one_big_chunk_is_batched(model, signal):
         with torch.inference_mode():
             return model(torch.from_numpy(batch)).numpy()
 
-    stream = StreamClassifier(counting, sample_rate=RATE, window_s=WINDOW_S, hop_s=HOP_S,
-                              max_batch=16)
+    stream = StreamClassifier(
+        counting, sample_rate=RATE, window_s=WINDOW_S, hop_s=HOP_S, max_batch=16
+    )
     predictions = stream.push(signal)
     assert len(predictions) == len(offline_windows(signal)) == sum(calls)
     assert calls[0] == 16 and len(calls) == -(-sum(calls) // 16)
@@ -140,23 +143,28 @@ def test_multichannel_sensor_stream():
         e = np.exp(means - means.max(axis=-1, keepdims=True))
         return e / e.sum(axis=-1, keepdims=True)
 
-    stream = StreamClassifier(model, sample_rate=50, window_s=2.0, hop_s=0.5, channels=3,
-                              class_names=["x", "y", "z"])
+    stream = StreamClassifier(
+        model, sample_rate=50, window_s=2.0, hop_s=0.5, channels=3, class_names=["x", "y", "z"]
+    )
     predictions = push_random_chunks(stream, data, seed=2)
     windows = sliding_window_view(data, 100, axis=-1)[:, ::25].transpose(1, 0, 2)
     assert len(predictions) == len(windows)
     np.testing.assert_allclose(
         np.stack([p.probabilities for p in predictions]), model(windows), rtol=0, atol=1e-6
     )
-    assert [p.label for p in predictions] == [["x", "y", "z"][i] for i in
-                                              model(windows).argmax(-1)]
+    assert [p.label for p in predictions] == [["x", "y", "z"][i] for i in model(windows).argmax(-1)]
     with pytest.raises(ConfigError, match="channels=3"):
         stream.push(np.zeros((2, 10), np.float32))
 
 
 def test_memory_stays_flat():
-    stream = StreamClassifier(lambda b: np.ones((len(b), 2)) / 2, sample_rate=RATE,
-                              window_s=WINDOW_S, hop_s=HOP_S, smoothing="mean")
+    stream = StreamClassifier(
+        lambda b: np.ones((len(b), 2)) / 2,
+        sample_rate=RATE,
+        window_s=WINDOW_S,
+        hop_s=HOP_S,
+        smoothing="mean",
+    )
     chunk = np.zeros((1, 800), np.float32)
 
     def run(n):
@@ -196,16 +204,18 @@ def test_flush_covers_trailing_partial_hop(model, signal):
 def test_smoothing_mean_and_majority():
     outputs = iter(np.eye(3, dtype=np.float32)[[0, 1, 1, 2, 2, 2, 0]])
     model = lambda batch: np.stack([next(outputs) for _ in batch])  # noqa: E731
-    stream = StreamClassifier(model, sample_rate=10, window_s=1.0, hop_s=0.1,
-                              smoothing="mean", smoothing_k=3)
+    stream = StreamClassifier(
+        model, sample_rate=10, window_s=1.0, hop_s=0.1, smoothing="mean", smoothing_k=3
+    )
     means = stream.push(np.zeros(16, np.float32))
     assert len(means) == 7
     np.testing.assert_allclose(means[3].probabilities, [0, 2 / 3, 1 / 3], atol=1e-6)
     assert means[3].label == "1" and means[6].label == "2"
 
     outputs = iter(np.eye(3, dtype=np.float32)[[0, 1, 1, 2, 2, 0, 0]])
-    stream = StreamClassifier(model, sample_rate=10, window_s=1.0, hop_s=0.1,
-                              smoothing="majority", smoothing_k=3)
+    stream = StreamClassifier(
+        model, sample_rate=10, window_s=1.0, hop_s=0.1, smoothing="majority", smoothing_k=3
+    )
     votes = stream.push(np.zeros(16, np.float32))
     # windows' labels 0 1 1 2 2 0 0 -> majority over the last 3 (ties to the most recent)
     assert [p.label for p in votes] == ["0", "1", "1", "1", "2", "2", "0"]
@@ -246,13 +256,16 @@ def test_simulate_file_and_pcm_match_push(model, signal, onnx_path, tmp_path):
     assert run.audio_s == pytest.approx(signal.shape[-1] / RATE) and run.real_time_factor > 1
 
     pcm = io.BytesIO(signal[0].astype("<f4").tobytes())
-    from_pcm = list(simulate(pcm, onnx, hop_s=HOP_S, window_s=WINDOW_S, pcm_format="f32le",
-                             chunk_s=0.011))
+    from_pcm = list(
+        simulate(pcm, onnx, hop_s=HOP_S, window_s=WINDOW_S, pcm_format="f32le", chunk_s=0.011)
+    )
     for got in (from_file, from_pcm):
         assert [p.timestamp_s for p in got] == [p.timestamp_s for p in reference]
         np.testing.assert_allclose(
             np.stack([p.probabilities for p in got]),
-            np.stack([p.probabilities for p in reference]), rtol=0, atol=1e-4,
+            np.stack([p.probabilities for p in reference]),
+            rtol=0,
+            atol=1e-4,
         )
 
 
@@ -264,8 +277,7 @@ def test_simulate_s16le_pcm(onnx_path):
     assert len(predictions) == 4  # windows end at 0.25, 0.5, 0.75, 1.0 s; nothing left to flush
     with torch.inference_mode():
         window = torch.from_numpy(samples[:WINDOW].astype(np.float32) / 32768)[None, None]
-        np.testing.assert_allclose(onnx(window.numpy())[0], predictions[0].probabilities,
-                                   atol=1e-6)
+        np.testing.assert_allclose(onnx(window.numpy())[0], predictions[0].probabilities, atol=1e-6)
     with pytest.raises(ConfigError, match="channels=2 but the model takes 1"):
         simulate(io.BytesIO(samples.tobytes()), onnx, hop_s=0.25, channels=2)
 

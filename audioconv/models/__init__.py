@@ -24,6 +24,7 @@ from audioconv.models.fcn import FCN
 from audioconv.models.inceptiontime import InceptionTime
 from audioconv.models.lenet import LeNet5
 from audioconv.models.registry import (
+    adapt_input_conv,
     create,
     list_models,
     load_torchvision_weights,
@@ -59,6 +60,7 @@ __all__ = [
     "ResNet",
     "SpectrogramCNN",
     "WaveNet",
+    "adapt_input_conv",
     "blocks",
     "conv_output_size",
     "count_params",

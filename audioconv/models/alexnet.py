@@ -18,8 +18,15 @@ class AlexNet(Backbone):
     Input ``(B, in_channels, H, W)``; ``min_input_size`` = 63. ``num_features`` = ``hidden``.
     """
 
-    def __init__(self, *, dims: int = 2, in_channels: int, num_classes: int,
-                 dropout: float = 0.5, hidden: int = 4096):
+    def __init__(
+        self,
+        *,
+        dims: int = 2,
+        in_channels: int,
+        num_classes: int,
+        dropout: float = 0.5,
+        hidden: int = 4096,
+    ):
         def conv(cin: int, cout: int, kernel: int, **kw) -> ConvBlock:
             return ConvBlock(dims, cin, cout, kernel, norm=None, **kw)
 
@@ -33,11 +40,16 @@ class AlexNet(Backbone):
             conv(256, 256, 3, padding=1),
             pool_nd(dims, "max", 3, stride=2),
         )
-        super().__init__(name="alexnet", dims=dims, in_channels=in_channels,
-                         min_input_size=min_input_size(features))
+        super().__init__(
+            name="alexnet",
+            dims=dims,
+            in_channels=in_channels,
+            min_input_size=min_input_size(features),
+        )
         self.features = features
-        self.head = ClassifierHead(dims, 256, num_classes, pool_size=6, hidden=(hidden, hidden),
-                                   dropout=dropout)
+        self.head = ClassifierHead(
+            dims, 256, num_classes, pool_size=6, hidden=(hidden, hidden), dropout=dropout
+        )
 
 
 alexnet = register_model("alexnet", AlexNet, dims=(1, 2))

@@ -130,8 +130,14 @@ def conv_nd(
             f"groups={groups} must divide in_channels={in_channels} and out_channels={out_channels}"
         )
     return _CONV[dims](
-        in_channels, out_channels, kernel, stride=strides, padding=pad, dilation=dilations,
-        groups=groups, bias=bias,
+        in_channels,
+        out_channels,
+        kernel,
+        stride=strides,
+        padding=pad,
+        dilation=dilations,
+        groups=groups,
+        bias=bias,
     )
 
 
@@ -149,8 +155,13 @@ def conv_transpose_nd(
     """Transposed convolution (upsampling): size ``(W - 1) * S - 2P + K + output_padding``."""
     check_dims(dims)
     return _CONV_T[dims](
-        in_channels, out_channels, kernel_size, stride=stride, padding=padding,
-        output_padding=output_padding, bias=bias,
+        in_channels,
+        out_channels,
+        kernel_size,
+        stride=stride,
+        padding=padding,
+        output_padding=output_padding,
+        bias=bias,
     )
 
 
@@ -174,8 +185,15 @@ class SeparableConv(nn.Sequential):
     ):
         super().__init__()
         self.depthwise = conv_nd(
-            dims, in_channels, in_channels, kernel_size, stride=stride, padding=padding,
-            dilation=dilation, groups=in_channels, bias=False,
+            dims,
+            in_channels,
+            in_channels,
+            kernel_size,
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            groups=in_channels,
+            bias=False,
         )
         self.pointwise = conv_nd(dims, in_channels, out_channels, 1, bias=bias)
 
@@ -255,8 +273,15 @@ class ConvBlock(nn.Sequential):
         if not 0.0 <= dropout < 1.0:
             raise ConfigError(f"dropout={dropout!r} must be in [0, 1)")
         self.conv = conv_nd(
-            dims, in_channels, out_channels, kernel_size, stride=stride, padding=padding,
-            dilation=dilation, groups=groups, bias=norm is None if bias is None else bias,
+            dims,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride=stride,
+            padding=padding,
+            dilation=dilation,
+            groups=groups,
+            bias=norm is None if bias is None else bias,
         )
         if norm == "batch":
             self.norm = norm_nd(dims, out_channels)
@@ -270,7 +295,8 @@ class ConvBlock(nn.Sequential):
 class ClassifierHead(nn.Module):
     """Adaptive pool -> flatten -> optional MLP (Linear, act, Dropout) -> final ``fc``.
 
-    ``pool_size`` is the adaptive pooling output per axis (1 = global pooling; AlexNet uses 6, VGG 7).
+    ``pool_size`` is the adaptive pooling output per axis (1 = global pooling; AlexNet uses 6,
+    VGG 7).
     ``num_features`` is the width before ``fc``; ``num_classes=0`` makes ``fc`` the identity.
     Shape: ``(B, C, *size) -> (B, num_classes)``.
     """
@@ -344,7 +370,7 @@ class Backbone(nn.Module):
         return self.head.num_classes
 
     def check_input(self, x: torch.Tensor) -> None:
-        """Raise if ``x`` is not ``(B, in_channels, *size)`` with every size >= ``min_input_size``."""
+        """Raise unless ``x`` is ``(B, in_channels, *size)``, each size >= ``min_input_size``."""
         if x.dim() != self.dims + 2 or x.shape[1] != self.in_channels:
             layout = "(batch, channels, time)" if self.dims == 1 else "(batch, channels, H, W)"
             raise ConfigError(
@@ -365,7 +391,7 @@ class Backbone(nn.Module):
         return self.features(x)
 
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        """Feature map -> ``(B, num_classes)`` logits, or ``(B, num_features)`` if ``pre_logits``."""
+        """Feature map -> ``(B, num_classes)`` logits (``(B, num_features)`` if ``pre_logits``)."""
         return self.head(x, pre_logits=pre_logits)
 
     def reset_classifier(self, num_classes: int) -> None:

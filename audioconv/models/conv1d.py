@@ -50,10 +50,20 @@ class ConvStack(Backbone):
             raise ConfigError(f"dropout={dropout!r} needs one value per block ({n}) or one float")
         blocks, width = [], in_channels
         for out, kernel, pool, drop in zip(filters, kernels, pools, drops):
-            blocks.append(ConvBlock(
-                dims, width, out, kernel, padding=padding, act=act, norm=norm, dropout=drop,
-                pool=pool, pool_type=pool_type,
-            ))
+            blocks.append(
+                ConvBlock(
+                    dims,
+                    width,
+                    out,
+                    kernel,
+                    padding=padding,
+                    act=act,
+                    norm=norm,
+                    dropout=drop,
+                    pool=pool,
+                    pool_type=pool_type,
+                )
+            )
             width = out
         features = nn.Sequential(*blocks)
         super().__init__(

@@ -35,9 +35,9 @@ class FCN(Backbone):
             )
         super().__init__(name="fcn", dims=dims, in_channels=in_channels, min_input_size=1)
         widths = (in_channels, *filters)
-        self.features = nn.Sequential(*(
-            ConvBlock(dims, widths[i], widths[i + 1], k) for i, k in enumerate(kernel_sizes)
-        ))
+        self.features = nn.Sequential(
+            *(ConvBlock(dims, widths[i], widths[i + 1], k) for i, k in enumerate(kernel_sizes))
+        )
         self.head = ClassifierHead(dims, filters[-1], num_classes)
 
 

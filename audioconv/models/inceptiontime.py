@@ -18,13 +18,15 @@ class InceptionModule(nn.Module):
     (for three kernel sizes). The bottleneck is skipped for a single input channel, as in the paper.
     """
 
-    def __init__(self, in_channels: int, filters: int, bottleneck: int,
-                 kernel_sizes: Sequence[int]):
+    def __init__(
+        self, in_channels: int, filters: int, bottleneck: int, kernel_sizes: Sequence[int]
+    ):
         super().__init__()
         use_bottleneck = in_channels > 1
         branch_in = bottleneck if use_bottleneck else in_channels
-        self.bottleneck = (nn.Conv1d(in_channels, bottleneck, 1, bias=False) if use_bottleneck
-                           else nn.Identity())
+        self.bottleneck = (
+            nn.Conv1d(in_channels, bottleneck, 1, bias=False) if use_bottleneck else nn.Identity()
+        )
         self.convs = nn.ModuleList(
             nn.Conv1d(branch_in, filters, k, padding="same", bias=False) for k in kernel_sizes
         )
@@ -43,8 +45,15 @@ class InceptionModule(nn.Module):
 class InceptionStack(nn.Module):
     """``depth`` inception modules with a 1x1-conv + BN shortcut added every ``residual_every``."""
 
-    def __init__(self, in_channels: int, filters: int, bottleneck: int,
-                 kernel_sizes: Sequence[int], depth: int, residual_every: int):
+    def __init__(
+        self,
+        in_channels: int,
+        filters: int,
+        bottleneck: int,
+        kernel_sizes: Sequence[int],
+        depth: int,
+        residual_every: int,
+    ):
         super().__init__()
         width = filters * (len(kernel_sizes) + 1)
         self.residual_every = residual_every
@@ -94,13 +103,18 @@ class InceptionTime(Backbone):
         if dims != 1:
             raise ConfigError(f"inceptiontime is 1D: dims={dims} is invalid, use dims=1")
         super().__init__(name="inceptiontime", dims=1, in_channels=in_channels, min_input_size=1)
-        for name, value in [("filters", filters), ("bottleneck", bottleneck), ("depth", depth),
-                            ("residual_every", residual_every)]:
+        for name, value in [
+            ("filters", filters),
+            ("bottleneck", bottleneck),
+            ("depth", depth),
+            ("residual_every", residual_every),
+        ]:
             check_positive(name, value)
         if not kernel_sizes:
             raise ConfigError("kernel_sizes=() is empty: give e.g. kernel_sizes=(39, 19, 9)")
-        self.features = InceptionStack(in_channels, filters, bottleneck, kernel_sizes, depth,
-                                       residual_every)
+        self.features = InceptionStack(
+            in_channels, filters, bottleneck, kernel_sizes, depth, residual_every
+        )
         self.head = ClassifierHead(1, filters * (len(kernel_sizes) + 1), num_classes)
 
 

@@ -31,13 +31,24 @@ class LeNet5(Backbone):
         if dims != 2:
             raise ConfigError(f"lenet5 is 2D: dims={dims} is invalid, use dims=2")
         features = nn.Sequential(
-            ConvBlock(2, in_channels, 6, 5, padding="valid", act=act, norm=None, pool=2,
-                      pool_type=pool_type),
-            ConvBlock(2, 6, 16, 5, padding="valid", act=act, norm=None, pool=2,
-                      pool_type=pool_type),
+            ConvBlock(
+                2,
+                in_channels,
+                6,
+                5,
+                padding="valid",
+                act=act,
+                norm=None,
+                pool=2,
+                pool_type=pool_type,
+            ),
+            ConvBlock(
+                2, 6, 16, 5, padding="valid", act=act, norm=None, pool=2, pool_type=pool_type
+            ),
         )
-        super().__init__(name="lenet5", dims=2, in_channels=in_channels,
-                         min_input_size=min_input_size(features))
+        super().__init__(
+            name="lenet5", dims=2, in_channels=in_channels, min_input_size=min_input_size(features)
+        )
         self.features = features
         self.head = ClassifierHead(2, 16, num_classes, pool_size=5, hidden=(120, 84), act=act)
 

@@ -1,19 +1,19 @@
-"""One registry of backbones: ``create(name, dims=, in_channels=, num_classes=)``, ``list_models()``.
+"""One registry of backbones: ``create(name, dims=, in_channels=, num_classes=)``, ``list_models``.
 
-Families register their variants as data (``register_model("resnet18", partial(...), dims=(1, 2))``);
+Families register variants as data: ``register_model("resnet18", partial(...), dims=(1, 2))``.
 ``load_torchvision_weights`` copies a torchvision state dict into the matching 2D model.
 """
 
 from __future__ import annotations
 
 import difflib
+import inspect
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
-from torch import nn
 
 from audioconv.errors import CheckpointError, ConfigError
 from audioconv.models.blocks import Backbone, check_positive
@@ -77,6 +77,17 @@ def create(name: str, *, dims: int, in_channels: int, num_classes: int, **kwargs
         raise ConfigError(f"model {name!r} does not support dims={dims!r}: use dims={supported}")
     check_positive("in_channels", in_channels)
     check_positive("num_classes", num_classes, minimum=0)
+    options = set(inspect.signature(spec.factory).parameters) - {
+        "dims",
+        "in_channels",
+        "num_classes",
+    }
+    unknown = sorted(set(kwargs) - options)
+    if unknown:
+        raise ConfigError(
+            f"model {name!r} has no option {', '.join(unknown)}: its options are "
+            f"{', '.join(sorted(options))}"
+        )
     return spec.factory(dims=dims, in_channels=in_channels, num_classes=num_classes, **kwargs)
 
 
@@ -88,8 +99,9 @@ def load_torchvision_weights(
     The architectures register their tensors in the same order, so entries are paired in order
     and each pair must agree in shape and kind (weight / bias / running_mean ...). The final
     linear layer is skipped when its shape differs (a new ``num_classes`` for transfer learning)
-    or the head is the identity. Reads a file from disk (no downloads). Returns the keys of
-    ``model`` that kept their own values.
+    or the head is the identity. A model with other than 3 input channels (e.g. 1 for
+    spectrograms) gets its first convolution through :func:`adapt_input_conv`. Reads a file from
+    disk (no downloads). Returns the keys of ``model`` that kept their own values.
     """
     source = _read_state_dict(state_dict_or_path)
     target = model.state_dict()
@@ -106,8 +118,13 @@ def load_torchvision_weights(
     pairs = list(zip(src_body, body_keys))
     if [source[k].shape for k in src_fc] == [target[k].shape for k in fc_keys]:
         pairs += list(zip(src_fc, fc_keys))
+    first_src, first_dst = pairs[0]
+    if source[first_src].shape[1] != target[first_dst].shape[1]:  # (out, in, *kernel)
+        source = dict(source)
+        source[first_src] = adapt_input_conv(source[first_src], target[first_dst].shape[1])
     for src, dst in pairs:
-        if src.rsplit(".", 1)[-1] != dst.rsplit(".", 1)[-1] or source[src].shape != target[dst].shape:
+        same_kind = src.rsplit(".", 1)[-1] == dst.rsplit(".", 1)[-1]
+        if not same_kind or source[src].shape != target[dst].shape:
             raise CheckpointError(
                 f"{src} {tuple(source[src].shape)} does not fit {model.name}'s {dst} "
                 f"{tuple(target[dst].shape)}: the weights are from another architecture "
@@ -116,6 +133,22 @@ def load_torchvision_weights(
         loaded[dst] = source[src]
     model.load_state_dict(loaded, strict=False)
     return [k for k in target if k not in loaded]
+
+
+def adapt_input_conv(weight: torch.Tensor, in_channels: int) -> torch.Tensor:
+    """Fit first-layer weights ``(out, C, *kernel)`` to ``in_channels`` inputs.
+
+    One channel sums the colour kernels (a grey image then gives the colour network's response
+    to that grey image); other counts tile the kernels and scale by ``C / in_channels``.
+    """
+    channels = weight.shape[1]
+    if in_channels == channels:
+        return weight
+    if in_channels == 1:
+        return weight.sum(1, keepdim=True)
+    repeats = -(-in_channels // channels)  # ceil
+    tiled = weight.repeat(1, repeats, *([1] * (weight.dim() - 2)))[:, :in_channels]
+    return tiled * (channels / in_channels)
 
 
 def _read_state_dict(state_dict_or_path) -> Mapping[str, torch.Tensor]:
@@ -128,8 +161,6 @@ def _read_state_dict(state_dict_or_path) -> Mapping[str, torch.Tensor]:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises many types for a corrupt file
         raise CheckpointError(f"{path}: cannot read a state dict ({exc})") from exc
-    if isinstance(state, nn.Module):
-        state = state.state_dict()
     if not isinstance(state, Mapping):
         raise CheckpointError(f"{path}: holds a {type(state).__name__}, not a state dict")
     return state

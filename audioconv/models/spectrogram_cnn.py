@@ -34,11 +34,15 @@ class SpectrogramCNN(Backbone):
         if not channels:
             raise ConfigError("channels=() is empty: give e.g. channels=(16, 32, 64)")
         widths = (in_channels, *channels)
-        features = nn.Sequential(*(
-            ConvBlock(2, widths[i], widths[i + 1], 3, pool=2) for i in range(len(channels))
-        ))
-        super().__init__(name="spectrogram_cnn", dims=2, in_channels=in_channels,
-                         min_input_size=min_input_size(features))
+        features = nn.Sequential(
+            *(ConvBlock(2, widths[i], widths[i + 1], 3, pool=2) for i in range(len(channels)))
+        )
+        super().__init__(
+            name="spectrogram_cnn",
+            dims=2,
+            in_channels=in_channels,
+            min_input_size=min_input_size(features),
+        )
         self.features = features
         self.head = ClassifierHead(2, channels[-1], num_classes, dropout=dropout)
 

@@ -1,12 +1,12 @@
 """Layer tables and the arithmetic of convolutions: output sizes, receptive fields, minimum inputs.
 
-    >>> conv_output_size(32, 5)                      # 3@32x32, 5x5 filters, stride 1, no padding
-    28
-    >>> conv_output_size((28, 28), 4, stride=2)
-    (13, 13)
-    >>> import torch.nn as nn
-    >>> receptive_field(nn.Sequential(nn.Conv1d(1, 1, 3), nn.MaxPool1d(2), nn.Conv1d(1, 1, 3)))
-    8
+>>> conv_output_size(32, 5)                      # 3@32x32, 5x5 filters, stride 1, no padding
+28
+>>> conv_output_size((28, 28), 4, stride=2)
+(13, 13)
+>>> import torch.nn as nn
+>>> receptive_field(nn.Sequential(nn.Conv1d(1, 1, 3), nn.MaxPool1d(2), nn.Conv1d(1, 1, 3)))
+8
 """
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ from audioconv.errors import ConfigError, InputTooSmallError
 _CONV_TYPES = (nn.Conv1d, nn.Conv2d)
 _POOL_TYPES = (nn.MaxPool1d, nn.MaxPool2d, nn.AvgPool1d, nn.AvgPool2d)
 _ADAPTIVE_TYPES = (
-    nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d,
+    nn.AdaptiveAvgPool1d,
+    nn.AdaptiveAvgPool2d,
+    nn.AdaptiveMaxPool1d,
+    nn.AdaptiveMaxPool2d,
 )
 
 
@@ -45,8 +48,9 @@ def conv_output_size(size, kernel, stride=1, padding=0, dilation=1):
             )
         return out
     return tuple(
-        conv_output_size(s, _axis(kernel, i), _axis(stride, i), _axis(padding, i),
-                         _axis(dilation, i))
+        conv_output_size(
+            s, _axis(kernel, i), _axis(stride, i), _axis(padding, i), _axis(dilation, i)
+        )
         for i, s in enumerate(size)
     )
 
@@ -63,11 +67,16 @@ class Step:
 
 def _steps_of(module: nn.Module, axis: int) -> Step | None:
     if isinstance(module, _CONV_TYPES):
-        padding = None if module.padding == "same" else module.padding[axis]
+        padding = (
+            {"same": None, "valid": 0}.get(module.padding)
+            if isinstance(module.padding, str)
+            else module.padding[axis]
+        )
         return Step(module.kernel_size[axis], module.stride[axis], padding, module.dilation[axis])
     if isinstance(module, _POOL_TYPES):
-        kernel, stride, padding = (_axis(_pair(v), axis) for v in
-                                   (module.kernel_size, module.stride, module.padding))
+        kernel, stride, padding = (
+            _axis(_pair(v), axis) for v in (module.kernel_size, module.stride, module.padding)
+        )
         dilation = _axis(_pair(getattr(module, "dilation", 1)), axis)
         return Step(kernel, stride, padding, dilation)
     return None
@@ -192,15 +201,21 @@ class ModelSummary:
         def fmt(r):
             return f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}"
 
-        return "\n".join([
-            line, fmt(header), "=" * len(line), *map(fmt, body), "=" * len(line),
-            f"Input shape: {(None, *self.input_shape)}",
-            f"Output shape: {(None, *self.output_shape)}",
-            f"Total params: {self.total_params:,}",
-            f"Trainable params: {self.trainable_params:,}",
-            f"Non-trainable params: {self.non_trainable_params:,}",
-            line,
-        ])
+        return "\n".join(
+            [
+                line,
+                fmt(header),
+                "=" * len(line),
+                *map(fmt, body),
+                "=" * len(line),
+                f"Input shape: {(None, *self.input_shape)}",
+                f"Output shape: {(None, *self.output_shape)}",
+                f"Total params: {self.total_params:,}",
+                f"Trainable params: {self.trainable_params:,}",
+                f"Non-trainable params: {self.non_trainable_params:,}",
+                line,
+            ]
+        )
 
 
 def summary(model: nn.Module, input_shape: Sequence[int]) -> ModelSummary:
@@ -224,7 +239,12 @@ def summary(model: nn.Module, input_shape: Sequence[int]) -> ModelSummary:
                 names[module], type(module).__name__, tuple(output.shape[1:]), params
             )
 
-    leaves = [m for m in model.modules() if next(m.children(), None) is None]
+    containers = (nn.Sequential, nn.ModuleList, nn.ModuleDict)
+    leaves = [
+        m
+        for m in model.modules()
+        if next(m.children(), None) is None and not isinstance(m, containers)
+    ]
     handles = [m.register_forward_hook(hook) for m in leaves]
     was_training = model.training
     try:

@@ -15,8 +15,26 @@ from audioconv.models.summary import min_input_size
 CONFIGS: dict[str, tuple[int | str, ...]] = {
     "vgg11": (64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"),
     "vgg13": (64, 64, "M", 128, 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"),
-    "vgg16": (64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M",
-              512, 512, 512, "M"),
+    "vgg16": (
+        64,
+        64,
+        "M",
+        128,
+        128,
+        "M",
+        256,
+        256,
+        256,
+        "M",
+        512,
+        512,
+        512,
+        "M",
+        512,
+        512,
+        512,
+        "M",
+    ),
 }
 
 
@@ -29,31 +47,55 @@ class VGG(Backbone):
     ``num_features`` = ``hidden``.
     """
 
-    def __init__(self, *, dims: int = 2, in_channels: int, num_classes: int,
-                 config: Sequence[int | str], batch_norm: bool = False, name: str = "vgg",
-                 dropout: float = 0.5, hidden: int = 4096):
+    def __init__(
+        self,
+        *,
+        dims: int = 2,
+        in_channels: int,
+        num_classes: int,
+        config: Sequence[int | str],
+        batch_norm: bool = False,
+        name: str = "vgg",
+        dropout: float = 0.5,
+        hidden: int = 4096,
+    ):
         layers: list[nn.Module] = []
         width = in_channels
         for item in config:
             if item == "M":
                 layers.append(pool_nd(dims, "max", 2))
             else:
-                layers.append(ConvBlock(dims, width, item, 3, padding=1,
-                                        norm="batch" if batch_norm else None, bias=True))
+                layers.append(
+                    ConvBlock(
+                        dims,
+                        width,
+                        item,
+                        3,
+                        padding=1,
+                        norm="batch" if batch_norm else None,
+                        bias=True,
+                    )
+                )
                 width = item
         features = nn.Sequential(*layers)
-        super().__init__(name=name, dims=dims, in_channels=in_channels,
-                         min_input_size=min_input_size(features))
+        super().__init__(
+            name=name, dims=dims, in_channels=in_channels, min_input_size=min_input_size(features)
+        )
         self.features = features
-        self.head = ClassifierHead(dims, width, num_classes, pool_size=7, hidden=(hidden, hidden),
-                                   dropout=dropout)
+        self.head = ClassifierHead(
+            dims, width, num_classes, pool_size=7, hidden=(hidden, hidden), dropout=dropout
+        )
 
 
 def _vgg(name: str, batch_norm: bool):
     return register_model(
         name + ("_bn" if batch_norm else ""),
-        partial(VGG, config=CONFIGS[name], batch_norm=batch_norm,
-                name=name + ("_bn" if batch_norm else "")),
+        partial(
+            VGG,
+            config=CONFIGS[name],
+            batch_norm=batch_norm,
+            name=name + ("_bn" if batch_norm else ""),
+        ),
         dims=(1, 2),
     )
 

@@ -42,8 +42,16 @@ class ResidualLayer(nn.Module):
     The last layer of a stack has no residual output (``residual=False``): only its skip is used.
     """
 
-    def __init__(self, channels: int, gate_channels: int, skip_channels: int, kernel_size: int,
-                 dilation: int, *, residual: bool = True):
+    def __init__(
+        self,
+        channels: int,
+        gate_channels: int,
+        skip_channels: int,
+        kernel_size: int,
+        dilation: int,
+        *,
+        residual: bool = True,
+    ):
         super().__init__()
         self.conv = CausalConv1d(channels, 2 * gate_channels, kernel_size, dilation=dilation)
         self.residual = nn.Conv1d(gate_channels, channels, 1) if residual else None
@@ -58,13 +66,27 @@ class ResidualLayer(nn.Module):
 class WaveNetStack(nn.Module):
     """Input causal conv, the residual layers, then ReLU -> 1x1 -> ReLU over the summed skips."""
 
-    def __init__(self, in_channels, channels, gate_channels, skip_channels, kernel_size,
-                 dilations, input_kernel_size):
+    def __init__(
+        self,
+        in_channels,
+        channels,
+        gate_channels,
+        skip_channels,
+        kernel_size,
+        dilations,
+        input_kernel_size,
+    ):
         super().__init__()
         self.input = CausalConv1d(in_channels, channels, input_kernel_size)
         self.layers = nn.ModuleList(
-            ResidualLayer(channels, gate_channels, skip_channels, kernel_size, d,
-                          residual=i < len(dilations) - 1)
+            ResidualLayer(
+                channels,
+                gate_channels,
+                skip_channels,
+                kernel_size,
+                d,
+                residual=i < len(dilations) - 1,
+            )
             for i, d in enumerate(dilations)
         )
         self.post = nn.Sequential(nn.ReLU(), nn.Conv1d(skip_channels, skip_channels, 1), nn.ReLU())
@@ -104,20 +126,32 @@ class WaveNet(Backbone):
         if dims != 1:
             raise ConfigError(f"wavenet is causal over time: dims={dims} is invalid, use dims=1")
         super().__init__(name="wavenet", dims=1, in_channels=in_channels, min_input_size=1)
-        for name, value in [("cycles", cycles), ("kernel_size", kernel_size),
-                            ("channels", channels), ("gate_channels", gate_channels),
-                            ("skip_channels", skip_channels),
-                            ("input_kernel_size", input_kernel_size)]:
+        for name, value in [
+            ("cycles", cycles),
+            ("kernel_size", kernel_size),
+            ("channels", channels),
+            ("gate_channels", gate_channels),
+            ("skip_channels", skip_channels),
+            ("input_kernel_size", input_kernel_size),
+        ]:
             check_positive(name, value)
         if not dilations:
             raise ConfigError("dilations=() is empty: give e.g. dilations=(1, 2, 4, 8)")
         for d in dilations:
             check_positive("each dilation", d)
         all_dilations = tuple(dilations) * cycles
-        self.receptive_field = wavenet_receptive_field(kernel_size, all_dilations,
-                                                       input_kernel_size)
-        self.features = WaveNetStack(in_channels, channels, gate_channels, skip_channels,
-                                     kernel_size, all_dilations, input_kernel_size)
+        self.receptive_field = wavenet_receptive_field(
+            kernel_size, all_dilations, input_kernel_size
+        )
+        self.features = WaveNetStack(
+            in_channels,
+            channels,
+            gate_channels,
+            skip_channels,
+            kernel_size,
+            all_dilations,
+            input_kernel_size,
+        )
         self.head = ClassifierHead(1, skip_channels, num_classes)
 
 

@@ -1,0 +1,261 @@
+"""Every recipe runs end to end in smoke mode on tiny generated data in its dataset's layout and
+writes the whole run folder; the shared runner's option parsing and cross-validation summary."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from audioconv.runner import _normalized, load_recipe, parse_recipe, recipes_dir, run
+
+pytestmark = pytest.mark.xdist_group("recipes")
+
+RATE = 8000
+RUN_FILES = ("config.yaml", "metrics.csv", "report.json", "report.md", "confusion_matrix.png")
+# tiny audio models and short clips keep every smoke run to a few seconds
+TINY_AUDIO = [
+    "--model", "spectrogram_cnn", "--model_kwargs", '{"channels": [4, 8]}', "--sample_rate",
+    str(RATE), "--clip_seconds", "0.25", "--n_fft", "256", "--hop_length", "80", "--n_mels", "16",
+    "--time_mask", "2", "--freq_mask", "2", "--batch_size", "8",
+]  # fmt: skip
+
+
+def tone(path, frequency: float, seconds: float = 0.3, rate: int = RATE, seed: int = 0) -> None:
+    """A noisy sine clip: distinct frequencies make distinct classes."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    wave = 0.5 * np.sin(2 * math.pi * frequency * t) + 0.05 * rng.standard_normal(len(t))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, wave.astype(np.float32), rate)
+
+
+def smoke(name: str, argv: list[str]):
+    """Run recipe ``name`` in smoke mode in-process; return its single run's output folder."""
+    recipe = parse_recipe(load_recipe(name), [*argv, "--smoke"])
+    out = io.StringIO()
+    results = run(recipe, progress=False, out=out)
+    assert "accuracy" in out.getvalue()
+    return recipe, results
+
+
+def assert_run_folder(folder, *, task: str = "multiclass") -> dict:
+    for name in RUN_FILES:
+        assert (folder / name).is_file(), f"{name} missing in {folder}"
+    assert (folder / "checkpoints" / "best.ckpt").is_file()
+    report = json.loads((folder / "report.json").read_text())
+    assert report["task"] == task
+    assert {"task", "class_names", "n_samples", "metrics", "confusion_matrix"} <= set(report)
+    return report
+
+
+def test_every_recipe_script_defines_a_recipe():
+    names = sorted(p.stem for p in recipes_dir().glob("*.py"))
+    assert names == sorted(
+        [
+            "environmental_sounds", "image_classification", "music_emotion", "music_genre",
+            "sensor_windows", "speech_commands", "speech_emotion", "spoken_digits", "ucr",
+        ]
+    )  # fmt: skip
+    for name in names:
+        assert load_recipe(name).name == name
+
+
+def test_options_accept_dashes_and_bare_flags():
+    argv = ["--data-dir", "x", "--max-epochs=3", "--smoke", "--seed", "1"]
+    assert _normalized(argv, {"smoke"}) == [
+        "--data_dir", "x", "--max_epochs=3", "--smoke=true", "--seed", "1",
+    ]  # fmt: skip
+    recipe = parse_recipe(load_recipe("ucr"), ["--output-dir", "o", "--max-epochs", "3"])
+    assert recipe.max_epochs == 3 and recipe.smoke is False
+
+
+def test_yaml_config_sets_options(tmp_path):
+    config = tmp_path / "c.yaml"
+    config.write_text("max_epochs: 7\nlr: 0.01\n")
+    recipe = parse_recipe(load_recipe("ucr"), ["--config", str(config), "--output-dir", "o"])
+    assert (recipe.max_epochs, recipe.lr) == (7, 0.01)
+
+
+def test_invalid_option_is_refused():
+    from audioconv.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="max_epochs=0"):
+        load_recipe("ucr")(output_dir="o", max_epochs=0)
+
+
+def test_unknown_recipe_lists_the_known_ones():
+    from audioconv.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="spoken_digits"):
+        load_recipe("no_such_recipe")
+
+
+@pytest.mark.slow
+def test_spoken_digits_with_splits_csv(tmp_path):
+    data = tmp_path / "digits"
+    rows = []
+    for speaker, split in (("ann", "train"), ("bob", "train"), ("cat", "val"), ("dan", "test")):
+        for digit in range(3):
+            for index in range(2):
+                name = f"{digit}_{speaker}_{index}.flac"
+                tone(data / name, 300 + 400 * digit, seed=index)
+                rows.append({"path": name, "label": digit, "speaker": speaker, "split": split})
+    pd.DataFrame(rows).to_csv(data / "splits.csv", index=False)
+    out = tmp_path / "run"
+    recipe, _ = smoke("spoken_digits", ["--data-dir", str(data), "--output-dir", str(out)])
+    report = assert_run_folder(out)
+    assert report["n_samples"] == 6  # exactly the held-out voice "dan"
+    assert recipe.options()["data_dir"] == str(data)
+
+
+@pytest.mark.slow
+def test_speech_commands_12_classes(tmp_path):
+    root = tmp_path / "sc"
+    words = ["yes", "no", "cat"]
+    for w, word in enumerate(words):
+        for k in range(4):
+            tone(root / word / f"spk{k}_nohash_0.wav", 300 + 300 * w, seed=k)
+    (root / "validation_list.txt").write_text("yes/spk1_nohash_0.wav\nno/spk1_nohash_0.wav\n")
+    (root / "testing_list.txt").write_text("yes/spk2_nohash_0.wav\ncat/spk2_nohash_0.wav\n")
+    tone(root / "_background_noise_" / "white.wav", 50, seconds=4.0)
+    out = tmp_path / "run"
+    smoke(
+        "speech_commands",
+        ["--data-dir", str(root), "--output-dir", str(out), "--classes", "12", *TINY_AUDIO],
+    )
+    report = assert_run_folder(out)
+    assert len(report["class_names"]) == 12
+
+
+@pytest.mark.slow
+def test_music_genre_gtzan_layout(tmp_path):
+    root = tmp_path / "gtzan" / "genres_original"
+    for g, genre in enumerate(["blues", "jazz"]):
+        for k in range(6):
+            tone(root / genre / f"{genre}.{k:05d}.wav", 200 + 500 * g, seed=k)
+    out = tmp_path / "run"
+    smoke("music_genre", ["--data-dir", str(tmp_path / "gtzan"), "--output-dir", str(out),
+                          *TINY_AUDIO, "--test_size", "0.3", "--val_size", "0.2"])  # fmt: skip
+    assert assert_run_folder(out)["class_names"] == ["blues", "jazz"]
+
+
+@pytest.mark.slow
+def test_environmental_sounds_all_folds(tmp_path):
+    root = tmp_path / "esc"
+    rows = []
+    for fold in range(1, 6):
+        for target, category in enumerate(["dog", "rain"]):
+            name = f"{fold}-{target}-A-{target}.wav"
+            tone(root / "audio" / name, 300 + 600 * target, seed=fold)
+            rows.append(
+                {"filename": name, "fold": fold, "target": target, "category": category,
+                 "esc10": True, "src_file": f"{fold}{target}", "take": "A"}
+            )  # fmt: skip
+    (root / "meta").mkdir()
+    pd.DataFrame(rows).to_csv(root / "meta" / "esc50.csv", index=False)
+    out = tmp_path / "run"
+    recipe = parse_recipe(
+        load_recipe("environmental_sounds"),
+        ["--data-dir", str(root), "--output-dir", str(out), *TINY_AUDIO, "--smoke"],
+    )
+    results = run(recipe, progress=False, out=io.StringIO())
+    assert len(results) == 5
+    for k in range(1, 6):
+        assert assert_run_folder(out / f"fold{k}")["n_samples"] == 2
+    summary = json.loads((out / "cv_summary.json").read_text())
+    assert sorted(summary["accuracy"]) == [f"fold{k}" for k in range(1, 6)]
+    assert summary["mean_accuracy"] == pytest.approx(np.mean(list(summary["accuracy"].values())))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("dataset", ["ravdess", "cremad"])
+def test_speech_emotion_actor_held_out(tmp_path, dataset):
+    root = tmp_path / dataset
+    for actor in range(1, 7):
+        for e, emotion in enumerate((1, 5)):
+            if dataset == "ravdess":
+                path = root / f"Actor_{actor:02d}" / f"03-01-{emotion:02d}-01-01-01-{actor:02d}.wav"
+            else:
+                code = ("NEU", "ANG")[e]
+                path = root / "AudioWAV" / f"{1000 + actor}_DFA_{code}_XX.wav"
+            tone(path, 250 + 500 * e, seed=actor)
+    out = tmp_path / "run"
+    smoke("speech_emotion", ["--dataset", dataset, "--data-dir", str(root),
+                             "--output-dir", str(out), *TINY_AUDIO])  # fmt: skip
+    assert_run_folder(out)
+
+
+@pytest.mark.slow
+def test_music_emotion_multilabel_tags(tmp_path):
+    root = tmp_path / "moods"
+    rows = []
+    for k in range(12):
+        tone(root / "clips" / f"c{k}.wav", 200 + 100 * (k % 4), seed=k)
+        rows.append({"path": f"clips/c{k}.wav", "tags": ["happy", "sad;calm", "happy;calm"][k % 3]})
+    pd.DataFrame(rows).to_csv(root / "tags.csv", index=False)
+    out = tmp_path / "run"
+    smoke("music_emotion", ["--data-dir", str(root), "--output-dir", str(out), *TINY_AUDIO,
+                            "--test_size", "0.25"])  # fmt: skip
+    report = json.loads((out / "report.json").read_text())
+    assert report["task"] == "multilabel" and report["class_names"] == ["calm", "happy", "sad"]
+    assert (out / "report.md").is_file() and (out / "checkpoints" / "best.ckpt").is_file()
+
+
+@pytest.mark.slow
+def test_image_classification_builtin_digits(tmp_path):
+    out = tmp_path / "run"
+    recipe, results = smoke("image_classification", ["--output-dir", str(out)])
+    assert_run_folder(out)
+    hparams = __import__("torch").load(results[0].best_checkpoint, weights_only=True)[
+        "hyper_parameters"
+    ]
+    assert (hparams["input_kind"], tuple(hparams["input_shape"])) == ("image", (1, 32, 32))
+
+
+@pytest.mark.slow
+def test_ucr_gunpoint(tmp_path):
+    out = tmp_path / "run"
+    smoke("ucr", ["--dataset", "GunPoint", "--output-dir", str(out),
+                  "--model", "fcn", "--batch_size", "8"])  # fmt: skip
+    assert assert_run_folder(out)["class_names"] == ["1", "2"]
+
+
+@pytest.mark.slow
+def test_sensor_windows_csv_log(tmp_path):
+    rng = np.random.default_rng(0)
+    frames = []
+    for stream in range(6):
+        activity = ("rest", "walk")[stream % 2]
+        t = np.arange(80) / 10.0
+        amplitude = 0.1 if activity == "rest" else 1.0
+        frame = pd.DataFrame(
+            {f"acc_{axis}": amplitude * np.sin(2 * t + k) + 0.05 * rng.standard_normal(80)
+             for k, axis in enumerate("xyz")}
+        )  # fmt: skip
+        frame.insert(0, "time_s", t)
+        frame.insert(0, "recording", f"r{stream}")
+        frame["activity"] = activity
+        frames.append(frame)
+    log = tmp_path / "log.csv"
+    pd.concat(frames).to_csv(log, index=False)
+    out = tmp_path / "run"
+    smoke("sensor_windows", ["--data-dir", str(log), "--output-dir", str(out),
+                             "--window", "20", "--step", "10", "--val_size", "0.2",
+                             "--test_size", "0.3"])  # fmt: skip
+    assert assert_run_folder(out)["class_names"] == ["rest", "walk"]
+
+
+def test_sensor_windows_default_log_is_basic_motions(tmp_path):
+    import sys
+
+    module = sys.modules[load_recipe("sensor_windows").__module__]
+    frame = pd.read_csv(module.write_basic_motions_log(tmp_path / "bm.csv"))
+    assert frame["recording"].nunique() == 80 and len(frame) == 80 * 100
+    assert sorted(frame["activity"].unique()) == ["badminton", "running", "standing", "walking"]
+    assert list(frame.columns[2:8]) == list(module.BASIC_MOTIONS_CHANNELS)

@@ -1,0 +1,264 @@
+"""audioconv.tasks without a Trainer: output layer / loss pairing per task, options, specs."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from sklearn.utils.class_weight import compute_class_weight
+from torch import nn
+
+from audioconv.errors import CheckpointError, ConfigError
+from audioconv.models import create
+from audioconv.tasks import (
+    Classifier,
+    HeadSpec,
+    MultiOutputClassifier,
+    balanced_class_weights,
+    load_classifier,
+    task_loss,
+)
+
+IN, HIDDEN, BATCH = 6, 5, 7
+
+
+class TinyNet(nn.Module):
+    """The smallest backbone honouring the contract in docs/architecture.md."""
+
+    def __init__(self, num_classes: int = 4):
+        super().__init__()
+        self.num_features = HIDDEN
+        self.body = nn.Sequential(nn.Flatten(), nn.Linear(IN, HIDDEN), nn.Tanh())
+        self.fc = nn.Linear(HIDDEN, num_classes)
+
+    def forward_features(self, x):
+        return self.body(x)
+
+    def forward_head(self, features, pre_logits=False):
+        return features if pre_logits else self.fc(features)
+
+    def reset_classifier(self, num_classes):
+        self.fc = nn.Linear(HIDDEN, num_classes) if num_classes else nn.Identity()
+
+    def forward(self, x):
+        return self.forward_head(self.forward_features(x))
+
+
+@pytest.fixture
+def x():
+    return torch.randn(BATCH, IN, generator=torch.Generator().manual_seed(0))
+
+
+def _bce(p, y):
+    return -(y * torch.log(p) + (1 - y) * torch.log(1 - p))
+
+
+def test_binary_has_one_logit_sigmoid_and_bce(x):
+    model = Classifier(TinyNet(), task="binary")
+    logits = model(x)
+    assert logits.shape == (BATCH, 1)
+    p = model.predict_step(x, 0)
+    assert p.shape == (BATCH,)
+    torch.testing.assert_close(p, torch.sigmoid(logits[:, 0]))
+    y = torch.tensor([0, 1, 1, 0, 1, 0, 0])
+    torch.testing.assert_close(model.loss(logits, y), _bce(p, y.float()).mean())
+    # (w_neg, w_pos) weigh each class's samples
+    w = torch.tensor([0.5, 3.0])
+    expected = (torch.where(y == 1, w[1], w[0]) * _bce(p, y.float())).mean()
+    torch.testing.assert_close(task_loss(logits, y, task="binary", class_weights=w), expected)
+
+
+def test_multiclass_softmax_and_cross_entropy(x):
+    model = Classifier(TinyNet(), task="multiclass", num_classes=3, label_smoothing=0.2)
+    logits = model(x)
+    assert logits.shape == (BATCH, 3)
+    p = model.predict_step((x, None), 0)
+    torch.testing.assert_close(p.sum(1), torch.ones(BATCH))
+    y = torch.tensor([0, 1, 2, 2, 1, 0, 1])
+    logp = torch.log(p)
+    nll = -logp[torch.arange(BATCH), y]
+    smooth = -logp.mean(1)
+    torch.testing.assert_close(model.loss(logits, y), (0.8 * nll + 0.2 * smooth).mean())
+    w = torch.tensor([1.0, 2.0, 4.0])
+    got = task_loss(logits, y, task="multiclass", class_weights=w)
+    torch.testing.assert_close(got, (w[y] * nll).sum() / w[y].sum())
+
+
+def test_multilabel_uses_independent_sigmoids_never_softmax(x):
+    model = Classifier(TinyNet(), task="multilabel", num_classes=3)
+    logits = model(x)
+    p = model.predict_step(x, 0)
+    assert p.shape == (BATCH, 3)
+    torch.testing.assert_close(p, torch.sigmoid(logits))
+    assert not torch.allclose(p.sum(1), torch.ones(BATCH))
+    y = torch.tensor([[1, 0, 1], [0, 0, 0], [1, 1, 1], [0, 1, 0], [1, 0, 0], [0, 0, 1], [1, 1, 0]])
+    torch.testing.assert_close(model.loss(logits, y), _bce(p, y.float()).mean())
+    pos = torch.tensor([2.0, 1.0, 0.5])  # per-label positive weights
+    expected = -(pos * y * torch.log(p) + (1 - y) * torch.log(1 - p)).mean()
+    torch.testing.assert_close(
+        task_loss(logits, y.float(), task="multilabel", class_weights=pos), expected
+    )
+
+
+@pytest.mark.parametrize(
+    ("kind", "low", "high"),
+    [("sigmoid", 0.0, 1.0), ("tanh", -1.0, 1.0), ("linear", -math.inf, math.inf)],
+)
+def test_regression_output_ranges_and_mse(x, kind, low, high):
+    model = Classifier(TinyNet(), task="regression", regression_output=kind)
+    with torch.no_grad():
+        model.backbone.fc.weight.mul_(100.0)  # large logits probe the output range
+    out = model.predict_step(x * 10, 0)
+    assert out.shape == (BATCH,)
+    assert ((out >= low) & (out <= high)).all()
+    if kind == "linear":
+        assert out.abs().max() > 1.0
+    y = torch.linspace(-1, 1, BATCH)
+    torch.testing.assert_close(model.loss(model(x * 10), y), ((out - y) ** 2).mean())
+    two = Classifier(TinyNet(), task="regression", num_classes=2, regression_output=kind)
+    assert two.predict_step(x, 0).shape == (BATCH, 2)
+
+
+def test_balanced_class_weights_match_scikit_learn():
+    rng = np.random.default_rng(0)
+    labels = rng.integers(0, 4, size=50)
+    got = balanced_class_weights(torch.as_tensor(labels), task="multiclass", num_classes=4)
+    expected = compute_class_weight("balanced", classes=np.arange(4), y=labels)
+    np.testing.assert_allclose(got.numpy(), expected, rtol=1e-6)
+    multi = rng.integers(0, 2, size=(40, 3))
+    pos = multi.sum(0)
+    np.testing.assert_allclose(
+        balanced_class_weights(multi, task="multilabel", num_classes=3).numpy(),
+        (40 - pos) / pos,
+        rtol=1e-6,
+    )
+    with pytest.raises(ConfigError, match=r"classes \[3\]"):
+        balanced_class_weights([0, 1, 2], task="multiclass", num_classes=4)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"task": "softmax"}, "task='softmax'"),
+        ({"task": "multiclass"}, "num_classes=None"),
+        ({"task": "binary", "num_classes": 3}, "num_classes=3"),
+        ({"task": "multiclass", "num_classes": 3, "class_names": ["a"]}, "class_names"),
+        ({"task": "binary", "optimizer": "lbfgs"}, "optimizer='lbfgs'"),
+        ({"task": "binary", "scheduler": "step"}, "scheduler='step'"),
+        ({"task": "binary", "lr": -1}, "lr=-1"),
+        ({"task": "binary", "momentum": 1.5}, "momentum=1.5"),
+        ({"task": "regression", "class_weights": [1.0]}, "class_weights"),
+        ({"task": "regression", "label_smoothing": 0.1}, "label_smoothing"),
+        ({"task": "multiclass", "num_classes": 2, "class_weights": [1, -1]}, "class_weights"),
+        ({"task": "multiclass", "num_classes": 2, "class_weights": "auto"}, "'auto'"),
+        ({"task": "regression", "regression_output": "relu"}, "regression_output='relu'"),
+    ],
+)
+def test_invalid_options_name_the_value(kwargs, match):
+    with pytest.raises(ConfigError, match=match):
+        Classifier(TinyNet(), **kwargs)
+
+
+@pytest.mark.parametrize(
+    ("name", "cls"),
+    [
+        ("adam", torch.optim.Adam),
+        ("adamw", torch.optim.AdamW),
+        ("sgd", torch.optim.SGD),
+        ("rmsprop", torch.optim.RMSprop),
+        ("adadelta", torch.optim.Adadelta),
+    ],
+)
+def test_optimizers(name, cls):
+    model = Classifier(TinyNet(), task="binary", optimizer=name, lr=0.01, weight_decay=0.1)
+    opt = model.configure_optimizers()
+    assert type(opt) is cls
+    assert opt.defaults["lr"] == 0.01 and opt.defaults["weight_decay"] == 0.1
+
+
+def test_multi_output_heads_share_an_identity_headed_backbone(x):
+    heads = {
+        "genre": HeadSpec("multiclass", num_classes=3),
+        "mood": {"task": "multilabel", "num_classes": 2, "weight": 0.5},
+        "tempo": HeadSpec("regression", regression_output="sigmoid", weight=2.0),
+    }
+    model = MultiOutputClassifier(TinyNet(), heads=heads)
+    assert model.backbone(x).shape == (BATCH, HIDDEN)  # reset_classifier(0)
+    logits = model(x)
+    assert {k: tuple(v.shape) for k, v in logits.items()} == {
+        "genre": (BATCH, 3),
+        "mood": (BATCH, 2),
+        "tempo": (BATCH, 1),
+    }
+    y = {
+        "genre": torch.tensor([0, 1, 2, 0, 1, 2, 0]),
+        "mood": torch.randint(0, 2, (BATCH, 2)).float(),
+        "tempo": torch.rand(BATCH),
+    }
+    total, losses, _ = model._losses(logits, y)
+    expected = losses["genre"] + 0.5 * losses["mood"] + 2.0 * losses["tempo"]
+    torch.testing.assert_close(total, expected)
+    torch.testing.assert_close(
+        losses["mood"], _bce(torch.sigmoid(logits["mood"]), y["mood"]).mean()
+    )
+    out = model.predict_step(x, 0)
+    assert out["tempo"].shape == (BATCH,) and out["genre"].shape == (BATCH, 3)
+    with pytest.raises(ConfigError, match="keys"):
+        model._losses(logits, {"genre": y["genre"]})
+    with pytest.raises(ConfigError, match="identifier"):
+        MultiOutputClassifier(TinyNet(), heads={"bad name": HeadSpec("binary")})
+
+
+def test_registry_backbone_and_frontend_are_rebuilt_from_specs():
+    spec = {"dims": 2, "in_channels": 1, "num_classes": 10, "filters": (4,)}
+    frontend = {
+        "class_path": "audioconv.features.LogMel",
+        "init_args": {"sample_rate": 8000, "n_fft": 64, "hop_length": 32, "n_mels": 8},
+    }
+    built = Classifier(
+        task="multiclass", num_classes=3, backbone_spec=("conv1d", spec), frontend_spec=frontend
+    )
+    assert built.hparams.backbone_spec == {"name": "conv1d", "kwargs": spec}
+    wave = torch.randn(2, 1, 400)  # (batch, channels, time) -> LogMel (batch, 1, 8, frames)
+    assert built(wave).shape == (2, 3)
+    given = Classifier(create("conv1d", **spec), task="binary", backbone_spec=("conv1d", spec))
+    assert given(torch.randn(2, 1, 8, 8)).shape == (2, 1)
+    with pytest.raises(ConfigError, match="no backbone"):
+        Classifier(task="binary")
+    with pytest.raises(ConfigError, match="reset_classifier"):
+        Classifier(nn.Linear(2, 2), task="binary")
+    with pytest.raises(ConfigError, match="class_path"):
+        Classifier(TinyNet(), task="binary", frontend_spec={"class_path": "nowhere.Nothing"})
+
+
+def test_channels_last_gives_the_same_logits():
+    spec = {"dims": 2, "in_channels": 1, "num_classes": 3, "filters": (4,)}
+    torch.manual_seed(0)
+    plain = Classifier(create("conv1d", **spec), task="multiclass", num_classes=3).eval()
+    fast = Classifier(
+        create("conv1d", **spec), task="multiclass", num_classes=3, channels_last=True
+    ).eval()
+    fast.load_state_dict(plain.state_dict())
+    image = torch.randn(2, 1, 8, 8)
+    torch.testing.assert_close(fast(image), plain(image))
+    kernels = [p for p in fast.parameters() if p.dim() == 4]
+    assert kernels and all(p.is_contiguous(memory_format=torch.channels_last) for p in kernels)
+
+
+def test_load_classifier_errors(tmp_path):
+    with pytest.raises(CheckpointError, match="not found"):
+        load_classifier(tmp_path / "missing.ckpt")
+    model = Classifier(TinyNet(), task="binary")
+    path = tmp_path / "plain.ckpt"
+    torch.save({"hyper_parameters": dict(model.hparams), "state_dict": model.state_dict()}, path)
+    with pytest.raises(CheckpointError, match="pass backbone="):
+        load_classifier(path)
+    loaded = load_classifier(path, backbone=TinyNet())
+    x = torch.randn(3, IN)
+    assert torch.equal(loaded(x), model.eval()(x))
+    other = TinyNet()
+    other.body[1] = nn.Linear(IN, HIDDEN + 1)
+    with pytest.raises(CheckpointError, match="do not fit"):
+        load_classifier(path, backbone=other)
