@@ -807,7 +807,9 @@ def load_classifier(
 
     The backbone and frontend are rebuilt from the specs stored with the hyperparameters; pass
     ``backbone`` / ``frontend`` modules (same architecture) when they were not built from
-    specs. Returns a :class:`MultiOutputClassifier` for a multi-output checkpoint.
+    specs. Returns a :class:`MultiOutputClassifier` for a multi-output checkpoint. The file is
+    read with ``torch.load(weights_only=True)``, so spec arguments must be plain values
+    (numbers, strings, lists, dicts). ``Classifier.load_from_checkpoint(path)`` works as well.
 
     Raises:
         CheckpointError: the file is missing or unreadable, or its weights do not fit the model.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -23,6 +24,7 @@ def _load_generator():
         "make_spoken_digits", REPO / "data" / "make_spoken_digits.py"
     )
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while the file executes
     spec.loader.exec_module(module)
     return module
 
@@ -109,7 +111,7 @@ def test_readme_records_tool_versions_and_every_voice():
 # --- the generator -------------------------------------------------------------------------------
 
 
-SUBSET = {"speakers": ["carf5"], "digits": [3, 6]}
+SUBSET = {"speakers": ["scocroak"], "digits": [3, 6]}
 
 
 def test_generation_is_deterministic(tmp_path):

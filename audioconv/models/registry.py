@@ -88,7 +88,13 @@ def create(name: str, *, dims: int, in_channels: int, num_classes: int, **kwargs
             f"model {name!r} has no option {', '.join(unknown)}: its options are "
             f"{', '.join(sorted(options))}"
         )
-    return spec.factory(dims=dims, in_channels=in_channels, num_classes=num_classes, **kwargs)
+    model = spec.factory(dims=dims, in_channels=in_channels, num_classes=num_classes, **kwargs)
+    # What audioconv.tasks stores in checkpoints so load_classifier can rebuild the backbone.
+    model.spec = (
+        name,
+        {"dims": dims, "in_channels": in_channels, "num_classes": num_classes, **kwargs},
+    )
+    return model
 
 
 def load_torchvision_weights(
