@@ -13,7 +13,8 @@ torch / Lightning when it runs.
   (wav / flac / ogg ...), image (png / jpg ...) and CSV (one sensor window) files.
 - ``audioconv summary MODEL --dims 2 --in-channels 1 --num-classes 10 --input-shape 1 32 32``.
 - ``audioconv features FILE --kind logmel [--plot out.png] [--out out.npy]``.
-- ``audioconv export`` / ``audioconv stream``: see :mod:`audioconv.export`, :mod:`audioconv.streaming`.
+- ``audioconv export`` / ``audioconv stream``: see :mod:`audioconv.export` and
+  :mod:`audioconv.streaming`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,11 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".
 SENSOR_EXTENSIONS = (".csv", ".tsv", ".parquet", ".pq")
 # kept in step with audioconv.data.audio.AUDIO_EXTENSIONS (importing it would load torch)
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
-KIND_EXTENSIONS = {"audio": AUDIO_EXTENSIONS, "image": IMAGE_EXTENSIONS, "sensor": SENSOR_EXTENSIONS}
+KIND_EXTENSIONS = {
+    "audio": AUDIO_EXTENSIONS,
+    "image": IMAGE_EXTENSIONS,
+    "sensor": SENSOR_EXTENSIONS,
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -208,9 +213,7 @@ def cmd_features(args: argparse.Namespace) -> int:
         features = module(wave)  # (channels, time) -> (channels, freq, frames)
     if args.kind == "spectrogram":
         features = power_to_db(features, multiplier=10.0, amin=1e-10, ref=1.0, top_db=80.0)
-    print(
-        f"{args.file}: {args.kind} {tuple(features.shape)} (channels, freq, frames) at {rate} Hz"
-    )
+    print(f"{args.file}: {args.kind} {tuple(features.shape)} (channels, freq, frames) at {rate} Hz")
     if args.out:
         with atomic_path(args.out) as tmp, open(tmp, "wb") as handle:
             np.save(handle, features.numpy())

@@ -159,10 +159,11 @@ def sidecar_path(model_path: str | os.PathLike) -> Path:
 
 
 def _longer(example_input: torch.Tensor, dims: int) -> torch.Tensor:
-    """The example with its last ``dims`` axes about 1.5x longer (zero padded at the end)."""
+    """The example with its last ``dims`` axes about 1.5x longer, by an odd number of samples so
+    a graph that assumes the example's divisibility is caught (zero padded at the end)."""
     pad: list[int] = []
     for size in reversed(example_input.shape[-dims:]):
-        pad += [0, max(1, size // 2)]
+        pad += [0, size // 4 * 2 + 1]
     return torch.nn.functional.pad(example_input, pad)
 
 
@@ -267,14 +268,13 @@ def _check(name: str, run: Callable, model: nn.Module, x: torch.Tensor) -> None:
         )
 
 
-def _onnx_program(model: nn.Module, example: torch.Tensor, dynamic: bool | None, opset):
-    """``torch.onnx.export(dynamo=True)``; batch always dynamic; length dynamic (``True``),
-    dynamic if the exporter can keep it so (``None``), or static (``False``)."""
-    length_dim = torch.export.Dim.AUTO if dynamic is None else torch.export.Dim.DYNAMIC
+def _onnx_program(model: nn.Module, example: torch.Tensor, dynamic: bool, opset: int | None):
+    """``torch.onnx.export(dynamo=True)`` with a dynamic batch axis and, if ``dynamic``, length
+    axes left to the exporter (``Dim.AUTO``: it may specialise them; the caller checks)."""
     # Axis 0 is the batch; axes 2.. are time (signals) or height, width (images).
     axes: dict[int, Any] = {0: torch.export.Dim.DYNAMIC}
-    if dynamic is not False:
-        axes.update(dict.fromkeys(range(2, example.dim()), length_dim))
+    if dynamic:
+        axes.update(dict.fromkeys(range(2, example.dim()), torch.export.Dim.AUTO))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=(FutureWarning, UserWarning))
         return torch.onnx.export(
@@ -304,10 +304,10 @@ def export_onnx(
         example_input: ``(batch, channels, time)`` or ``(batch, channels, height, width)``; its
             non-batch shape is the expected input shape recorded in the sidecar.
         dynamic_time: make the time axis (height and width for images) dynamic: ``True`` (an
-            error if the model or the exporter cannot), ``False``, or ``None``: dynamic when the
-            model accepts any length (:func:`accepts_any_length`), the exporter keeps the axis
-            symbolic, and the exported graph matches PyTorch on another length; static otherwise
-            (e.g. adaptive pooling to a fixed size greater than 1).
+            error if the result is wrong on another length), ``False``, or ``None``: dynamic when
+            the model accepts any length (:func:`accepts_any_length`), the exporter keeps the
+            axis symbolic and the exported graph matches PyTorch on another (odd) length; static
+            otherwise (e.g. adaptive pooling to a fixed size greater than 1).
         opset: ONNX opset version; ``None`` uses the exporter's default.
 
     The batch axis is always dynamic. The written file is run with onnxruntime on another batch
@@ -318,7 +318,7 @@ def export_onnx(
 
     example, dynamic, other_batch, other_length = _prepare(model, example_input, dynamic_time)
     auto = dynamic_time is None
-    program = _onnx_program(model, example, None if auto and dynamic else dynamic, opset)
+    program = _onnx_program(model, example, dynamic, opset)
     if dynamic and auto:  # Dim.AUTO: did the exporter keep every length axis symbolic?
         dynamic = not any(isinstance(d, int) for d in program.model.graph.inputs[0].shape[2:])
     options = onnxruntime.SessionOptions()

@@ -351,13 +351,13 @@ def build_classifier(recipe: Recipe, experiment: Experiment):
     datamodule.setup("fit")
     names = list(datamodule.class_names)
     channels = experiment.backbone_channels or experiment.input_shape[0]
-    kwargs = {
-        "dims": experiment.dims,
-        "in_channels": channels,
-        "num_classes": len(names),
+    backbone = create(
+        recipe.model,
+        dims=experiment.dims,
+        in_channels=channels,
+        num_classes=len(names),
         **recipe.model_kwargs,
-    }
-    backbone = create(recipe.model, **kwargs)
+    )  # records backbone.spec, which the Classifier keeps for load_classifier
     return Classifier(
         backbone,
         task=datamodule.task,
@@ -369,7 +369,6 @@ def build_classifier(recipe: Recipe, experiment: Experiment):
         scheduler=recipe.scheduler,
         label_smoothing=recipe.label_smoothing,
         frontend=experiment.frontend,
-        backbone_spec=(recipe.model, kwargs),
         frontend_spec=experiment.frontend_spec,
         sample_rate=experiment.sample_rate,
         input_shape=tuple(experiment.input_shape),
@@ -429,7 +428,7 @@ def run(recipe: Recipe, *, progress: bool = True, out=None) -> list:
 
 def _write_cv_summary(output_dir: Path, results: list, out) -> None:
     scores = {
-        name: result.report.metrics.get("accuracy")
+        name: result.report.metrics.get("accuracy_score")
         for name, result in results
         if hasattr(result.report, "metrics")
     }

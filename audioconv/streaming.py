@@ -74,8 +74,9 @@ class StreamClassifier:
     """Sliding-window classifier over a stream of chunks.
 
     Args:
-        model: an ``InferenceModel``, a torch module, an :class:`OnnxClassifier`, or any callable
-            mapping ``(batch, channels, window)`` float32 to probabilities ``(batch, ...)``.
+        model: an ``InferenceModel``, a torch module (put in eval mode, run under
+            ``torch.inference_mode``), an :class:`OnnxClassifier`, or any callable mapping
+            ``(batch, channels, window)`` float32 numpy to probabilities ``(batch, ...)``.
         sample_rate: rate of the stream in Hz; must equal the model's rate when it has one.
         window_s: window length in seconds; default: the model's input length (the fixed length
             of an exported model, else the length it was exported or trained with).

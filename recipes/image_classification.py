@@ -12,7 +12,8 @@ Data (``--dataset``):
 Models: ``--model lenet5|vgg11|vgg11_bn|resnet18|alexnet|...`` (``audioconv summary`` shows any).
 
     python recipes/image_classification.py --output-dir runs/digits
-    python recipes/image_classification.py --dataset cifar10 --data-dir cifar --model resnet18 --output-dir runs/cifar
+    python recipes/image_classification.py --dataset cifar10 --data-dir cifar \
+        --model resnet18 --output-dir runs/cifar
 """
 
 from __future__ import annotations

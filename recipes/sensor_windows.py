@@ -16,7 +16,8 @@ recording (``Daphnet_S06R02E0``), but it holds no freezing episode (its ``is_ano
 all 0), so it cannot train a classifier.
 
     python recipes/sensor_windows.py --output-dir runs/motions
-    python recipes/sensor_windows.py --data-dir my_log.csv --label-column activity --output-dir runs/mine
+    python recipes/sensor_windows.py --data-dir my_log.csv --label-column activity \
+        --stream-column null --output-dir runs/mine
 """
 
 from __future__ import annotations

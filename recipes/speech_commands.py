@@ -6,7 +6,8 @@ Data: the extracted ``speech_commands_v0.02`` folder (one folder per word,
 https://www.tensorflow.org/datasets/catalog/speech_commands. The dataset's own lists give the
 validation and test clips (speakers never cross them).
 
-    python recipes/speech_commands.py --data-dir speech_commands_v0.02 --output-dir runs/kws --classes 12
+    python recipes/speech_commands.py --data-dir speech_commands_v0.02 --classes 12 \
+        --output-dir runs/kws
 """
 
 from __future__ import annotations
@@ -45,7 +46,9 @@ class SpeechCommands(AudioRecipe):
         root = self.require_data_dir("Speech Commands v2 folder (one folder per word)")
         frame = speech_commands(root, classes=self.classes)
         # the task's full class list, in the dataset's order, even if a class has no clip here
-        frame.attrs["class_names"] = list(SPEECH_COMMANDS_12 if self.classes == 12 else SPEECH_COMMANDS_35)
+        frame.attrs["class_names"] = list(
+            SPEECH_COMMANDS_12 if self.classes == 12 else SPEECH_COMMANDS_35
+        )
         return frame
 
 

@@ -79,7 +79,7 @@ def test_opt_out_runs_once_untuned(tmp_path, value):
 
 def test_user_set_tunables_win_and_no_reexec(tmp_path):
     # all tunables already in the environment (e.g. set by a job script): keep them, do not re-exec
-    user = {key: "65536" for key in TUNABLES}
+    user = dict.fromkeys(TUNABLES, "65536")
     starts, out = _run(tmp_path, env=_clean_env(**user))
     assert len(starts) == 1
     assert starts[0]["env"] == {**user, "AUDIOCONV_MALLOC_TUNED": None}

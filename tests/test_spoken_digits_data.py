@@ -1,4 +1,4 @@
-"""The embedded spoken-digit dataset in data/spoken_digits and its generator data/make_spoken_digits.py."""
+"""The embedded spoken-digit dataset (data/spoken_digits) and its generator script."""
 
 from __future__ import annotations
 

@@ -18,6 +18,9 @@ from audioconv.export import InferenceModel, export_onnx
 from audioconv.features import LogMel
 from audioconv.streaming import StreamClassifier, simulate, stream_main
 
+# Module-scoped exports are shared: keep this file on one xdist worker.
+pytestmark = pytest.mark.xdist_group("streaming")
+
 RATE = 8000
 WINDOW_S, HOP_S = 0.25, 0.0625  # 2000 and 500 samples
 WINDOW, HOP = 2000, 500

@@ -1,0 +1,185 @@
+"""The ``audioconv`` command line: lazy --help, fit / test / predict on audio, image and CSV files,
+clear errors for a wrong input kind, summary and features."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from audioconv.cli import input_kind_of, main
+
+pytestmark = pytest.mark.xdist_group("cli")
+
+RATE = 8000
+TINY_AUDIO = [
+    "--model", "spectrogram_cnn", "--model_kwargs", '{"channels": [4, 8]}', "--clip_seconds",
+    "0.25", "--n_fft", "256", "--n_mels", "16", "--time_mask", "2", "--freq_mask", "2",
+    "--batch_size", "8",
+]  # fmt: skip
+
+
+def tone(path, frequency: float, seconds: float = 0.3, seed: int = 0) -> None:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * RATE)) / RATE
+    wave = 0.5 * np.sin(2 * math.pi * frequency * t) + 0.05 * rng.standard_normal(len(t))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, wave.astype(np.float32), RATE)
+
+
+def sensor_frame(n: int, activity: str, rng) -> pd.DataFrame:
+    t = np.arange(n) / 10.0
+    amplitude = 0.1 if activity == "rest" else 1.0
+    return pd.DataFrame(
+        {f"acc_{a}": amplitude * np.sin(2 * t + k) + 0.05 * rng.standard_normal(n)
+         for k, a in enumerate("xyz")}
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def checkpoints(tmp_path_factory):
+    """Tiny audio, image and sensor checkpoints trained through ``audioconv fit``."""
+    root = tmp_path_factory.mktemp("cli")
+    digits = root / "digits"
+    for speaker in ("ann", "bob", "cat", "dan", "eve"):
+        for digit in range(3):
+            tone(digits / f"{digit}_{speaker}_0.wav", 300 + 400 * digit)
+    rng = np.random.default_rng(0)
+    frames = []
+    for stream in range(6):
+        activity = ("rest", "walk")[stream % 2]
+        frame = sensor_frame(60, activity, rng)
+        frame.insert(0, "recording", f"r{stream}")
+        frame["activity"] = activity
+        frames.append(frame)
+    pd.concat(frames).to_csv(root / "log.csv", index=False)
+    runs = {"audio": root / "audio", "image": root / "image", "sensor": root / "sensor"}
+    commands = {
+        "audio": ["spoken_digits", "--data-dir", str(digits), *TINY_AUDIO],
+        "image": ["image_classification"],
+        "sensor": ["sensor_windows", "--data-dir", str(root / "log.csv"), "--time-column",
+                   "null", "--window", "20", "--step", "10"],
+    }  # fmt: skip
+    for kind, command in commands.items():
+        assert main(["fit", *command, "--output-dir", str(runs[kind]), "--smoke"]) == 0
+    return {kind: run / "checkpoints" / "best.ckpt" for kind, run in runs.items()}
+
+
+def test_help_does_not_import_torch():
+    code = (
+        "import sys\nfrom audioconv.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "print('torch' in sys.modules, 'lightning' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip().endswith("False False")
+    for command in ("fit", "test", "predict", "summary", "features", "export", "stream"):
+        assert command in done.stdout
+
+
+def test_input_kind_from_suffix(tmp_path):
+    assert input_kind_of(tmp_path / "a.FLAC") == "audio"
+    assert input_kind_of(tmp_path / "a.jpeg") == "image"
+    assert input_kind_of(tmp_path / "a.csv.gz") == "sensor"
+    assert input_kind_of(tmp_path / "a.txt") is None
+
+
+@pytest.mark.slow
+def test_predict_audio_image_and_csv(checkpoints, tmp_path, capsys):
+    import torch
+    from torchvision.io import write_png
+
+    wav = tmp_path / "clip.wav"
+    tone(wav, 700, seconds=0.5)
+    png = tmp_path / "digit.png"
+    write_png((torch.rand(1, 20, 24) * 255).to(torch.uint8), str(png))
+    csv = tmp_path / "window.csv"
+    sensor_frame(20, "walk", np.random.default_rng(1)).to_csv(csv, index=False)
+    for kind, path, labels in (
+        ("audio", wav, {"0", "1", "2"}),
+        ("image", png, {str(d) for d in range(10)}),
+        ("sensor", csv, {"rest", "walk"}),
+    ):
+        capsys.readouterr()
+        assert main(["predict", "--checkpoint", str(checkpoints[kind]), str(path)]) == 0
+        name, label, probability = capsys.readouterr().out.split()
+        assert name == str(path) and label in labels and 0.0 <= float(probability) <= 1.0
+
+
+@pytest.mark.slow
+def test_predict_wrong_input_kind_names_file_and_kinds(checkpoints, tmp_path, capsys):
+    png = tmp_path / "photo.png"
+    png.write_bytes(b"not read: the kind check comes first")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["predict", "--checkpoint", str(checkpoints["audio"]), str(png)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert str(png) in err and "image input" in err and "expects audio input" in err
+    wav = tmp_path / "a.wav"
+    tone(wav, 400)
+    with pytest.raises(SystemExit):
+        main(["predict", "--checkpoint", str(checkpoints["image"]), str(wav)])
+    assert "expects image input" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_predict_csv_with_wrong_channel_count(checkpoints, tmp_path, capsys):
+    csv = tmp_path / "two.csv"
+    pd.DataFrame({"a": np.zeros(20), "b": np.ones(20)}).to_csv(csv, index=False)
+    with pytest.raises(SystemExit):
+        main(["predict", "--checkpoint", str(checkpoints["sensor"]), str(csv)])
+    assert "3 channels" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_test_command_rebuilds_the_recipe(checkpoints, tmp_path, capsys):
+    out = tmp_path / "again"
+    checkpoint = checkpoints["image"]
+    argv = ["test", "--checkpoint", str(checkpoint), "--output-dir", str(out), "--smoke"]
+    assert main(argv) == 0
+    report = json.loads((out / "report.json").read_text())
+    original = json.loads((checkpoint.parent.parent / "report.json").read_text())
+    assert report["n_samples"] == original["n_samples"]
+    assert report["metrics"]["accuracy_score"] == pytest.approx(
+        original["metrics"]["accuracy_score"]
+    )
+
+
+def test_summary_prints_layer_table(capsys):
+    argv = ["summary", "lenet5", "--dims", "2", "--in-channels", "1", "--num-classes", "10"]
+    assert main([*argv, "--input-shape", "1", "32", "32"]) == 0
+    out = capsys.readouterr().out
+    assert "Total params: 61,706" in out and "Conv2d" in out
+
+
+def test_summary_unknown_model_is_a_clear_error(capsys):
+    with pytest.raises(SystemExit):
+        main(["summary", "resnet81", "--input-shape", "1", "32", "32"])
+    assert "resnet18" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["logmel", "mfcc", "spectrogram"])
+def test_features_writes_array_and_plot(tmp_path, capsys, kind):
+    wav = tmp_path / "a.wav"
+    tone(wav, 500, seconds=0.5)
+    npy, png = tmp_path / "f.npy", tmp_path / "f.png"
+    argv = ["features", str(wav), "--kind", kind, "--n-mels", "32", "--hop-length", "80"]
+    assert main([*argv, "--out", str(npy), "--plot", str(png)]) == 0
+    features = np.load(npy)
+    bins = {"logmel": 32, "mfcc": 20, "spectrogram": 257}[kind]
+    assert features.shape == (1, bins, 0.5 * RATE // 80 + 1)
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_fit_unknown_recipe_lists_recipes(capsys):
+    with pytest.raises(SystemExit):
+        main(["fit", "spoken_numbers", "--output-dir", "x"])
+    assert "spoken_digits" in capsys.readouterr().err
