@@ -47,9 +47,13 @@ __all__ = [
     "AudioRecipe",
     "Experiment",
     "Recipe",
+    "build_classifier",
     "evaluate_checkpoint",
     "load_recipe",
     "main",
+    "parse_recipe",
+    "parser_for",
+    "recipe_options_from_run",
     "recipes_dir",
     "run",
 ]
@@ -252,6 +256,8 @@ class AudioRecipe(Recipe):
         sample_rate: clips are resampled to it (Hz).
         clip_seconds: every clip is cropped / padded to this length (random crop in training).
         features, n_fft, hop_length, n_mels, n_mfcc: the front end (:class:`AudioFrontend`).
+        speed_factors: training speed perturbation factors, e.g. ``[0.9, 1.0, 1.1]`` (``None``:
+            off; costly on CPU).
         time_shift: largest training time shift, a fraction of the clip (0: off).
         gain_db: training gain drawn in ``[-gain_db, gain_db]`` dB (0: off).
         noise_snr_db: white noise at an SNR drawn from this range (``None``: off).
@@ -267,6 +273,7 @@ class AudioRecipe(Recipe):
     hop_length: int | None = None
     n_mels: int = 64
     n_mfcc: int = 40
+    speed_factors: list[float] | None = None
     time_shift: float = 0.1
     gain_db: float = 6.0
     noise_snr_db: tuple[float, float] | None = (20.0, 40.0)
@@ -290,9 +297,11 @@ class AudioRecipe(Recipe):
 
     def augment(self) -> list[nn.Module]:
         """Waveform augmentation for training batches (SpecAugment lives in the front end)."""
-        from audioconv.data.augment import AddNoise, Gain, TimeShift
+        from audioconv.data.augment import AddNoise, Gain, SpeedPerturb, TimeShift
 
         steps: list[nn.Module] = []
+        if self.speed_factors:
+            steps.append(SpeedPerturb(sample_rate=self.sample_rate, factors=self.speed_factors))
         if self.time_shift > 0:
             steps.append(TimeShift(max_shift=self.time_shift, rollover=False))
         if self.gain_db > 0:

@@ -60,6 +60,8 @@ __all__ = [
     "task_score",
 ]
 
+INPUT_KINDS = ("audio", "image", "sensor")
+
 
 # --------------------------------------------------------------------------------------------
 # Task math
@@ -413,6 +415,20 @@ class _TaskModule(L.LightningModule):
 
     criteria: dict[str | None, TaskLoss]
 
+    def _record_input(self, sample_rate, input_shape, input_kind) -> None:
+        """Validate and store what prediction / export need to read raw inputs."""
+        if input_kind is not None and input_kind not in INPUT_KINDS:
+            raise ConfigError(f"input_kind={input_kind!r} is not one of {INPUT_KINDS}")
+        if sample_rate is not None and not sample_rate > 0:
+            raise ConfigError(f"sample_rate={sample_rate!r} must be a positive number of Hz")
+        if input_shape is not None:
+            shape = [int(n) for n in input_shape]
+            if not shape or any(n < 1 for n in shape):
+                raise ConfigError(
+                    f"input_shape={input_shape!r} must list positive sizes, e.g. (1, 16000)"
+                )
+            self.hparams["input_shape"] = shape
+
     def _init_common(
         self,
         backbone: nn.Module | None,
@@ -620,6 +636,10 @@ class Classifier(_TaskModule):
     (labels ``(n,)``, multilabel ``(n, C)``); otherwise pass the weights, e.g.
     :func:`balanced_class_weights`. ``forward(x) -> logits (batch, width)``.
 
+    ``sample_rate``, ``input_shape`` (one raw input without the batch axis, e.g. ``(1, samples)``)
+    and ``input_kind`` (``"audio"``, ``"image"`` or ``"sensor"``) are stored with the checkpoint
+    for ``audioconv predict`` / ``export``; they do not change training.
+
     >>> net = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
     >>> Classifier(net, task="multiclass", num_classes=3, lr=0.0)
     Traceback (most recent call last):
@@ -646,9 +666,13 @@ class Classifier(_TaskModule):
         channels_last: bool = False,
         backbone_spec: Any = None,
         frontend_spec: Any = None,
+        sample_rate: float | None = None,
+        input_shape: Sequence[int] | None = None,
+        input_kind: str | None = None,
     ):
         super().__init__()
         self.save_hyperparameters(ignore=["backbone", "frontend"])
+        self._record_input(sample_rate, input_shape, input_kind)
         spec = HeadSpec(
             task=task,
             num_classes=num_classes,
@@ -724,9 +748,13 @@ class MultiOutputClassifier(_TaskModule):
         channels_last: bool = False,
         backbone_spec: Any = None,
         frontend_spec: Any = None,
+        sample_rate: float | None = None,
+        input_shape: Sequence[int] | None = None,
+        input_kind: str | None = None,
     ):
         super().__init__()
         self.save_hyperparameters(ignore=["backbone", "frontend"])
+        self._record_input(sample_rate, input_shape, input_kind)
         if not isinstance(heads, Mapping) or not heads:
             raise ConfigError("heads must be a non-empty dict {name: HeadSpec(...)}")
         specs = {}

@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-CAP_MB = 640
+CAP_MB = 800
 FEATURE_SHAPE = (1, 64, 401)  # (channels, n_mels, frames)
 BATCH, NUM_CLASSES = 32, 10
 CHUNK = 256  # items written per chunk while building the cache

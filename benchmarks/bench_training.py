@@ -222,9 +222,9 @@ def main() -> str:
         return statistics.median(rates[(config, variant)])
 
     rows = [
-        f"| {config} | {variant} | {_stats(v)} | {statistics.median(cpu_rates[key]):.1f} |"
-        for key, v in rates.items()
-        for config, variant in [key]
+        f"| {config} | {variant} | {_stats(v)} | "
+        f"{statistics.median(cpu_rates[(config, variant)]):.1f} |"
+        for (config, variant), v in rates.items()
     ]
     lines = [
         "## Training throughput: audioconv defaults vs a plain PyTorch loop",

@@ -85,14 +85,13 @@ def push_random_chunks(stream, signal, seed):
     return out
 
 
-@pytest.mark.parametrize("seed", [0, 1])
-def test_random_chunks_batch1_equal_offline_exactly(model, signal, seed):
+def test_random_chunks_batch1_equal_offline_exactly(model, signal):
     # One window per model call on both sides: same inputs, same calls -> bitwise equal outputs.
     recorder = Recorder(model)
     stream = StreamClassifier(
         recorder, sample_rate=RATE, window_s=WINDOW_S, hop_s=HOP_S, max_batch=1
     )
-    predictions = push_random_chunks(stream, signal, seed)
+    predictions = push_random_chunks(stream, signal, seed=0)
     windows = offline_windows(signal)
     assert len(predictions) == len(windows) == (signal.shape[-1] - WINDOW) // HOP + 1
     with torch.inference_mode():

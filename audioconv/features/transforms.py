@@ -384,8 +384,8 @@ class Standardize(nn.Module):
 
     @property
     def fitted(self) -> bool:
-        """Whether dataset statistics are present."""
-        return bool(self.count > 0)
+        """Whether dataset statistics are present (a shape check, so export can trace it)."""
+        return self.mean.numel() > 0
 
     @torch.no_grad()
     def fit(self, data: Iterable) -> Standardize:
