@@ -36,6 +36,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.utils.class_weight import compute_class_weight
 from torch import nn
+from torch.utils.data import DistributedSampler
 
 from audioconv.errors import CheckpointError, ConfigError
 
@@ -576,11 +577,20 @@ class _TaskModule(L.LightningModule):
     def on_test_epoch_end(self) -> None:
         """Gather the test outputs of every rank and evaluate them into ``self.test_report``."""
         gathered = {}
+        sampler = getattr(self.trainer.test_dataloaders, "sampler", None)
         for name, parts in self._test_outputs.items():
             output = torch.cat([p[0] for p in parts])
             target = torch.cat([p[1] for p in parts])
-            if self.trainer.world_size > 1:
-                # (world, n, ...) -> (world * n, ...)
+            if self.trainer.world_size > 1 and isinstance(sampler, DistributedSampler):
+                # The sampler deals position i to rank i % world and pads the tail with repeats
+                # so every rank has the same count: interleave the ranks back into sampler order
+                # and drop the padding, so each test sample counts once.
+                n = len(sampler.dataset)
+                # (world, m, ...) -> (m, world, ...) -> (m * world, ...) -> (n, ...)
+                output = self.all_gather(output).transpose(0, 1).flatten(0, 1)[:n]
+                target = self.all_gather(target).transpose(0, 1).flatten(0, 1)[:n]
+            elif self.trainer.world_size > 1:
+                # (world, m, ...) -> (world * m, ...): each rank saw its own samples
                 output = self.all_gather(output).flatten(0, 1)
                 target = self.all_gather(target).flatten(0, 1)
             gathered[name] = (output.cpu(), target.cpu())

@@ -244,7 +244,7 @@ def fit(
     gradient_clip_val: float | None = None,
     precision: str = "32-true",
     resume: bool = False,
-    accelerator: str = "cpu",
+    accelerator: str = "auto",
     devices: int | str | Sequence[int] = 1,
     num_nodes: int = 1,
     strategy: str = "auto",
@@ -318,7 +318,8 @@ def fit(
         all_callbacks.append(EarlyStopping(monitor=monitor, mode=mode, patience=patience))
     all_callbacks.extend(callbacks)
     if deterministic is None:
-        deterministic = "warn" if accelerator == "cpu" else False
+        on_cpu = accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available())
+        deterministic = "warn" if on_cpu else False
     trainer = L.Trainer(
         default_root_dir=out,
         max_epochs=max_epochs,
