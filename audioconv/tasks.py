@@ -565,6 +565,19 @@ class _TaskModule(L.LightningModule):
     def test_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         return self._shared_eval_step(batch, "test")
 
+    @torch.no_grad()
+    def predict_proba(self, x: torch.Tensor) -> Any:
+        """Probabilities / outputs for one batch ``x`` in eval mode (the mode is restored after).
+
+        Same outputs as :meth:`predict_step`, for use outside a ``Trainer``.
+        """
+        was_training = self.training
+        self.eval()
+        try:
+            return self._outputs(self(x))
+        finally:
+            self.train(was_training)
+
     def predict_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> Any:
         """Probabilities / outputs for ``x`` or ``(x, ...)`` batches (see :func:`task_output`)."""
         x = batch[0] if isinstance(batch, (tuple, list)) else batch
