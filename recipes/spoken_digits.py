@@ -36,13 +36,14 @@ class SpokenDigits(AudioRecipe):
     sample_rate: int = 8000
     clip_seconds: float = 1.0
     n_fft: int = 512
-    hop_length: int | None = 80
+    hop_length: int | None = 128
     n_mels: int = 64
-    max_epochs: int = 25
+    max_epochs: int = 60
     batch_size: int = 32
     lr: float = 3e-3
     weight_decay: float = 1e-4
     label_smoothing: float = 0.05
+    speed_factors: list[float] | None = dataclasses.field(default_factory=lambda: [0.9, 1.0, 1.1])
     time_shift: float = 0.15
     noise_snr_db: tuple[float, float] | None = (15.0, 40.0)
     time_mask: int = 12
