@@ -1,4 +1,4 @@
-"""audioconv: ConvNets that classify signals — speech, music, emotion, sensor streams, time series, images.
+"""audioconv: ConvNets that classify signals (speech, music, emotion, sensors, series, images).
 
 Submodules load on first use (``audioconv.features``, ``audioconv.models``, ...), so
 ``import audioconv`` stays fast and never imports Lightning.

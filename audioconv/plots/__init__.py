@@ -1,7 +1,8 @@
 """Matplotlib figures for signals, features and models (headless-safe: the Agg backend).
 
 Every function returns a ``matplotlib.figure.Figure``; save it with ``fig.savefig(path)``.
-Evaluation plots (confusion matrix, ROC, PR, learning curves) live in ``audioconv.evaluation.plots``.
+Evaluation plots (confusion matrix, ROC, PR, learning curves) live in
+``audioconv.evaluation.plots``.
 """
 
 from __future__ import annotations
