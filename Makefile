@@ -31,6 +31,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 demo: $(STAMP)
+	rm -rf runs/demo  # a fresh run each time (fit refuses a folder that holds a run)
 	$(BIN)/python recipes/spoken_digits.py --data-dir data/spoken_digits --output-dir runs/demo
 
 bench: $(STAMP)

@@ -184,7 +184,9 @@ class Recipe(abc.ABC):
         batch_size, lr, weight_decay, optimizer, scheduler, label_smoothing: optimisation.
         monitor, mode, patience: the checkpoint metric and early stopping (``patience=None``: off).
         num_workers: DataLoader worker processes.
-        devices, num_nodes, strategy, precision: Lightning's (DDP: ``strategy="ddp"``).
+        accelerator, devices, num_nodes, strategy, precision: Lightning's (``accelerator="auto"``
+            picks a GPU when there is one; DDP: ``strategy="ddp"``).
+        compile: ``torch.compile`` the backbone (for GPUs; on a CPU mostly compile time).
         resume: continue from ``output_dir/checkpoints/last.ckpt``.
     """
 
@@ -205,10 +207,12 @@ class Recipe(abc.ABC):
     mode: Literal["min", "max"] = "min"
     patience: int | None = None
     num_workers: int = 0
+    accelerator: str = "auto"
     devices: int = 1
     num_nodes: int = 1
     strategy: str = "auto"
     precision: str = "32-true"
+    compile: bool = False
     resume: bool = False
 
     #: the recipe's name (its script ``recipes/<name>.py``); set by each subclass.
@@ -403,6 +407,8 @@ def _fit_one(recipe: Recipe, output_dir: Path, *, progress: bool):
         patience=None if recipe.smoke else recipe.patience,
         precision=recipe.precision,
         resume=recipe.resume,
+        compile=recipe.compile,
+        accelerator=recipe.accelerator,
         devices=recipe.devices,
         num_nodes=recipe.num_nodes,
         strategy=recipe.strategy,
@@ -466,7 +472,7 @@ def evaluate_checkpoint(
     experiment = recipe.experiment()
     model = load_classifier(checkpoint)
     trainer = L.Trainer(
-        accelerator="cpu",
+        accelerator=recipe.accelerator,
         devices=1,
         logger=False,
         enable_checkpointing=False,

@@ -1,4 +1,5 @@
-"""GPU-oriented training options run on CPU: bf16 autocast through ``fit(precision=...)``."""
+"""GPU-oriented training options run on CPU: bf16 autocast (``fit(precision=...)``) and
+``torch.compile`` (``fit(compile=True)``)."""
 
 from __future__ import annotations
 
@@ -46,3 +47,22 @@ def test_unknown_precision_is_refused(tmp_path):
     model = Classifier(backbone, task="multiclass", num_classes=3)
     with pytest.raises(ConfigError, match="precision='bf16'"):
         fit(model, _datamodule(), output_dir=tmp_path, precision="bf16")
+
+
+def test_compile_trains_and_keeps_checkpoint_names(tmp_path):
+    torch.manual_seed(0)
+    backbone = models.create("spectrogram_cnn", dims=2, in_channels=1, num_classes=3, channels=(4,))
+    names = set(backbone.state_dict())
+    model = Classifier(backbone, task="multiclass", num_classes=3)
+    result = fit(
+        model,
+        _datamodule(),
+        output_dir=tmp_path,
+        max_epochs=1,
+        compile=True,
+        enable_progress_bar=False,
+    )
+    assert backbone._compiled_call_impl is not None  # compiled in place, not wrapped
+    state = torch.load(result.best_checkpoint, weights_only=True)["state_dict"]
+    assert {k.removeprefix("backbone.") for k in state if k.startswith("backbone.")} == names
+    assert all(math.isfinite(v) for v in result.report.metrics.values() if v is not None)
