@@ -440,7 +440,7 @@ class _TaskModule(L.LightningModule):
         weight_decay: float,
         momentum: float,
         scheduler: str | None,
-        channels_last: bool,
+        channels_last: bool | None,
         backbone_spec: Any,
         frontend_spec: Any,
     ) -> nn.Module:
@@ -473,10 +473,12 @@ class _TaskModule(L.LightningModule):
         self.hparams["backbone_spec"] = bspec
         self.hparams["frontend_spec"] = fspec
         self.frontend = frontend
+        if channels_last is None:  # 2D convolutions run faster channels-last on CPUs and GPUs
+            channels_last = any(isinstance(m, nn.Conv2d) for m in backbone.modules())
         self.channels_last = bool(channels_last)
         self._test_outputs: dict[str | None, list[tuple[torch.Tensor, torch.Tensor]]] = {}
         self.test_report = None
-        return backbone.to(memory_format=torch.channels_last) if channels_last else backbone
+        return backbone.to(memory_format=torch.channels_last) if self.channels_last else backbone
 
     def _features_input(self, x: torch.Tensor) -> torch.Tensor:
         """Run the frontend (if any) and set the memory format the backbone wants."""
@@ -661,7 +663,9 @@ class Classifier(_TaskModule):
 
     ``sample_rate``, ``input_shape`` (one raw input without the batch axis, e.g. ``(1, samples)``)
     and ``input_kind`` (``"audio"``, ``"image"`` or ``"sensor"``) are stored with the checkpoint
-    for ``audioconv predict`` / ``export``; they do not change training.
+    for ``audioconv predict`` / ``export``; they do not change training. ``channels_last=None``
+    (default) stores 2D backbones and their inputs channels-last (``benchmarks/bench_training.py``
+    measures the speed-up); ``False`` keeps the default memory format.
 
     >>> net = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
     >>> Classifier(net, task="multiclass", num_classes=3, lr=0.0)
@@ -686,7 +690,7 @@ class Classifier(_TaskModule):
         label_smoothing: float = 0.0,
         frontend: nn.Module | None = None,
         regression_output: str = "linear",
-        channels_last: bool = False,
+        channels_last: bool | None = None,
         backbone_spec: Any = None,
         frontend_spec: Any = None,
         sample_rate: float | None = None,
@@ -768,7 +772,7 @@ class MultiOutputClassifier(_TaskModule):
         momentum: float = 0.9,
         scheduler: str | None = None,
         frontend: nn.Module | None = None,
-        channels_last: bool = False,
+        channels_last: bool | None = None,
         backbone_spec: Any = None,
         frontend_spec: Any = None,
         sample_rate: float | None = None,

@@ -236,10 +236,13 @@ def test_registry_backbone_and_frontend_are_rebuilt_from_specs():
 def test_channels_last_gives_the_same_logits():
     spec = {"dims": 2, "in_channels": 1, "num_classes": 3, "filters": (4,)}
     torch.manual_seed(0)
-    plain = Classifier(create("conv1d", **spec), task="multiclass", num_classes=3).eval()
-    fast = Classifier(
-        create("conv1d", **spec), task="multiclass", num_classes=3, channels_last=True
+    plain = Classifier(
+        create("conv1d", **spec), task="multiclass", num_classes=3, channels_last=False
     ).eval()
+    fast = Classifier(create("conv1d", **spec), task="multiclass", num_classes=3).eval()
+    assert fast.channels_last and not plain.channels_last  # 2D backbones default to channels-last
+    one_d = Classifier(create("conv1d", **{**spec, "dims": 1}), task="multiclass", num_classes=3)
+    assert not one_d.channels_last
     fast.load_state_dict(plain.state_dict())
     image = torch.randn(2, 1, 8, 8)
     torch.testing.assert_close(fast(image), plain(image))
