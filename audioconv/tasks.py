@@ -39,6 +39,7 @@ from torch import nn
 from torch.utils.data import DistributedSampler
 
 from audioconv.errors import CheckpointError, ConfigError
+from audioconv.models import channels_last_1d as cl1d
 
 TASKS = ("binary", "multiclass", "multilabel", "regression")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adadelta")
@@ -473,12 +474,12 @@ class _TaskModule(L.LightningModule):
         self.hparams["backbone_spec"] = bspec
         self.hparams["frontend_spec"] = fspec
         self.frontend = frontend
-        if channels_last is None:  # 2D convolutions run faster channels-last on CPUs and GPUs
-            channels_last = any(isinstance(m, nn.Conv2d) for m in backbone.modules())
+        if channels_last is None:  # convolutions run faster channels-last on CPUs and GPUs
+            channels_last = any(isinstance(m, nn.Conv2d | cl1d.Conv1d) for m in backbone.modules())
         self.channels_last = bool(channels_last)
         self._test_outputs: dict[str | None, list[tuple[torch.Tensor, torch.Tensor]]] = {}
         self.test_report = None
-        return backbone.to(memory_format=torch.channels_last) if self.channels_last else backbone
+        return cl1d.set_channels_last(backbone) if self.channels_last else backbone
 
     def _features_input(self, x: torch.Tensor) -> torch.Tensor:
         """Run the frontend (if any) and set the memory format the backbone wants."""
@@ -486,6 +487,8 @@ class _TaskModule(L.LightningModule):
             x = self.frontend(x)
         if self.channels_last and x.dim() == 4:
             x = x.contiguous(memory_format=torch.channels_last)
+        elif self.channels_last and x.dim() == 3:
+            x = cl1d.time_major(x)
         return x
 
     # --- per-head plumbing -------------------------------------------------------------------
@@ -664,8 +667,9 @@ class Classifier(_TaskModule):
     ``sample_rate``, ``input_shape`` (one raw input without the batch axis, e.g. ``(1, samples)``)
     and ``input_kind`` (``"audio"``, ``"image"`` or ``"sensor"``) are stored with the checkpoint
     for ``audioconv predict`` / ``export``; they do not change training. ``channels_last=None``
-    (default) stores 2D backbones and their inputs channels-last (``benchmarks/bench_training.py``
-    measures the speed-up); ``False`` keeps the default memory format.
+    (default) runs convolutional backbones channels-last, 2D and 1D alike
+    (:mod:`audioconv.models.channels_last_1d`; ``benchmarks/bench_training.py`` measures the
+    speed-up); ``False`` keeps PyTorch's default memory format. Results are the same either way.
 
     >>> net = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
     >>> Classifier(net, task="multiclass", num_classes=3, lr=0.0)

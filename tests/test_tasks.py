@@ -240,9 +240,9 @@ def test_channels_last_gives_the_same_logits():
         create("conv1d", **spec), task="multiclass", num_classes=3, channels_last=False
     ).eval()
     fast = Classifier(create("conv1d", **spec), task="multiclass", num_classes=3).eval()
-    assert fast.channels_last and not plain.channels_last  # 2D backbones default to channels-last
+    assert fast.channels_last and not plain.channels_last  # conv backbones default to it
     one_d = Classifier(create("conv1d", **{**spec, "dims": 1}), task="multiclass", num_classes=3)
-    assert not one_d.channels_last
+    assert one_d.channels_last
     fast.load_state_dict(plain.state_dict())
     image = torch.randn(2, 1, 8, 8)
     torch.testing.assert_close(fast(image), plain(image))

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from audioconv.errors import ConfigError, InputTooSmallError
+from audioconv.models import channels_last_1d as cl1d
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
@@ -30,13 +31,13 @@ _ACTIVATIONS: dict[str, type[nn.Module]] = {
     "gelu": nn.GELU,
     "identity": nn.Identity,
 }
-_CONV = {1: nn.Conv1d, 2: nn.Conv2d}
+_CONV = {1: cl1d.Conv1d, 2: nn.Conv2d}
 _CONV_T = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d}
-_NORM = {1: nn.BatchNorm1d, 2: nn.BatchNorm2d}
+_NORM = {1: cl1d.BatchNorm1d, 2: nn.BatchNorm2d}
 _POOL = {
-    ("max", 1): nn.MaxPool1d,
+    ("max", 1): cl1d.MaxPool1d,
     ("max", 2): nn.MaxPool2d,
-    ("avg", 1): nn.AvgPool1d,
+    ("avg", 1): cl1d.AvgPool1d,
     ("avg", 2): nn.AvgPool2d,
 }
 _ADAPTIVE_POOL = {

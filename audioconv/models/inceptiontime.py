@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from audioconv.errors import ConfigError
+from audioconv.models import channels_last_1d as cl1d
 from audioconv.models.blocks import Backbone, ClassifierHead, check_positive
 from audioconv.models.registry import register_model
 
@@ -25,15 +26,15 @@ class InceptionModule(nn.Module):
         use_bottleneck = in_channels > 1
         branch_in = bottleneck if use_bottleneck else in_channels
         self.bottleneck = (
-            nn.Conv1d(in_channels, bottleneck, 1, bias=False) if use_bottleneck else nn.Identity()
+            cl1d.Conv1d(in_channels, bottleneck, 1, bias=False) if use_bottleneck else nn.Identity()
         )
         self.convs = nn.ModuleList(
-            nn.Conv1d(branch_in, filters, k, padding="same", bias=False) for k in kernel_sizes
+            cl1d.Conv1d(branch_in, filters, k, padding="same", bias=False) for k in kernel_sizes
         )
         self.pool_branch = nn.Sequential(
-            nn.MaxPool1d(3, stride=1, padding=1), nn.Conv1d(in_channels, filters, 1, bias=False)
+            cl1d.MaxPool1d(3, stride=1, padding=1), cl1d.Conv1d(in_channels, filters, 1, bias=False)
         )
-        self.bn = nn.BatchNorm1d(filters * (len(kernel_sizes) + 1))
+        self.bn = cl1d.BatchNorm1d(filters * (len(kernel_sizes) + 1))
         self.relu = nn.ReLU()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -63,7 +64,7 @@ class InceptionStack(nn.Module):
         )
         shortcut_inputs = [in_channels] + [width] * (depth // residual_every - 1)
         self.shortcuts = nn.ModuleList(
-            nn.Sequential(nn.Conv1d(c, width, 1, bias=False), nn.BatchNorm1d(width))
+            nn.Sequential(cl1d.Conv1d(c, width, 1, bias=False), cl1d.BatchNorm1d(width))
             for c in shortcut_inputs[: depth // residual_every]
         )
         self.relu = nn.ReLU()

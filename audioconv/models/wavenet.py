@@ -6,10 +6,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from audioconv.errors import ConfigError
+from audioconv.models import channels_last_1d as cl1d
 from audioconv.models.blocks import Backbone, ClassifierHead, check_positive
 from audioconv.models.registry import register_model
 
@@ -25,15 +25,12 @@ def wavenet_receptive_field(kernel_size: int, dilations: Sequence[int], input_ke
     return input_kernel_size + sum(d * (kernel_size - 1) for d in dilations)
 
 
-class CausalConv1d(nn.Conv1d):
+class CausalConv1d(cl1d.Conv1d):
     """``Conv1d`` padded on the left only, so output ``t`` sees inputs ``<= t``; length kept."""
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size: int, *, dilation: int = 1):
         super().__init__(in_channels, out_channels, kernel_size, dilation=dilation)
-        self.left_padding = dilation * (kernel_size - 1)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return super().forward(F.pad(x, (self.left_padding, 0)))
+        self.pad_left = dilation * (kernel_size - 1)
 
 
 class ResidualLayer(nn.Module):
@@ -54,8 +51,8 @@ class ResidualLayer(nn.Module):
     ):
         super().__init__()
         self.conv = CausalConv1d(channels, 2 * gate_channels, kernel_size, dilation=dilation)
-        self.residual = nn.Conv1d(gate_channels, channels, 1) if residual else None
-        self.skip = nn.Conv1d(gate_channels, skip_channels, 1)
+        self.residual = cl1d.Conv1d(gate_channels, channels, 1) if residual else None
+        self.skip = cl1d.Conv1d(gate_channels, skip_channels, 1)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z = gated_activation(self.conv(x))
@@ -89,7 +86,9 @@ class WaveNetStack(nn.Module):
             )
             for i, d in enumerate(dilations)
         )
-        self.post = nn.Sequential(nn.ReLU(), nn.Conv1d(skip_channels, skip_channels, 1), nn.ReLU())
+        self.post = nn.Sequential(
+            nn.ReLU(), cl1d.Conv1d(skip_channels, skip_channels, 1), nn.ReLU()
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.input(x)
