@@ -120,6 +120,7 @@ class TensorDataModule(L.LightningDataModule):
             shuffle=shuffle,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
+            pin_memory=torch.cuda.is_available(),  # page-locked batches only help a GPU
         )
 
     def train_dataloader(self) -> DataLoader:
