@@ -5,7 +5,11 @@ ItalyPowerDemand, BasicMotions, JapaneseVowels, ...), any other needs the archiv
 https://timeseriesclassification.com extracted under ``--data-dir`` (``<data-dir>/<name>/
 <name>_TRAIN.ts``) — or a ``.ts`` file path (a ``*_TRAIN.ts`` path uses its ``*_TEST.ts``
 sibling as the test split; otherwise the test split is carved out). The archive's TRAIN / TEST
-split is kept; validation is carved out of TRAIN (stratified).
+split is kept. As in InceptionTime (Ismail Fawaz et al. 2020) the network trains on all of TRAIN
+with no validation holdout (``val_size=0``; UCR training sets are small, 36 series for ArrowHead),
+in batches of 64 (the whole TRAIN set per step when it holds 64 series or fewer), and the
+checkpoint with the lowest training loss (``monitor="train/loss"``) is tested. ``--val-size 0.2
+--monitor val/loss`` carves a stratified validation split out of TRAIN instead.
 
 Models: ``--model inceptiontime`` (default), ``fcn``, ``resnet18``, ``conv1d``. The defaults are
 the same for every problem (no per-dataset tuning).
@@ -19,6 +23,7 @@ import dataclasses
 import sys
 from pathlib import Path
 
+from audioconv.errors import ConfigError
 from audioconv.runner import Experiment, Recipe, main
 
 
@@ -29,20 +34,30 @@ class UCR(Recipe):
     Args:
         dataset: a UCR / UEA problem name, or a path to a ``.ts`` file.
         unequal: how unequal-length series are made equal (``pad`` or ``resample``).
-        val_size: fraction of TRAIN held out for checkpoint selection.
+        val_size: fraction of TRAIN held out for checkpoint selection (0: none; then monitor a
+            training metric).
     """
 
     dataset: str = "GunPoint"
     unequal: str = "pad"
     model: str = "inceptiontime"
     max_epochs: int = 300
-    batch_size: int = 16
+    batch_size: int = 64
     lr: float = 1e-3
     weight_decay: float = 1e-4
-    val_size: float = 0.2
+    monitor: str = "train/loss"
+    val_size: float = 0.0
     test_size: float = 0.2
 
     name = "ucr"
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.val_size == 0 and self.monitor.startswith("val/"):
+            raise ConfigError(
+                f"monitor={self.monitor!r} needs a validation split: pass --val-size (e.g. 0.2), "
+                "or monitor a training metric (train/loss, the default)"
+            )
 
     def _splits(self) -> dict:
         from audioconv.data.timeseries import load_ts, load_ucr

@@ -221,9 +221,23 @@ def test_image_classification_builtin_digits(tmp_path):
 @pytest.mark.slow
 def test_ucr_gunpoint(tmp_path):
     out = tmp_path / "run"
-    smoke("ucr", ["--dataset", "GunPoint", "--output-dir", str(out),
-                  "--model", "fcn", "--batch_size", "8"])  # fmt: skip
+    recipe, _ = smoke("ucr", ["--dataset", "GunPoint", "--output-dir", str(out),
+                              "--model", "fcn", "--batch_size", "8"])  # fmt: skip
     assert assert_run_folder(out)["class_names"] == ["1", "2"]
+    # InceptionTime's protocol: all of TRAIN trains, the lowest training loss is kept
+    assert (recipe.val_size, recipe.monitor) == (0.0, "train/loss")
+    assert "val/loss" not in (out / "metrics.csv").read_text().splitlines()[0]
+
+
+def test_ucr_without_validation_refuses_a_validation_monitor():
+    from audioconv.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--val-size"):
+        parse_recipe(load_recipe("ucr"), ["--output-dir", "o", "--monitor", "val/loss"])
+    recipe = parse_recipe(
+        load_recipe("ucr"), ["--output-dir", "o", "--val-size", "0.2", "--monitor", "val/loss"]
+    )
+    assert (recipe.val_size, recipe.monitor) == (0.2, "val/loss")
 
 
 @pytest.mark.slow

@@ -318,6 +318,8 @@ class TimeSeriesDataModule(_LabeledDataModule):
     Overlapping windows would leak across a carved split, so a ``WindowDataset`` needs its ``val``
     (and ``test``) passed in, split by stream with ``audioconv.windows.split_streams``.
     ``class_names`` is required for window datasets (they carry only integer labels).
+    ``val_size=0`` with no ``val`` trains on all of ``train`` without validation (then monitor a
+    training metric, e.g. ``train/loss``, for checkpoint selection).
     """
 
     def __init__(
@@ -353,6 +355,11 @@ class TimeSeriesDataModule(_LabeledDataModule):
         self.sources = {"train": train, "val": val, "test": test}
         self.val_size, self.test_size = val_size, test_size
         self.names_override, self.task_override = class_names, task
+
+    def val_dataloader(self) -> DataLoader | list:
+        """The validation loader; ``[]`` (Lightning skips validation) when there is none."""
+        self._ensure()
+        return [] if self.val_set is None else self._loader(self.val_set, train=False)
 
     def _build(self) -> None:
         _build_from_sources(self, groups=getattr(self.sources["train"], "groups", None))
