@@ -132,6 +132,7 @@ class _LabeledDataModule(L.LightningDataModule):
             sampler=sampler,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
+            pin_memory=torch.cuda.is_available(),  # page-locked batches only help a GPU
             collate_fn=self.collate_fn,
         )
 
