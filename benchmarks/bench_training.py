@@ -14,7 +14,7 @@ Configurations (same model, same data, same optimiser, Adam 1e-3):
   system's default glibc malloc, default memory format;
 - ``audioconv``: ``tasks.Classifier`` in a Lightning ``Trainer`` with ``training.fit``'s settings
   and the library's defaults: the process tuned as the CLI does (``audioconv._allocator``: glibc
-  malloc thresholds, ``OMP_WAIT_POLICY=PASSIVE``) and convolutions channels-last, 1D and 2D
+  malloc thresholds, ``GOMP_SPINCOUNT=1000``) and convolutions channels-last, 1D and 2D
   (``Classifier(channels_last=None)``). Ablations: ``demo, channels_last=False`` and
   ``audioconv, AUDIOCONV_MALLOC=off`` (the library without the process tuning);
 - ``audioconv+jemalloc`` / ``audioconv+tcmalloc`` (when installed): the same, with the system's
