@@ -186,7 +186,7 @@ class Recipe(abc.ABC):
         num_workers: DataLoader worker processes.
         accelerator, devices, num_nodes, strategy, precision: Lightning's (``accelerator="auto"``
             picks a GPU when there is one; DDP: ``strategy="ddp"``).
-        compile: ``torch.compile`` the backbone (for GPUs; on a CPU mostly compile time).
+        compile: ``torch.compile`` the backbone (for GPUs; slower than eager on our 2-core CPU).
         resume: continue from ``output_dir/checkpoints/last.ckpt``.
     """
 
