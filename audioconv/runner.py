@@ -355,6 +355,12 @@ class AudioRecipe(Recipe):
 # --------------------------------------------------------------------------------------------
 
 
+def _no_validation(datamodule) -> bool:
+    """True when the (set-up) DataModule has no validation split, e.g. ``ucr``'s ``val_size=0``;
+    then Lightning is told to skip validation instead of warning about an empty loader."""
+    return hasattr(datamodule, "val_set") and datamodule.val_set is None
+
+
 def build_classifier(recipe: Recipe, experiment: Experiment):
     """The :class:`~audioconv.tasks.Classifier` for ``experiment`` (backbone from the registry)."""
     from audioconv.models import create
@@ -413,7 +419,7 @@ def _fit_one(recipe: Recipe, output_dir: Path, *, progress: bool):
         num_nodes=recipe.num_nodes,
         strategy=recipe.strategy,
         limit_train_batches=limit,
-        limit_val_batches=limit,
+        limit_val_batches=0 if _no_validation(experiment.datamodule) else limit,
         limit_test_batches=limit,
         enable_progress_bar=progress,
         config={"recipe": {"name": recipe.name, "options": recipe.options()}},
