@@ -264,8 +264,10 @@ def fit(
     Early stopping on ``monitor`` is on when ``patience`` is set. ``resume=True`` continues from
     ``checkpoints/last.ckpt`` if it exists (else starts fresh); without it, a folder that already
     holds a run is refused. ``deterministic=None`` means ``"warn"`` on CPU (cheap) and off on
-    other accelerators. ``config`` (e.g. the CLI's resolved config) is written to config.yaml on
-    top of the model, data and fit settings recorded here. The datamodule needs a test split.
+    other accelerators; deterministic runs leave new buffers unfilled
+    (``torch.utils.deterministic.fill_uninitialized_memory = False``). ``config`` (e.g. the
+    CLI's resolved config) is written to config.yaml on top of the model, data and fit settings
+    recorded here. The datamodule needs a test split.
     ``compile=True`` compiles the backbone in place with ``torch.compile`` (``nn.Module.compile``,
     so checkpoints keep their parameter names); meant for GPUs: on this 2-core CPU the compiled
     demo model trained at 0.75x the eager speed, after 10 s of compiling.
@@ -325,6 +327,10 @@ def fit(
     if deterministic is None:
         on_cpu = accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available())
         deterministic = "warn" if on_cpu else False
+    if deterministic:
+        # Deterministic kernels, but no NaN-filling of every new buffer (a debugging aid that
+        # cost 5-10% of a CPU training step here; benchmarks/bench_training.py).
+        torch.utils.deterministic.fill_uninitialized_memory = False
     trainer = L.Trainer(
         default_root_dir=out,
         max_epochs=max_epochs,

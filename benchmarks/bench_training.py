@@ -143,6 +143,7 @@ def _lightning(model: str, *, channels_last: bool | None = None) -> tuple[float,
     x, y = _data()
     datamodule = TensorDataModule((x, y), (x[:BATCH], y[:BATCH]), (x[:BATCH], y[:BATCH]))
     stamps = Stamps()
+    torch.utils.deterministic.fill_uninitialized_memory = False  # as training.fit does
     trainer = L.Trainer(  # training.fit's settings, minus checkpoints, logs and the test run
         accelerator="cpu",
         devices=1,
