@@ -41,8 +41,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BATCH, SAMPLE_RATE, NUM_CLASSES = 32, 8000, 10
-WARMUP, TIMED = 3, 12  # batches per round: untimed, timed
-ROUNDS, MIN_ROUNDS, BUDGET_S = 3, 2, 150.0  # rounds after the second only while within budget
+WARMUP, TIMED = 5, 30  # batches per round: untimed, timed
+ROUNDS, MIN_ROUNDS, BUDGET_S = 4, 2, 240.0  # rounds after the second only while within budget
 LIBRARIES = {
     "jemalloc": "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2",
     "tcmalloc": "/usr/lib/x86_64-linux-gnu/libtcmalloc_minimal.so.4",
