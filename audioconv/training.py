@@ -42,7 +42,7 @@ from torch.utils.data import DataLoader, Dataset
 from audioconv._atomic import atomic_path, atomic_write_text
 from audioconv.errors import ConfigError
 
-__all__ = ["RunResult", "TensorDataModule", "fit"]
+__all__ = ["RunResult", "TensorDataModule", "deterministic_mode", "fit"]
 
 PRECISIONS = ("32-true", "16-mixed", "bf16-mixed", "bf16-true", "16-true", "64-true")
 
@@ -232,6 +232,19 @@ def _class_path(obj: Any) -> str:
     return f"{type(obj).__module__}.{type(obj).__qualname__}"
 
 
+def deterministic_mode(deterministic: bool | str | None, accelerator: str) -> bool | str:
+    """The Trainer's ``deterministic`` for ``fit``: ``None`` means ``"warn"`` on CPU (cheap) and
+    off elsewhere. Deterministic runs keep deterministic kernels but stop NaN-filling every new
+    buffer (``torch.utils.deterministic.fill_uninitialized_memory``, a debugging aid that cost
+    5-10% of a CPU training step here; ``benchmarks/bench_training.py``)."""
+    if deterministic is None:
+        on_cpu = accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available())
+        deterministic = "warn" if on_cpu else False
+    if deterministic:
+        torch.utils.deterministic.fill_uninitialized_memory = False
+    return deterministic
+
+
 def fit(
     model: L.LightningModule,
     datamodule: L.LightningDataModule,
@@ -263,9 +276,7 @@ def fit(
 
     Early stopping on ``monitor`` is on when ``patience`` is set. ``resume=True`` continues from
     ``checkpoints/last.ckpt`` if it exists (else starts fresh); without it, a folder that already
-    holds a run is refused. ``deterministic=None`` means ``"warn"`` on CPU (cheap) and off on
-    other accelerators; deterministic runs leave new buffers unfilled
-    (``torch.utils.deterministic.fill_uninitialized_memory = False``). ``config`` (e.g. the
+    holds a run is refused. ``deterministic``: see :func:`deterministic_mode`. ``config`` (e.g. the
     CLI's resolved config) is written to config.yaml on top of the model, data and fit settings
     recorded here. The datamodule needs a test split.
     ``compile=True`` compiles the backbone in place with ``torch.compile`` (``nn.Module.compile``,
@@ -324,13 +335,7 @@ def fit(
     if patience is not None:
         all_callbacks.append(EarlyStopping(monitor=monitor, mode=mode, patience=patience))
     all_callbacks.extend(callbacks)
-    if deterministic is None:
-        on_cpu = accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available())
-        deterministic = "warn" if on_cpu else False
-    if deterministic:
-        # Deterministic kernels, but no NaN-filling of every new buffer (a debugging aid that
-        # cost 5-10% of a CPU training step here; benchmarks/bench_training.py).
-        torch.utils.deterministic.fill_uninitialized_memory = False
+    deterministic = deterministic_mode(deterministic, accelerator)
     trainer = L.Trainer(
         default_root_dir=out,
         max_epochs=max_epochs,

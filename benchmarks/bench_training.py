@@ -122,7 +122,7 @@ def _lightning(model: str, *, channels_last: bool | None = None) -> tuple[float,
     import torch
 
     from audioconv.tasks import Classifier
-    from audioconv.training import TensorDataModule
+    from audioconv.training import TensorDataModule, deterministic_mode
 
     class Stamps(L.Callback):
         def __init__(self):
@@ -143,12 +143,11 @@ def _lightning(model: str, *, channels_last: bool | None = None) -> tuple[float,
     x, y = _data()
     datamodule = TensorDataModule((x, y), (x[:BATCH], y[:BATCH]), (x[:BATCH], y[:BATCH]))
     stamps = Stamps()
-    torch.utils.deterministic.fill_uninitialized_memory = False  # as training.fit does
     trainer = L.Trainer(  # training.fit's settings, minus checkpoints, logs and the test run
         accelerator="cpu",
         devices=1,
         precision="32-true",
-        deterministic="warn",
+        deterministic=deterministic_mode(None, "cpu"),
         max_epochs=1,
         limit_val_batches=0,
         num_sanity_val_steps=0,
