@@ -33,7 +33,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import lightning as L
 import torch
 import yaml
 from torch import nn
@@ -62,79 +61,13 @@ INPUT_KINDS = ("audio", "image", "sensor")
 SMOKE_BATCHES = 2
 
 
-# --------------------------------------------------------------------------------------------
-# Feature front end (inside the model, so predict / export see raw input)
-# --------------------------------------------------------------------------------------------
+def __getattr__(name: str):
+    """``audioconv.runner.AudioFrontend``: the front end moved to :mod:`audioconv.features`."""
+    if name == "AudioFrontend":
+        from audioconv.features import AudioFrontend
 
-
-class AudioFrontend(nn.Module):
-    """Waveforms ``(batch, channels, time)`` -> standardized features ``(batch, channels, freq,
-    frames)``: ``kind`` ``"logmel"`` / ``"mfcc"`` / ``"spectrogram"`` (dB), then per-example
-    standardization, then SpecAugment masks while training (``time_mask`` / ``freq_mask`` > 0).
-
-    ``spec`` holds the class path and init arguments, so ``load_classifier`` rebuilds it.
-
-    >>> frontend = AudioFrontend(sample_rate=8000, n_mels=32, hop_length=80)
-    >>> frontend(torch.zeros(2, 1, 8000)).shape
-    torch.Size([2, 1, 32, 101])
-    """
-
-    def __init__(
-        self,
-        *,
-        kind: Literal["logmel", "mfcc", "spectrogram"] = "logmel",
-        sample_rate: int = 16000,
-        n_fft: int = 512,
-        hop_length: int | None = None,
-        n_mels: int = 64,
-        n_mfcc: int = 40,
-        time_mask: int = 0,
-        freq_mask: int = 0,
-    ):
-        super().__init__()
-        from audioconv.data.augment import SpecAugment
-        from audioconv.features import MFCC, LogMel, Spectrogram, Standardize
-
-        if kind not in ("logmel", "mfcc", "spectrogram"):
-            raise ConfigError(f"kind={kind!r}: use 'logmel', 'mfcc' or 'spectrogram'")
-        options = {"sample_rate": sample_rate, "n_fft": n_fft, "hop_length": hop_length}
-        if kind == "logmel":
-            self.features = LogMel(n_mels=n_mels, **options)
-        elif kind == "mfcc":
-            self.features = MFCC(n_mfcc=n_mfcc, n_mels=n_mels, **options)
-        else:
-            self.features = nn.Sequential(
-                Spectrogram(n_fft=n_fft, hop_length=hop_length), _PowerToDb()
-            )
-        self.standardize = Standardize(mode="example")
-        masking = time_mask > 0 or freq_mask > 0
-        self.spec_augment = (
-            SpecAugment(time_mask=time_mask, freq_mask=freq_mask) if masking else None
-        )
-        self.spec = {
-            "class_path": f"{__name__}.AudioFrontend",
-            "init_args": {
-                "kind": kind, "sample_rate": sample_rate, "n_fft": n_fft,
-                "hop_length": hop_length, "n_mels": n_mels, "n_mfcc": n_mfcc,
-                "time_mask": time_mask, "freq_mask": freq_mask,
-            },
-        }  # fmt: skip
-
-    def forward(self, wave: torch.Tensor) -> torch.Tensor:
-        """``(batch, channels, time)`` -> ``(batch, channels, freq, frames)``."""
-        x = self.standardize(self.features(wave))
-        if self.training and self.spec_augment is not None:
-            x = self.spec_augment(x)
-        return x
-
-
-class _PowerToDb(nn.Module):
-    """Power spectrogram -> dB (the ``LogMel`` convention: 10 log10, 80 dB floor per example)."""
-
-    def forward(self, power: torch.Tensor) -> torch.Tensor:
-        from audioconv.features.functional import power_to_db
-
-        return power_to_db(power, multiplier=10.0, amin=1e-10, ref=1.0, top_db=80.0)
+        return AudioFrontend
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 # --------------------------------------------------------------------------------------------
@@ -150,10 +83,11 @@ class Experiment:
     audio, ``(channels, time)`` for sensor windows / series, ``(channels, height, width)`` for
     images. ``dims`` is the backbone's (1 or 2); ``backbone_channels`` its input channels when a
     front end changes them (default ``input_shape[0]``). ``frontend`` runs inside the model; it
-    needs ``frontend.spec`` or ``frontend_spec`` so checkpoints can rebuild it.
+    needs ``frontend.spec`` or ``frontend_spec`` (``{"name": <registered front end>, "kwargs":
+    {...}}``, see :mod:`audioconv.features.registry`) so checkpoints can rebuild it.
     """
 
-    datamodule: L.LightningDataModule
+    datamodule: Any  # a lightning.LightningDataModule (Lightning loads only to train)
     input_kind: str
     input_shape: tuple[int, ...]
     dims: int
@@ -259,7 +193,8 @@ class AudioRecipe(Recipe):
     Args:
         sample_rate: clips are resampled to it (Hz).
         clip_seconds: every clip is cropped / padded to this length (random crop in training).
-        features, n_fft, hop_length, n_mels, n_mfcc: the front end (:class:`AudioFrontend`).
+        features, n_fft, hop_length, n_mels, n_mfcc: the front end
+            (:class:`audioconv.features.AudioFrontend`).
         speed_factors: training speed perturbation factors, e.g. ``[0.9, 1.0, 1.1]`` (``None``:
             off; costly on CPU).
         time_shift: largest training time shift, a fraction of the clip (0: off).
@@ -267,6 +202,9 @@ class AudioRecipe(Recipe):
         noise_snr_db: white noise at an SNR drawn from this range (``None``: off).
         time_mask, freq_mask: SpecAugment mask sizes (frames / bins; 0: off).
         val_size, test_size: fractions for splits the dataset does not define.
+        baseline: also fit the classical baseline (:mod:`audioconv.baseline`) on the same split
+            and show it beside the network in ``report.json`` / ``report.md`` (``--no-baseline``:
+            off).
     """
 
     model: str = "spectrogram_cnn"
@@ -285,6 +223,7 @@ class AudioRecipe(Recipe):
     freq_mask: int = 8
     val_size: float = 0.1
     test_size: float = 0.1
+    baseline: bool = True
 
     def __post_init__(self):
         super().__post_init__()
@@ -298,6 +237,23 @@ class AudioRecipe(Recipe):
     def split_options(self) -> dict[str, Any]:
         """Keyword arguments for ``AudioDataModule``'s split (``split``, ``test_fold``, ...)."""
         return {"split": "auto"}
+
+    def attach_baseline(self, datamodule, result) -> None:
+        """Fit the classical baseline on ``datamodule``'s split and add it to ``result``'s report
+        (``report.json`` / ``report.md`` in ``result.output_dir``)."""
+        from audioconv.baseline import attach_baseline, run_audio_baseline
+
+        if datamodule.task not in ("binary", "multiclass"):
+            result.report.notes.append(
+                f"no classical baseline: it handles single-label tasks, not {datamodule.task}"
+            )
+            result.report.save(result.output_dir, figures=False)
+            return
+        fitted = run_audio_baseline(
+            datamodule, sample_rate=self.sample_rate, n_fft=self.n_fft,
+            hop_length=self.hop_length, n_mels=self.n_mels, seed=self.seed,
+        )  # fmt: skip
+        attach_baseline(result.report, fitted, result.output_dir)
 
     def augment(self) -> list[nn.Module]:
         """Waveform augmentation for training batches (SpecAugment lives in the front end)."""
@@ -316,6 +272,7 @@ class AudioRecipe(Recipe):
 
     def experiment(self) -> Experiment:
         from audioconv.data import AudioDataModule
+        from audioconv.features import AudioFrontend
 
         samples = round(self.clip_seconds * self.sample_rate)
         datamodule = AudioDataModule(
@@ -396,13 +353,15 @@ def build_classifier(recipe: Recipe, experiment: Experiment):
 
 
 def _fit_one(recipe: Recipe, output_dir: Path, *, progress: bool):
+    import lightning as L
+
     from audioconv.training import fit
 
     L.seed_everything(recipe.seed, workers=True, verbose=False)
     experiment = recipe.experiment()
     model = build_classifier(recipe, experiment)
     limit = SMOKE_BATCHES if recipe.smoke else None
-    return fit(
+    result = fit(
         model,
         experiment.datamodule,
         output_dir=output_dir,
@@ -424,6 +383,9 @@ def _fit_one(recipe: Recipe, output_dir: Path, *, progress: bool):
         enable_progress_bar=progress,
         config={"recipe": {"name": recipe.name, "options": recipe.options()}},
     )
+    if getattr(recipe, "baseline", False) and result.report is not None:
+        recipe.attach_baseline(experiment.datamodule, result)
+    return result
 
 
 def run(recipe: Recipe, *, progress: bool = True, out=None) -> list:
@@ -473,6 +435,8 @@ def evaluate_checkpoint(
 ):
     """Test ``checkpoint`` on ``recipe``'s test split; write report.json / report.md / plots to
     ``output_dir``. Returns the report."""
+    import lightning as L
+
     from audioconv.tasks import load_classifier
 
     experiment = recipe.experiment()
@@ -524,7 +488,7 @@ def load_recipe(name: str) -> type[Recipe]:
 
 def _normalized(argv: Sequence[str], flags: set[str]) -> list[str]:
     """``--data-dir x`` -> ``--data_dir x`` (jsonargparse names options after the fields) and a
-    bare boolean flag ``--smoke`` -> ``--smoke=true``."""
+    bare boolean flag ``--smoke`` -> ``--smoke=true``; ``--no-baseline`` -> ``--baseline=false``."""
     out = []
     for i, arg in enumerate(argv):
         if arg.startswith("--") and len(arg) > 2:
@@ -533,6 +497,8 @@ def _normalized(argv: Sequence[str], flags: set[str]) -> list[str]:
             bare = not sep and (i + 1 == len(argv) or argv[i + 1].startswith("--"))
             if key in flags and bare:
                 sep, value = "=", "true"
+            elif bare and key.startswith("no_") and key[3:] in flags:
+                key, sep, value = key[3:], "=", "false"
             arg = "--" + key + sep + value
         out.append(arg)
     return out
