@@ -16,7 +16,9 @@
       "per_class": {class: {column: number | null}},  # Report.per_class as records
       "curves": {...},                  # ROC / PR points (see metrics._ovr_curves);
                                         # regression: {"predictions": {output: {y_true, y_pred}}}
-      "notes": [str, ...]               # why a value is null (e.g. a class absent from y_true)
+      "notes": [str, ...],              # why a value is null (e.g. a class absent from y_true)
+      "baseline": {...}                 # optional: the classical baseline on the same split
+                                        # (classifier, params, selection, val_accuracy, metrics)
     }
 
 NaN values (undefined metrics) are written as ``null``. A multi-head report
@@ -145,6 +147,8 @@ class Report:
         curves: ROC / PR points (regression: true and predicted values for the plots).
         threshold: the binary / multilabel decision threshold used.
         notes: explanations of undefined (NaN) values.
+        baseline: the classical baseline on the same test split (``audioconv.baseline``), or
+            ``None``; shown beside the model's metrics.
     """
 
     task: str
@@ -157,6 +161,7 @@ class Report:
     curves: dict = field(default_factory=dict)
     threshold: float = 0.5
     notes: list[str] = field(default_factory=list)
+    baseline: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The ``report.json`` content: JSON-safe, NaN -> ``None`` (see the module docstring)."""
@@ -177,6 +182,7 @@ class Report:
             "per_class": per_class,
             "curves": self.curves,
             "notes": list(self.notes),
+            **({} if self.baseline is None else {"baseline": self.baseline}),
         }
 
     @classmethod
@@ -207,6 +213,7 @@ class Report:
             curves=dict(data.get("curves", {})),
             threshold=float(data.get("threshold", 0.5)),
             notes=list(data.get("notes", [])),
+            baseline=data.get("baseline"),
         )
 
     @classmethod
@@ -227,6 +234,13 @@ class Report:
         columns = [c for c in _SUMMARY_COLUMNS if c in self.per_class.columns]
         table = self.per_class[columns or list(self.per_class.columns)]
         lines.append(table.to_string(float_format=lambda v: f"{v:.4f}", na_rep="n/a"))
+        if self.baseline is not None:
+            base = self.baseline["metrics"]
+            lines.append(
+                f"classical baseline ({self.baseline['classifier']} on MFCC statistics): "
+                f"accuracy {_fmt(_nan_if_none(base.get('accuracy_score')))}, balanced accuracy "
+                f"{_fmt(_nan_if_none(base.get('balanced_accuracy_score')))}"
+            )
         return "\n".join(lines)
 
     def _unit(self) -> str:
@@ -271,8 +285,10 @@ class Report:
         *,
         metrics_csv: str | os.PathLike | None = None,
         prefix: str = "",
+        figures: bool = True,
     ) -> list[Path]:
-        """Write ``report.json``, ``report.md`` and the PNGs into ``directory``.
+        """Write ``report.json``, ``report.md`` and the PNGs (``figures=False``: none) into
+        ``directory``.
 
         PNGs: classification ``confusion_matrix``, ``roc_curve``, ``pr_curve``; regression
         ``predicted_vs_true``, ``residuals``; ``learning_curves`` when ``metrics_csv`` (a Lightning
@@ -283,9 +299,9 @@ class Report:
         files: dict[str, bytes | str] = {
             f"{prefix}report.json": _dump_json(self.to_dict()),
             f"{prefix}report.md": self.to_markdown(),
-            **self.figures(prefix=prefix),
+            **(self.figures(prefix=prefix) if figures else {}),
         }
-        if metrics_csv is not None:
+        if metrics_csv is not None and figures:
             files.update(_learning_curves(metrics_csv, prefix))
         return _write_all(directory, files)
 
@@ -521,6 +537,25 @@ def _markdown(report: Report, *, title: str, level: int) -> str:
                 [[n, *row] for n, row in zip(report.class_names, report.confusion_matrix)],
             ),
         ]
+    if report.baseline is not None:
+        parts += _baseline_markdown(report, h)
     if report.notes:
         parts += [f"{h}# Notes\n", "\n".join(f"- {n}" for n in report.notes) + "\n"]
     return "\n".join(parts)
+
+
+def _baseline_markdown(report: Report, h: str) -> list[str]:
+    """The model's metrics beside the classical baseline's (same test split)."""
+    base = report.baseline
+    names = [k for k in report.metrics if k in base["metrics"]]
+    params = ", ".join(f"{k}={v}" for k, v in base.get("params", {}).items())
+    chosen = _fmt(_nan_if_none(base.get("val_accuracy")))
+    return [
+        f"{h}# Classical baseline (same test split)\n",
+        f"{base['classifier']} ({params}) on {base.get('features', 'MFCC statistics')}; chosen by "
+        f"{base.get('selection', 'validation accuracy')} (accuracy {chosen}).\n",
+        _md_table(
+            ["metric", "model", "baseline"],
+            [[k, report.metrics[k], _nan_if_none(base["metrics"][k])] for k in names],
+        ),
+    ]

@@ -1,0 +1,210 @@
+"""The classical yardstick: MFCC (+ deltas) statistics -> scikit-learn SVM / logistic regression.
+
+Every audio recipe fits it on the same split as its network and shows its test metrics beside the
+network's in ``report.json`` (key ``"baseline"``) and ``report.md``. Features come from the
+library's own :class:`~audioconv.features.MFCC` (the model's code path): per clip, 20 MFCCs with
+first and second deltas, summarised by their mean and standard deviation over frames (120
+numbers). The whole clip is used (no crop or padding, so padding never enters the statistics).
+The classifier and its ``C`` are chosen by accuracy on the validation split only (without one, by
+3-fold cross-validation on train); the chosen model is refit on train and tested once.
+
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> x = np.concatenate([rng.normal(0, 1, (30, 4)), rng.normal(3, 1, (30, 4))])
+>>> y = np.repeat([0, 1], 30)
+>>> result = fit_baseline({"train": (x, y), "val": (x, y), "test": (x, y)}, ["a", "b"])
+>>> result.report.metrics["accuracy_score"] > 0.9
+True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from audioconv.errors import ConfigError
+from audioconv.evaluation import Report, evaluate
+
+__all__ = [
+    "BaselineResult",
+    "attach_baseline",
+    "audio_statistics",
+    "fit_baseline",
+    "run_audio_baseline",
+]
+
+#: (name, estimator factory, grid of C) tried in this order; ties keep the earlier candidate.
+_C_GRID = (0.1, 1.0, 10.0, 100.0)
+
+
+@dataclasses.dataclass
+class BaselineResult:
+    """A fitted classical baseline: ``report`` on test, the choice made on validation."""
+
+    classifier: str
+    params: dict[str, Any]
+    selection: str
+    val_accuracy: float
+    n_features: int
+    seconds: float
+    report: Report
+
+    def to_dict(self) -> dict[str, Any]:
+        """What ``report.json`` stores under ``"baseline"``."""
+        return {
+            "classifier": self.classifier,
+            "params": self.params,
+            "features": f"MFCC 20 + deltas + delta-deltas, mean and std over frames "
+            f"({self.n_features} values)",
+            "selection": self.selection,
+            "val_accuracy": self.val_accuracy,
+            "seconds": round(self.seconds, 2),
+            "metrics": self.report.to_dict()["metrics"],
+        }
+
+
+def _candidates(seed: int):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+
+    for c in _C_GRID:
+        yield (
+            "svm",
+            {"C": c, "kernel": "rbf", "gamma": "scale"},
+            lambda c=c: make_pipeline(
+                StandardScaler(), SVC(C=c, kernel="rbf", gamma="scale", random_state=seed)
+            ),
+        )
+    for c in _C_GRID:
+        yield (
+            "logistic_regression",
+            {"C": c},
+            lambda c=c: make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=5000)),
+        )
+
+
+def fit_baseline(
+    splits: Mapping[str, tuple[np.ndarray, np.ndarray]],
+    class_names: Sequence[str],
+    *,
+    seed: int = 0,
+) -> BaselineResult:
+    """Choose SVM / logistic regression and ``C`` on ``splits["val"]``, refit on train, test.
+
+    Args:
+        splits: ``{"train": (x, y), "val": (x, y) or absent / empty, "test": (x, y)}``; ``x``
+            ``(n, features)`` float, ``y`` ``(n,)`` class indices.
+        class_names: ``C`` names, index order.
+        seed: seeds the SVM's probability calibration.
+
+    Raises:
+        ConfigError: no training or test examples, or fewer than two classes in train.
+    """
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.pipeline import make_pipeline
+
+    start = time.perf_counter()
+    x_train, y_train = splits["train"]
+    x_test, y_test = splits.get("test", (np.empty((0, 0)), np.empty(0)))
+    if len(y_train) == 0 or len(y_test) == 0:
+        raise ConfigError(
+            f"the baseline needs train and test examples (got {len(y_train)} train, "
+            f"{len(y_test)} test); pass --no-baseline to skip it"
+        )
+    if len(np.unique(y_train)) < 2:
+        raise ConfigError("the baseline needs at least two classes in train; pass --no-baseline")
+    val = splits.get("val")
+    has_val = val is not None and len(val[1]) > 0
+    smallest = int(np.bincount(y_train)[np.unique(y_train)].min())
+    folds = StratifiedKFold(n_splits=max(2, min(3, smallest)), shuffle=True, random_state=seed)
+    best = None
+    for name, params, make in _candidates(seed):
+        if has_val:
+            score = float((make().fit(x_train, y_train).predict(val[0]) == val[1]).mean())
+        else:
+            score = float(cross_val_score(make(), x_train, y_train, cv=folds).mean())
+        if best is None or score > best[0]:
+            best = (score, name, params, make)
+    score, name, params, make = best
+    model = make()
+    if name == "svm":  # probabilities for the report's curves: Platt scaling, 3-fold on train
+        scaler, svm = model.steps[0][1], model.steps[-1][1]
+        model = make_pipeline(scaler, CalibratedClassifierCV(svm, ensemble=False, cv=folds))
+    model = model.fit(x_train, y_train)
+    proba = np.zeros((len(y_test), len(class_names)))
+    proba[:, model.classes_] = model.predict_proba(x_test)
+    task = "binary" if len(class_names) == 2 else "multiclass"
+    report = evaluate(
+        y_test, proba[:, 1] if task == "binary" else proba, task=task, class_names=class_names
+    )
+    return BaselineResult(
+        classifier=name,
+        params=params,
+        selection="validation accuracy" if has_val else "3-fold cross-validation on train",
+        val_accuracy=score,
+        n_features=int(x_train.shape[1]),
+        seconds=time.perf_counter() - start,
+        report=report,
+    )
+
+
+def audio_statistics(
+    waves: Sequence[torch.Tensor], *, sample_rate: int, n_fft: int, hop_length: int | None,
+    n_mels: int,
+) -> np.ndarray:  # fmt: skip
+    """``(channels, time)`` clips -> ``(n, 120)`` MFCC statistics (20 MFCCs + deltas + delta-
+    deltas, mean and standard deviation over frames; channels averaged)."""
+    from audioconv.features import MFCC
+
+    mfcc = MFCC(
+        n_mfcc=20, deltas=2, sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length,
+        n_mels=max(n_mels, 20),
+    )  # fmt: skip
+    rows = []
+    with torch.no_grad():
+        for wave in waves:
+            coefficients = mfcc(wave.float().mean(dim=0))  # (60, frames)
+            rows.append(torch.cat([coefficients.mean(-1), coefficients.std(-1, correction=0)]))
+    return torch.stack(rows).numpy().astype(np.float64)
+
+
+def run_audio_baseline(
+    datamodule, *, sample_rate: int, n_fft: int, hop_length: int | None, n_mels: int,
+    seed: int = 0,
+) -> BaselineResult:  # fmt: skip
+    """Fit the baseline on an (set-up) :class:`~audioconv.data.AudioDataModule`'s own splits
+    (``datamodule.dataset`` rows ``datamodule.split_indices[split]``)."""
+    datamodule.setup("fit")
+    dataset = datamodule.dataset
+    if dataset is None or dataset.task not in ("binary", "multiclass"):
+        raise ConfigError(
+            "the classical baseline handles single-label audio classification; pass --no-baseline"
+        )
+    labels = dataset.targets()
+    splits = {}
+    for name, rows in datamodule.split_indices.items():
+        waves = [dataset.load(int(i)) for i in rows]
+        x = (
+            audio_statistics(
+                waves, sample_rate=sample_rate, n_fft=n_fft, hop_length=hop_length, n_mels=n_mels
+            )
+            if waves
+            else np.empty((0, 0))
+        )
+        splits[name] = (x, labels[rows])
+    return fit_baseline(splits, dataset.class_names, seed=seed)
+
+
+def attach_baseline(report: Report, result: BaselineResult, directory) -> None:
+    """Record ``result`` in ``report`` and rewrite ``report.json`` / ``report.md`` in
+    ``directory`` (atomically; the plots are unchanged)."""
+    report.baseline = result.to_dict()
+    report.save(directory, figures=False)

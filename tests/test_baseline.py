@@ -1,0 +1,132 @@
+"""The classical baseline: chosen on validation, tested once, shown beside the network in the run's
+``report.json`` / ``report.md`` (files on disk -> the recipe command -> the report)."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from audioconv.baseline import audio_statistics, fit_baseline
+from audioconv.errors import ConfigError
+from audioconv.evaluation import Report
+from audioconv.runner import _normalized, load_recipe, parse_recipe, run
+
+pytestmark = pytest.mark.xdist_group("recipes")
+
+RATE = 8000
+TINY = [
+    "--model", "spectrogram_cnn", "--model_kwargs", '{"channels": [4, 8]}', "--sample_rate",
+    str(RATE), "--clip_seconds", "0.25", "--n_fft", "256", "--hop_length", "80", "--n_mels", "16",
+    "--time_mask", "2", "--freq_mask", "2", "--batch_size", "8", "--smoke",
+]  # fmt: skip
+
+
+def _tone(path, frequency: float, seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(0.3 * RATE)) / RATE
+    wave = 0.5 * np.sin(2 * math.pi * frequency * t) + 0.05 * rng.standard_normal(len(t))
+    sf.write(path, wave.astype(np.float32), RATE)
+
+
+@pytest.fixture(scope="module")
+def digits(tmp_path_factory):
+    """FSDD-layout clips of 3 'digits' (distinct tones) by 4 speakers, with a ``splits.csv``."""
+    root = tmp_path_factory.mktemp("digits")
+    rows = []
+    for speaker, split in (("ann", "train"), ("bob", "train"), ("cat", "val"), ("dan", "test")):
+        for digit in range(3):
+            for index in range(4):
+                name = f"{digit}_{speaker}_{index}.wav"
+                _tone(root / name, 300 + 500 * digit, seed=hash((speaker, index)) % 1000)
+                rows.append({"path": name, "label": digit, "speaker": speaker, "split": split})
+    pd.DataFrame(rows).to_csv(root / "splits.csv", index=False)
+    return root
+
+
+def _run(data, out, *extra):
+    recipe = parse_recipe(
+        load_recipe("spoken_digits"), ["--data-dir", str(data), "--output-dir", str(out), *TINY,
+                                       *extra],
+    )  # fmt: skip
+    printed = io.StringIO()
+    run(recipe, progress=False, out=printed)
+    return printed.getvalue()
+
+
+def test_report_holds_the_baseline_beside_the_model(digits, tmp_path):
+    printed = _run(digits, tmp_path / "run")
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    base = report["baseline"]
+    # the tones are separable from MFCC statistics: the baseline gets every test clip right
+    assert base["metrics"]["accuracy_score"] == 1.0
+    assert base["classifier"] in ("svm", "logistic_regression")
+    assert base["selection"] == "validation accuracy" and base["val_accuracy"] == 1.0
+    # the same metric names as the model's, on the same 12 clips of the held-out speaker
+    assert set(base["metrics"]) == set(report["metrics"])
+    assert report["n_samples"] == 12
+    markdown = (tmp_path / "run" / "report.md").read_text()
+    assert "## Classical baseline (same test split)" in markdown
+    assert "| accuracy_score |" in markdown.split("Classical baseline")[1]
+    assert "classical baseline (" in printed and "accuracy 1.0000" in printed
+    # the plots of the run are still there, and the report reloads with the baseline
+    assert (tmp_path / "run" / "confusion_matrix.png").is_file()
+    assert Report.from_json(tmp_path / "run" / "report.json").baseline == base
+
+
+def test_no_baseline_leaves_it_out(digits, tmp_path):
+    _run(digits, tmp_path / "run", "--no-baseline")
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert "baseline" not in report
+    assert "Classical baseline" not in (tmp_path / "run" / "report.md").read_text()
+
+
+def test_no_flag_spelling():
+    flags = {"baseline", "smoke"}
+    assert _normalized(["--no-baseline", "--smoke"], flags) == ["--baseline=false", "--smoke=true"]
+    assert _normalized(["--baseline"], flags) == ["--baseline=true"]
+
+
+def test_choice_is_made_on_validation_not_test():
+    """Validation and test disagree on which feature matters: the choice follows validation."""
+    rng = np.random.default_rng(0)
+    n = 60
+    y = np.repeat([0, 1], n // 2)
+    signal = np.where(y == 1, 2.0, -2.0)[:, None]
+    train = np.hstack([signal, rng.normal(size=(n, 5))]) + rng.normal(scale=0.5, size=(n, 6))
+    val = np.hstack([signal, rng.normal(size=(n, 5))])
+    test = np.hstack([rng.normal(size=(n, 1)), rng.normal(size=(n, 5))])  # no signal left
+    result = fit_baseline({"train": (train, y), "val": (val, y), "test": (test, y)}, ["a", "b"])
+    assert result.val_accuracy == 1.0
+    assert result.report.metrics["accuracy_score"] < 0.8  # test is scored, never used to choose
+    assert result.report.task == "binary" and result.report.n_samples == n
+
+
+def test_without_validation_cross_validates_on_train():
+    rng = np.random.default_rng(1)
+    y = np.repeat([0, 1, 2], 20)
+    x = rng.normal(size=(60, 4)) + 3 * np.eye(3)[y].repeat(2, axis=1)[:, :4]
+    result = fit_baseline({"train": (x, y), "test": (x, y)}, ["a", "b", "c"])
+    assert result.selection == "3-fold cross-validation on train"
+    assert result.report.metrics["accuracy_score"] > 0.9
+
+
+def test_refuses_an_empty_test_split():
+    x, y = np.ones((4, 2)), np.array([0, 1, 0, 1])
+    with pytest.raises(ConfigError, match="--no-baseline"):
+        fit_baseline({"train": (x, y), "test": (x[:0], y[:0])}, ["a", "b"])
+
+
+def test_statistics_use_the_whole_clip():
+    """Clips of different lengths give one 120-value row each (mean and std of 60 MFCC rows)."""
+    import torch
+
+    waves = [torch.randn(1, 4000), torch.randn(2, 9000)]
+    x = audio_statistics(waves, sample_rate=RATE, n_fft=256, hop_length=80, n_mels=32)
+    assert x.shape == (2, 120) and np.isfinite(x).all()
+    assert (x[:, 60:] >= 0).all()  # standard deviations
