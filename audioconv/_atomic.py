@@ -1,4 +1,7 @@
-"""Crash-safe file writing: write to a temporary file beside the target, then rename over it."""
+"""Crash-safe file writing: write to a temporary file beside the target, flush it to disk, then
+rename it over the target and flush the folder, so after a crash (power loss included) a reader
+finds the old file or the new one, never a torn one. Temporary files are named
+``.<name>.partial-<random><suffix>``; :func:`remove_partials` clears those a killed writer left."""
 
 from __future__ import annotations
 
@@ -18,21 +21,72 @@ def atomic_path(path: str | os.PathLike, *, suffix: str | None = None) -> Iterat
     target's suffix (some writers, e.g. soundfile, choose the format from it).
     """
     target = Path(path)
+    tmp_path = _temporary(target, suffix)
+    try:
+        yield tmp_path
+        _fsync(tmp_path)
+        os.replace(tmp_path, target)
+        _fsync(target.parent)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def atomic_pair(
+    path: str | os.PathLike, companion: str | os.PathLike
+) -> Iterator[tuple[Path, Path]]:
+    """Yield temporary paths for a file and its companion (a model and its metadata); on success
+    both replace their targets, so a crash never pairs a new file with an old companion.
+
+    Both temporaries are flushed first; then the old companion is removed, ``path`` renamed in,
+    and the companion renamed in last. A crash in between leaves a file with *no* companion
+    (readers refuse it: "metadata missing"), never one with the previous file's companion.
+    """
+    target, other = Path(path), Path(companion)
+    tmp_path, tmp_other = _temporary(target, None), _temporary(other, None)
+    try:
+        yield tmp_path, tmp_other
+        _fsync(tmp_path)
+        _fsync(tmp_other)
+        other.unlink(missing_ok=True)
+        _fsync(other.parent)
+        os.replace(tmp_path, target)
+        _fsync(target.parent)
+        os.replace(tmp_other, other)
+        _fsync(other.parent)
+    finally:
+        tmp_path.unlink(missing_ok=True)
+        tmp_other.unlink(missing_ok=True)
+
+
+def remove_partials(folder: str | os.PathLike) -> list[Path]:
+    """Delete the temporary files a killed writer left in ``folder``; returns them."""
+    leftovers = sorted(Path(folder).glob(".*.partial-*"))
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    return leftovers
+
+
+def _temporary(target: Path, suffix: str | None) -> Path:
+    """A new empty file beside ``target`` with normal permissions (mkstemp makes 0600)."""
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(
-        prefix=f".{target.name}.",
+        prefix=f".{target.name}.partial-",
         suffix=suffix if suffix is not None else target.suffix,
         dir=target.parent,
     )
     os.close(fd)
-    tmp_path = Path(tmp)
-    os.chmod(tmp_path, 0o666 & ~_umask())  # mkstemp makes 0600; give the file normal permissions
+    os.chmod(tmp, 0o666 & ~_umask())
+    return Path(tmp)
+
+
+def _fsync(path: Path) -> None:
+    """Flush a file's (or a folder's entries') data to disk."""
+    fd = os.open(path, os.O_RDONLY)
     try:
-        yield tmp_path
-        os.replace(tmp_path, target)
+        os.fsync(fd)
     finally:
-        if tmp_path.exists():
-            tmp_path.unlink()
+        os.close(fd)
 
 
 def _umask() -> int:
