@@ -19,6 +19,11 @@ class InputTooSmallError(AudioConvError, ValueError):
     """An input is shorter / smaller than the minimum a model or transform needs."""
 
 
+class InputError(AudioConvError, ValueError):
+    """An input handed to a trained model cannot be made into its input (empty, wrong rank,
+    integer samples, NaN / inf, wrong channels); the message names the input and the fix."""
+
+
 class AudioError(AudioConvError):
     """A problem with one audio file; ``path`` holds the file."""
 

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,19 +28,15 @@ import torch
 import torchaudio.functional as AF
 
 from audioconv._atomic import atomic_path
+from audioconv.decode import open_audio as _open
+from audioconv.decode import read_audio
 from audioconv.errors import (
-    AudioDecodeError,
-    AudioFileNotFoundError,
     ConfigError,
     EmptyAudioError,
     NonFiniteAudioError,
 )
 
 __all__ = ["AudioInfo", "audio_info", "load_audio", "save_audio"]
-
-# libsndfile logs "data : 64000 (should be 31978)" when a WAV / AIFF header declares more sample
-# bytes than the file holds (a truncated download or an interrupted write).
-_SHORT_CHUNK = re.compile(r"^\s*(data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -59,30 +54,6 @@ class AudioInfo:
     def duration(self) -> float:
         """Length in seconds."""
         return self.frames / self.sample_rate
-
-
-def _open(path: Path) -> sf.SoundFile:
-    if not path.is_file():
-        raise AudioFileNotFoundError(
-            path, "no such audio file; check the path (relative paths resolve from the cwd)"
-        )
-    try:
-        handle = sf.SoundFile(path)
-    except (sf.SoundFileError, RuntimeError) as error:
-        raise AudioDecodeError(
-            path,
-            f"cannot decode ({error}); the file is corrupt or not an audio format "
-            "soundfile reads (wav, flac, ogg, ...): re-encode it, e.g. `ffmpeg -i in out.wav`",
-        ) from error
-    short = _SHORT_CHUNK.search(handle.extra_info)
-    if short and int(short.group(2)) > int(short.group(3)):
-        handle.close()
-        raise AudioDecodeError(
-            path,
-            f"truncated: the header declares {short.group(2)} bytes of samples but only "
-            f"{short.group(3)} are present; re-download or re-export the file",
-        )
-    return handle
 
 
 def audio_info(path: str | os.PathLike) -> AudioInfo:
@@ -133,26 +104,8 @@ def load_audio(
                 f"of the file ({total / rate:.3f} s); lower offset / duration, or pass "
                 "duration=None to read to the end"
             )
-        try:
-            handle.seek(start)
-            data = handle.read(stop - start, dtype="float32", always_2d=True)  # (time, channels)
-        except (sf.SoundFileError, RuntimeError) as error:
-            raise AudioDecodeError(
-                path,
-                f"decoding failed mid-file ({error}); the file is corrupt or truncated: "
-                "re-download or re-export it",
-            ) from error
-    if len(data) < stop - start:
-        raise AudioDecodeError(
-            path,
-            f"decoded {len(data)} of the {stop - start} frames the header declares; the "
-            "file is truncated: re-download or re-export it",
-        )
-    if not np.isfinite(data).all():
-        raise NonFiniteAudioError(
-            path, "the samples contain NaN or infinity; regenerate the file or drop it"
-        )
-    wave = torch.from_numpy(np.ascontiguousarray(data.T))  # (time, channels) -> (channels, time)
+    data, rate = read_audio(path, start=start, stop=stop)  # (channels, time)
+    wave = torch.from_numpy(data)
     if mono:
         wave = wave.mean(dim=0, keepdim=True)  # (channels, time) -> (1, time)
     if sample_rate is not None and sample_rate != rate:

@@ -16,14 +16,15 @@ regression, and for :class:`MultiOutputClassifier` a dict ``{head name: targets}
 batches may be ``x`` alone or ``(x, ...)``.
 
 Checkpoints restore with :func:`load_classifier`: the backbone is rebuilt from its registry spec
-(``audioconv.models.create(name, **kwargs)``) and the frontend from its class path and init
-arguments, both kept in the checkpoint's hyperparameters.
+(``audioconv.models.create(name, **kwargs)``) and the frontend from the front-end registry
+(``audioconv.features.create_frontend(name, **kwargs)``), both kept in the checkpoint's
+hyperparameters as a registered name plus plain keyword arguments. Nothing a checkpoint names is
+imported: an unknown name is refused (:class:`~audioconv.errors.CheckpointError` on load).
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
 import math
 import numbers
 import os
@@ -38,6 +39,8 @@ from sklearn.utils.class_weight import compute_class_weight
 from torch import nn
 from torch.utils.data import DistributedSampler
 
+from audioconv._plain import check_plain
+from audioconv.contract import InputContract, is_positive
 from audioconv.errors import CheckpointError, ConfigError
 from audioconv.models import channels_last_1d as cl1d
 
@@ -158,7 +161,7 @@ def task_score(
     if task == "multiclass":
         predicted = output.argmax(dim=-1)
     else:
-        predicted = (output > threshold).long()
+        predicted = is_positive(output, threshold).long()
     return "acc", (predicted == target.reshape(predicted.shape).long()).float().mean()
 
 
@@ -339,37 +342,69 @@ class TaskLoss(nn.Module):
 # --------------------------------------------------------------------------------------------
 
 
-def _backbone_spec(backbone: nn.Module | None, spec: Any) -> dict | None:
-    """``{"name", "kwargs"}`` for ``audioconv.models.create`` from ``spec`` or ``backbone.spec``."""
-    spec = spec if spec is not None else getattr(backbone, "spec", None)
-    if spec is None:
-        return None
+def _name_kwargs(spec: Any, what: str) -> tuple[str, dict]:
+    """``(name, kwargs)`` of a ``{"name", "kwargs"}`` mapping or a ``(name, kwargs)`` pair."""
     if isinstance(spec, Mapping) and "name" in spec:
         name, kwargs = spec["name"], spec.get("kwargs", {})
     elif isinstance(spec, Sequence) and not isinstance(spec, str) and len(spec) == 2:
         name, kwargs = spec
     else:
         raise ConfigError(
-            f"backbone_spec={spec!r}: expected (name, kwargs) for audioconv.models.create"
+            f"{what}={spec!r}: expected {{'name': <registered name>, 'kwargs': {{...}}}}"
         )
-    return {"name": str(name), "kwargs": dict(kwargs)}
+    if not isinstance(name, str):
+        raise ConfigError(f"{what}: name {name!r} must be a registered name (a string)")
+    return name, check_plain(kwargs, f"{what} {name!r}")
+
+
+def _backbone_spec(backbone: nn.Module | None, spec: Any) -> dict | None:
+    """``{"name", "kwargs"}`` for ``audioconv.models.create`` from ``spec`` or ``backbone.spec``."""
+    spec = spec if spec is not None else getattr(backbone, "spec", None)
+    if spec is None:
+        return None
+    name, kwargs = _name_kwargs(spec, "backbone_spec")
+    return {"name": name, "kwargs": kwargs}
+
+
+# Front ends of checkpoints written before the front-end registry, by their stored class path.
+_LEGACY_FRONTENDS = {
+    "audioconv.runner.AudioFrontend": "audio",
+    "audioconv.features.AudioFrontend": "audio",
+    "audioconv.features.frontend.AudioFrontend": "audio",
+    **{
+        f"audioconv.features{module}.{cls}": name
+        for module in ("", ".transforms")
+        for cls, name in (
+            ("Spectrogram", "spectrogram"),
+            ("MelSpectrogram", "melspectrogram"),
+            ("LogMel", "logmel"),
+            ("MFCC", "mfcc"),
+            ("Standardize", "standardize"),
+        )
+    },
+}
 
 
 def _frontend_spec(frontend: nn.Module | None, spec: Any) -> dict | None:
-    """``{"class_path", "init_args"}`` from ``spec`` (that mapping or a ``(class_path, kwargs)``
-    pair) or ``frontend.spec``."""
+    """``{"name", "kwargs"}`` for ``audioconv.features.create_frontend`` from ``spec`` or
+    ``frontend.spec``; an old ``{"class_path", "init_args"}`` spec maps to its registered name
+    (only the class paths audioconv itself wrote; nothing is imported)."""
     spec = spec if spec is not None else getattr(frontend, "spec", None)
     if spec is None:
         return None
     if isinstance(spec, Mapping) and "class_path" in spec:
-        path, kwargs = spec["class_path"], spec.get("init_args", {})
-    elif isinstance(spec, Sequence) and not isinstance(spec, str) and len(spec) == 2:
-        path, kwargs = spec
-    else:
-        raise ConfigError(
-            f"frontend_spec={spec!r}: expected {{'class_path': 'pkg.Class', 'init_args': {{...}}}}"
-        )
-    return {"class_path": str(path), "init_args": dict(kwargs)}
+        path = spec["class_path"]
+        if path not in _LEGACY_FRONTENDS:
+            from audioconv.features import list_frontends
+
+            raise ConfigError(
+                f"frontend class_path {path!r} is not a known front end: front ends are built "
+                f"by registered name only ({', '.join(list_frontends())}); register yours with "
+                "audioconv.features.register_frontend and store {'name': ..., 'kwargs': {...}}"
+            )
+        spec = {"name": _LEGACY_FRONTENDS[path], "kwargs": spec.get("init_args", {})}
+    name, kwargs = _name_kwargs(spec, "frontend_spec")
+    return {"name": name, "kwargs": kwargs}
 
 
 def _build_backbone(spec: dict) -> nn.Module:
@@ -379,15 +414,9 @@ def _build_backbone(spec: dict) -> nn.Module:
 
 
 def _build_frontend(spec: dict) -> nn.Module:
-    module_name, _, class_name = spec["class_path"].rpartition(".")
-    try:
-        cls = getattr(importlib.import_module(module_name), class_name)
-    except (ImportError, AttributeError, ValueError) as err:
-        raise ConfigError(
-            f"frontend class_path={spec['class_path']!r} cannot be imported ({err}): give a "
-            "'package.module.Class' path"
-        ) from err
-    return cls(**spec["init_args"])
+    from audioconv.features import create_frontend
+
+    return create_frontend(spec["name"], **spec["kwargs"])
 
 
 # --------------------------------------------------------------------------------------------
@@ -417,8 +446,11 @@ class _TaskModule(L.LightningModule):
 
     criteria: dict[str | None, TaskLoss]
 
-    def _record_input(self, sample_rate, input_shape, input_kind) -> None:
-        """Validate and store what prediction / export need to read raw inputs."""
+    def _record_input(self, sample_rate, input_shape, input_kind, input_contract) -> None:
+        """Validate and store what prediction / export need to read raw inputs: the input
+        contract (``audioconv.contract.InputContract``) as plain values in hparams
+        ``input_contract``, given or implied by ``input_kind`` / ``input_shape`` / ``sample_rate``
+        (``None`` when the input shape is unknown)."""
         if input_kind is not None and input_kind not in INPUT_KINDS:
             raise ConfigError(f"input_kind={input_kind!r} is not one of {INPUT_KINDS}")
         if sample_rate is not None and not sample_rate > 0:
@@ -430,6 +462,15 @@ class _TaskModule(L.LightningModule):
                     f"input_shape={input_shape!r} must list positive sizes, e.g. (1, 16000)"
                 )
             self.hparams["input_shape"] = shape
+        contract = None
+        if input_contract is not None:
+            contract = InputContract.from_dict(input_contract)
+        elif input_shape is not None:
+            contract = InputContract.from_input(
+                input_kind=input_kind, input_shape=input_shape, sample_rate=sample_rate
+            )
+        self.input_contract: InputContract | None = contract
+        self.hparams["input_contract"] = None if contract is None else contract.to_dict()
 
     def _init_common(
         self,
@@ -478,6 +519,7 @@ class _TaskModule(L.LightningModule):
             channels_last = any(isinstance(m, nn.Conv2d | cl1d.Conv1d) for m in backbone.modules())
         self.channels_last = bool(channels_last)
         self._test_outputs: dict[str | None, list[tuple[torch.Tensor, torch.Tensor]]] = {}
+        self.test_outputs: dict[str | None, tuple[torch.Tensor, torch.Tensor]] = {}
         self.test_report = None
         return cl1d.set_channels_last(backbone) if self.channels_last else backbone
 
@@ -527,7 +569,7 @@ class _TaskModule(L.LightningModule):
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         x, y = _unpack(batch)
-        total, _, _ = self._losses(self(x), y)
+        total, _, pairs = self._losses(self(x), y)
         self.log(
             "train/loss",
             total,
@@ -536,6 +578,16 @@ class _TaskModule(L.LightningModule):
             prog_bar=True,
             batch_size=_batch_size(x),
         )
+        logits, target = pairs.get(None, (None, None))
+        spec = self.criteria[None].spec if None in self.criteria else None
+        if spec is not None and not (spec.task == "multiclass" and target.is_floating_point()):
+            # the training score per epoch (on augmented batches; not with mixed soft labels)
+            output = task_output(
+                logits.detach().float(), task=spec.task, regression_output=spec.regression_output
+            )
+            metric, value = task_score(output, target, task=spec.task, threshold=self._threshold)
+            n = _batch_size(x)
+            self.log(f"train/{metric}", value, on_step=False, on_epoch=True, batch_size=n)
         return total
 
     def _shared_eval_step(self, batch: Any, stage: str) -> torch.Tensor:
@@ -555,7 +607,7 @@ class _TaskModule(L.LightningModule):
             else:
                 target = target.reshape(-1)  # (batch, 1) -> (batch,)
             prefix = stage if name is None else f"{stage}/{name}"
-            metric, value = task_score(output, target, task=spec.task)
+            metric, value = task_score(output, target, task=spec.task, threshold=self._threshold)
             self.log(f"{prefix}/{metric}", value, prog_bar=name is None, **log)
             if name is not None:
                 self.log(f"{prefix}/loss", losses[name], **log)
@@ -588,6 +640,42 @@ class _TaskModule(L.LightningModule):
         x = batch[0] if isinstance(batch, (tuple, list)) else batch
         return self._outputs(self(x))
 
+    def predict_clip(
+        self, wave: Any, *, sample_rate: float | None = None, per_window: bool = False
+    ) -> Any:
+        """One raw clip -> its probabilities, by the input contract.
+
+        ``wave``: ``(time,)`` or ``(channels, time)`` samples at ``sample_rate`` Hz (``None``: the
+        model's rate), numpy or torch. The contract (:meth:`InputContract.apply`) mixes down,
+        resamples, pads or cuts it into windows ``(windows, channels, window)``; the clip's answer
+        is the mean of the windows' outputs (binary ``()``, classes ``(C,)``). ``per_window=True``
+        returns the ``(windows, ...)`` outputs instead.
+        """
+        if self.input_contract is None:
+            raise ConfigError(
+                "this model records no input contract (trained without input_shape): pass "
+                "input_shape= (and sample_rate=, input_kind=) to the Classifier"
+            )
+        windows = self.input_contract.apply(wave, sample_rate=sample_rate)
+        windows = torch.as_tensor(windows, dtype=torch.float32, device=self.device)
+        outputs = self.predict_proba(windows)
+        combine = self.input_contract.combine
+        if isinstance(outputs, Mapping):
+            return {name: v if per_window else combine(v) for name, v in outputs.items()}
+        return outputs if per_window else combine(outputs)
+
+    @property
+    def _threshold(self) -> float:
+        """The decision threshold of the input contract (0.5 without one)."""
+        return 0.5 if self.input_contract is None else self.input_contract.threshold
+
+    @property
+    def _eval_level(self) -> str | None:
+        """What one test sample is, as the DataModule says (``eval_level``: ``"clip"`` /
+        ``"window"``); ``None`` when it does not."""
+        datamodule = getattr(self._trainer, "datamodule", None)
+        return getattr(datamodule, "eval_level", None)
+
     def on_test_epoch_start(self) -> None:
         self._test_outputs = {}
         self.test_report = None
@@ -613,6 +701,7 @@ class _TaskModule(L.LightningModule):
                 target = self.all_gather(target).flatten(0, 1)
             gathered[name] = (output.cpu(), target.cpu())
         self._test_outputs = {}
+        self.test_outputs = gathered  # {head: (outputs, targets)} in test order: predictions.csv
         self.test_report = self._report(gathered) if gathered else None
 
     # --- optimisation --------------------------------------------------------------------------
@@ -658,15 +747,19 @@ class Classifier(_TaskModule):
     ``backbone.spec`` is used when the argument is omitted. ``frontend`` (e.g.
     ``audioconv.features.LogMel``) runs inside ``forward`` before the backbone, so features are
     computed on the training device and saved with the model; ``frontend_spec``
-    ``{"class_path", "init_args"}`` (or ``frontend.spec``) lets :func:`load_classifier` rebuild it.
+    ``{"name", "kwargs"}`` (a registered front end, see :mod:`audioconv.features.registry`; or
+    ``frontend.spec``) lets :func:`load_classifier` rebuild it.
 
     ``class_weights="balanced"`` is resolved in ``setup`` from ``trainer.datamodule.train_labels()``
     (labels ``(n,)``, multilabel ``(n, C)``); otherwise pass the weights, e.g.
     :func:`balanced_class_weights`. ``forward(x) -> logits (batch, width)``.
 
     ``sample_rate``, ``input_shape`` (one raw input without the batch axis, e.g. ``(1, samples)``)
-    and ``input_kind`` (``"audio"``, ``"image"`` or ``"sensor"``) are stored with the checkpoint
-    for ``audioconv predict`` / ``export``; they do not change training. ``channels_last=None``
+    and ``input_kind`` (``"audio"``, ``"image"`` or ``"sensor"``) define the input contract
+    (``input_contract``: :class:`audioconv.contract.InputContract` as a dict, to set the pad rule,
+    hop or threshold), stored with the checkpoint and applied by :meth:`predict_clip`,
+    ``audioconv predict`` / ``test`` / ``stream`` and every export; they do not change training.
+    ``channels_last=None``
     (default) runs convolutional backbones channels-last, 2D and 1D alike
     (:mod:`audioconv.models.channels_last_1d`; ``benchmarks/bench_training.py`` measures the
     speed-up); ``False`` keeps PyTorch's default memory format. Results are the same either way.
@@ -700,10 +793,11 @@ class Classifier(_TaskModule):
         sample_rate: float | None = None,
         input_shape: Sequence[int] | None = None,
         input_kind: str | None = None,
+        input_contract: Mapping[str, Any] | None = None,
     ):
         super().__init__()
         self.save_hyperparameters(ignore=["backbone", "frontend"])
-        self._record_input(sample_rate, input_shape, input_kind)
+        self._record_input(sample_rate, input_shape, input_kind, input_contract)
         spec = HeadSpec(
             task=task,
             num_classes=num_classes,
@@ -751,7 +845,14 @@ class Classifier(_TaskModule):
         from audioconv.evaluation import evaluate
 
         output, target = outputs[None]
-        return evaluate(target, output, task=self.spec.task, class_names=self.spec.class_names)
+        return evaluate(
+            target,
+            output,
+            task=self.spec.task,
+            class_names=self.spec.class_names,
+            threshold=self._threshold,
+            level=self._eval_level,
+        )
 
 
 class MultiOutputClassifier(_TaskModule):
@@ -782,10 +883,11 @@ class MultiOutputClassifier(_TaskModule):
         sample_rate: float | None = None,
         input_shape: Sequence[int] | None = None,
         input_kind: str | None = None,
+        input_contract: Mapping[str, Any] | None = None,
     ):
         super().__init__()
         self.save_hyperparameters(ignore=["backbone", "frontend"])
-        self._record_input(sample_rate, input_shape, input_kind)
+        self._record_input(sample_rate, input_shape, input_kind, input_contract)
         if not isinstance(heads, Mapping) or not heads:
             raise ConfigError("heads must be a non-empty dict {name: HeadSpec(...)}")
         specs = {}
@@ -849,6 +951,8 @@ class MultiOutputClassifier(_TaskModule):
                     output,
                     task=self.specs[name].task,
                     class_names=self.specs[name].class_names,
+                    threshold=self._threshold,
+                    level=self._eval_level,
                 )
                 for name, (output, target) in outputs.items()
             }
@@ -868,15 +972,25 @@ def load_classifier(
     ``backbone`` / ``frontend`` modules (same architecture) when they were not built from
     specs. Returns a :class:`MultiOutputClassifier` for a multi-output checkpoint. The file is
     read with ``torch.load(weights_only=True)``, so spec arguments must be plain values
-    (numbers, strings, lists, dicts). ``Classifier.load_from_checkpoint(path)`` works as well.
+    (numbers, strings, lists, dicts), and the specs name registered backbones / front ends only.
+    When the run folder recorded the file's SHA-256 (``<path>.sha256``, written by training) the
+    file must match it; the model's digest is kept as ``model.checkpoint_sha256``.
+    ``Classifier.load_from_checkpoint(path)`` works as well (without these checks).
 
     Raises:
-        CheckpointError: the file is missing or unreadable, or its weights do not fit the model.
+        CheckpointError: the file is missing, unreadable or differs from its SHA-256 record; a
+            spec names an unregistered component or holds non-plain values; the weights are
+            not finite or do not fit the model.
     """
+    from audioconv._integrity import verify_checkpoint
+
     try:
+        digest = verify_checkpoint(path)
         checkpoint = torch.load(path, map_location=map_location, weights_only=True)
         hparams = dict(checkpoint["hyper_parameters"])
         state = checkpoint["state_dict"]
+    except CheckpointError:
+        raise
     except FileNotFoundError as err:
         raise CheckpointError(f"{path}: checkpoint not found") from err
     except Exception as err:  # any unpickling / format problem
@@ -895,10 +1009,27 @@ def load_classifier(
             f"{path}: the model has a frontend without a stored spec: pass frontend=<the same "
             "module> (or train with frontend_spec=... so it can be rebuilt)"
         )
+    bad = [
+        key
+        for key, tensor in state.items()
+        if isinstance(tensor, torch.Tensor)
+        and tensor.is_floating_point()
+        and not torch.isfinite(tensor).all()
+    ]
+    if bad:
+        raise CheckpointError(
+            f"{path}: {len(bad)} weight tensor(s) hold NaN or infinity ({', '.join(bad[:5])}"
+            f"{', ...' if len(bad) > 5 else ''}): the training diverged or the file is damaged; "
+            "use an earlier checkpoint or retrain (e.g. a lower learning rate)"
+        )
     cls = MultiOutputClassifier if "heads" in hparams else Classifier
-    model = cls(backbone=backbone, frontend=frontend, **hparams)
+    try:
+        model = cls(backbone=backbone, frontend=frontend, **hparams)
+    except ConfigError as err:
+        raise CheckpointError(f"{path}: cannot rebuild the model: {err}") from err
     try:
         model.load_state_dict(state)
     except RuntimeError as err:
         raise CheckpointError(f"{path}: weights do not fit the rebuilt model ({err})") from err
+    model.checkpoint_sha256 = digest
     return model.eval()

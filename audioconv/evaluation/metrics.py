@@ -12,7 +12,9 @@ Conventions
 * A per-class ROC AUC needs both positive and negative samples of that class in ``y_true`` and a
   per-class average precision needs a positive one; otherwise the value is NaN (``null`` in JSON),
   a note says why, and macro averages are taken over the classes where it is defined.
-* Binary predictions are ``y_score > threshold`` (as torchmetrics); multiclass ones are the argmax.
+* Binary and multilabel predictions are ``y_score >= threshold``, the one thresholding rule of
+  :func:`audioconv.contract.is_positive` (``predict`` and deployment use it too); multiclass ones
+  are the argmax.
 * ``balanced_accuracy_score`` averages the recall of the classes present in ``y_true`` (sklearn);
   weighted averages weight each class by its support (its number of true samples).
 """
@@ -28,6 +30,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
+from audioconv.contract import is_positive
 from audioconv.errors import ConfigError
 
 TASKS = ("binary", "multiclass", "multilabel", "regression")
@@ -284,7 +287,7 @@ def predictions(y_score: np.ndarray, task: str, threshold: float) -> np.ndarray:
     """Hard predictions: binary ``(n,)``, multiclass ``(n,)`` argmax, multilabel ``(n, C)``."""
     if task == "multiclass":
         return y_score.argmax(axis=1)
-    return (y_score > threshold).astype(np.int64)
+    return is_positive(y_score, threshold).astype(np.int64)
 
 
 def classification_metrics(

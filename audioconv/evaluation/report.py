@@ -8,6 +8,9 @@
       "class_names": [str, ...],        # classes (labels); regression: output names
       "n_samples": int,
       "threshold": float,               # binary / multilabel decision threshold
+      "level": "clip" | "window" | null,  # what one sample is: a whole clip (its windows'
+                                        # probabilities averaged, audioconv.contract) or one
+                                        # model input window; null: not stated
       "metrics": {name: float | null},  # *_score higher is better, *_loss / *_error lower
       "confusion_matrix": [[int]] | null,            # (C, C) rows = true, columns = predicted;
                                                      # multilabel (C, 2, 2) [[tn, fp], [fn, tp]];
@@ -77,6 +80,7 @@ def evaluate(
     task: str,
     class_names: Sequence[str] | None = None,
     threshold: float = 0.5,
+    level: str | None = None,
 ) -> Report:
     """Evaluate predictions (what ``predict_step`` returns) into a :class:`Report`.
 
@@ -88,7 +92,10 @@ def evaluate(
             predictions, shaped like ``y_true``. NumPy arrays, lists or torch tensors.
         task: ``"binary"``, ``"multiclass"``, ``"multilabel"`` or ``"regression"``.
         class_names: one name per class (binary: negative, positive; regression: per output).
-        threshold: binary / multilabel decision threshold: positive if ``score > threshold``.
+        threshold: binary / multilabel decision threshold: positive if ``score >= threshold``
+            (:func:`audioconv.contract.is_positive`).
+        level: what one sample is, written to the report: ``"clip"`` (one score per clip, the
+            mean over its windows) or ``"window"`` (one per model input); ``None``: not stated.
 
     Raises:
         ConfigError: bad task / threshold / names, or inputs whose shapes or values do not fit
@@ -112,6 +119,7 @@ def evaluate(
             per_class=per_class,
             curves=curves,
             threshold=float(threshold),
+            level=level,
         )
     metrics, per_class, confusion, normalized, curves, notes = M.classification_metrics(
         t, s, task=task, threshold=float(threshold), class_names=names
@@ -127,6 +135,7 @@ def evaluate(
         curves=curves,
         threshold=float(threshold),
         notes=notes,
+        level=level,
     )
 
 
@@ -146,6 +155,7 @@ class Report:
         confusion_matrix_normalized: ``confusion_matrix`` with each row divided by its sum.
         curves: ROC / PR points (regression: true and predicted values for the plots).
         threshold: the binary / multilabel decision threshold used.
+        level: ``"clip"`` or ``"window"``: what one evaluated sample is (``None``: not stated).
         notes: explanations of undefined (NaN) values.
         baseline: the classical baseline on the same test split (``audioconv.baseline``), or
             ``None``; shown beside the model's metrics.
@@ -162,6 +172,7 @@ class Report:
     threshold: float = 0.5
     notes: list[str] = field(default_factory=list)
     baseline: dict[str, Any] | None = None
+    level: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The ``report.json`` content: JSON-safe, NaN -> ``None`` (see the module docstring)."""
@@ -176,6 +187,7 @@ class Report:
             "class_names": list(self.class_names),
             "n_samples": int(self.n_samples),
             "threshold": float(self.threshold),
+            "level": self.level,
             "metrics": {k: _json_value(v) for k, v in self.metrics.items()},
             "confusion_matrix": _json_array(self.confusion_matrix),
             "confusion_matrix_normalized": _json_array(self.confusion_matrix_normalized),
@@ -214,6 +226,7 @@ class Report:
             threshold=float(data.get("threshold", 0.5)),
             notes=list(data.get("notes", [])),
             baseline=data.get("baseline"),
+            level=data.get("level"),
         )
 
     @classmethod
@@ -227,7 +240,8 @@ class Report:
 
     def summary(self) -> str:
         """A short plain-text table of the headline metrics and the per-class table."""
-        lines = [f"{self.task}: {self.n_samples} samples, {len(self.class_names)} {self._unit()}"]
+        samples = f"{self.level}s" if self.level else "samples"
+        lines = [f"{self.task}: {self.n_samples} {samples}, {len(self.class_names)} {self._unit()}"]
         shown = [k for k in _SUMMARY_METRICS if k in self.metrics]
         width = max(len(k) for k in shown)
         lines += [f"  {k:<{width}}  {_fmt(self.metrics[k])}" for k in shown]
@@ -515,7 +529,8 @@ def _markdown(report: Report, *, title: str, level: int) -> str:
     h = "#" * level
     parts = [
         f"{h} {title}\n",
-        f"{report.n_samples} samples, {len(report.class_names)} {report._unit()}"
+        f"{report.n_samples} {f'{report.level}s' if report.level else 'samples'}, "
+        f"{len(report.class_names)} {report._unit()}"
         + ("" if report.task in ("multiclass", "regression") else f", threshold {report.threshold}")
         + ".\n",
         f"{h}# Metrics\n",

@@ -1,0 +1,425 @@
+"""The input contract of a trained model: how any raw input becomes the model's input.
+
+One :class:`InputContract` is recorded with every trained model (``Classifier`` hparams
+``input_contract``), travels into every export (ONNX ``metadata_props``, TorchScript extra file,
+sidecar JSON) and is applied by one function, :meth:`InputContract.apply`, on every path to a
+prediction: evaluation, ``Classifier.predict*``, ``audioconv predict`` / ``test`` / ``stream``,
+:class:`~audioconv.deploy.OnnxClassifier` and TorchScript. The rule, in order:
+
+1. check the input: a float array ``(time,)`` or ``(channels, time)`` (images ``(channels, height,
+   width)``), not empty, finite — else an :class:`~audioconv.errors.InputError` naming the input;
+2. mix down: more channels than the model takes are averaged into one when the model takes one
+   (``mixdown="mean"``); any other mismatch is an error;
+3. resample to ``sample_rate`` (``scipy.signal.resample_poly``) when the input's rate differs;
+4. fit the time axis to ``window`` samples (the clip length trained on): a shorter input is padded
+   with ``pad_value`` at the end (``pad="right"``, what training does) or on both sides
+   (``"center"``); a longer one is cut into sliding windows ``[k * hop, k * hop + window)`` plus,
+   when the tail is not covered, one window ending at the last sample (``long_input="windows"``;
+   ``hop`` defaults to half a window). Nothing is cropped away silently.
+
+The clip's answer is the mean of its windows' probabilities (:meth:`InputContract.combine`); a
+label comes from :func:`decide`, the one thresholding rule: positive when ``score >= threshold``.
+
+This module imports numpy only (scipy when resampling); it handles torch tensors without importing
+torch, so deployment code stays torch-free.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import sys
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from audioconv.errors import ConfigError, InputError
+
+__all__ = [
+    "CONTRACT_VERSION",
+    "InputContract",
+    "decide",
+    "fit_length",
+    "is_positive",
+    "resample",
+    "top_k",
+    "window_starts",
+]
+
+CONTRACT_VERSION = 1
+INPUT_KINDS = ("audio", "sensor", "image")
+PADS = ("right", "center")
+MIXDOWNS = ("mean", "none")
+LONG_INPUTS = ("windows",)
+TASKS = ("binary", "multiclass", "multilabel", "regression")
+
+
+def _is_torch(x: Any) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(x, torch.Tensor)
+
+
+# --------------------------------------------------------------------------------------------
+# Array primitives (numpy or torch, same code)
+# --------------------------------------------------------------------------------------------
+
+
+def fit_length(
+    x: Any, length: int, *, start: int = 0, pad: str = "right", pad_value: float = 0.0
+) -> Any:
+    """Crop ``(..., time)`` to ``length`` samples from ``start``, or pad it up to ``length``.
+
+    ``pad="right"`` puts the fill at the end, ``"center"`` splits it between both ends. Works on
+    numpy arrays and torch tensors alike. Returns ``(..., length)``.
+
+    >>> fit_length(np.arange(3.0), 5).tolist()
+    [0.0, 1.0, 2.0, 0.0, 0.0]
+    """
+    total = x.shape[-1]
+    if total >= length:
+        return x[..., start : start + length]
+    missing = length - total
+    before = missing // 2 if pad == "center" else 0
+    if _is_torch(x):
+        import torch.nn.functional as F
+
+        return F.pad(x, (before, missing - before), value=pad_value)
+    widths = [(0, 0)] * (x.ndim - 1) + [(before, missing - before)]
+    return np.pad(x, widths, constant_values=pad_value)
+
+
+def window_starts(total: int, window: int, hop: int) -> list[int]:
+    """Start of each sliding window over ``total`` samples: ``0, hop, 2 * hop, ...`` while the
+    window fits, then one window ending at the last sample if the tail is not covered; ``[0]``
+    when ``total <= window`` (that one window is padded).
+
+    >>> window_starts(10, 4, 2), window_starts(11, 4, 2), window_starts(3, 4, 2)
+    ([0, 2, 4, 6], [0, 2, 4, 6, 7], [0])
+    """
+    if total <= window:
+        return [0]
+    starts = list(range(0, total - window + 1, hop))
+    if starts[-1] + window < total:
+        starts.append(total - window)
+    return starts
+
+
+def resample(wave: np.ndarray, orig_rate: float, new_rate: float) -> np.ndarray:
+    """Resample ``(..., time)`` from ``orig_rate`` to ``new_rate`` Hz (``resample_poly``, float32).
+
+    >>> resample(np.ones((1, 1600), np.float32), 16000, 8000).shape
+    (1, 800)
+    """
+    from scipy.signal import resample_poly
+
+    if orig_rate == new_rate:
+        return wave
+    if int(orig_rate) != orig_rate or int(new_rate) != new_rate:
+        raise ConfigError(
+            f"sample rates {orig_rate} and {new_rate} Hz must be whole numbers to resample"
+        )
+    common = math.gcd(int(orig_rate), int(new_rate))
+    out = resample_poly(wave, int(new_rate) // common, int(orig_rate) // common, axis=-1)
+    return out.astype(np.float32, copy=False)
+
+
+# --------------------------------------------------------------------------------------------
+# Decisions: the one thresholding rule
+# --------------------------------------------------------------------------------------------
+
+
+def is_positive(scores: Any, threshold: float) -> Any:
+    """The one thresholding rule of binary and multilabel scores: ``scores >= threshold``."""
+    return scores >= threshold
+
+
+def _names(class_names: Sequence[str] | None, n: int) -> list[str]:
+    return list(class_names) if class_names is not None else [str(i) for i in range(n)]
+
+
+def decide(
+    probabilities: Any,
+    *,
+    task: str,
+    class_names: Sequence[str] | None = None,
+    threshold: float = 0.5,
+) -> tuple[str, float]:
+    """The label and its score for one output of the model.
+
+    multiclass: the argmax and its probability; binary: the positive name when P(positive)
+    ``>= threshold`` (else the negative name and ``1 - P``); multilabel: the names at or above the
+    threshold joined by ``"+"`` (``""`` for none) and the highest probability; regression: the
+    first value formatted with 4 significant digits, and that value.
+
+    >>> decide(np.array([0.1, 0.7, 0.2]), task="multiclass", class_names=["a", "b", "c"])
+    ('b', 0.7)
+    >>> decide(np.array(0.5), task="binary", class_names=["no", "yes"])
+    ('yes', 0.5)
+    """
+    p = np.asarray(probabilities, dtype=np.float64)
+    if task == "multiclass":
+        index = int(np.argmax(p))
+        return _names(class_names, p.shape[-1])[index], round(float(p[index]), 6)
+    if task == "binary":
+        positive = float(p.reshape(-1)[0])
+        names = _names(class_names, 2)
+        if is_positive(positive, threshold):
+            return names[-1], round(positive, 6)
+        return names[0], round(1.0 - positive, 6)
+    if task == "multilabel":
+        names = _names(class_names, p.shape[-1])
+        active = [name for name, value in zip(names, p) if is_positive(value, threshold)]
+        return "+".join(active), round(float(p.max()), 6)
+    if task == "regression":
+        value = float(p.reshape(-1)[0])
+        return f"{value:.4g}", value
+    raise ConfigError(f"task={task!r} is not binary, multiclass, multilabel or regression")
+
+
+def top_k(
+    probabilities: Any, k: int, *, task: str, class_names: Sequence[str] | None = None
+) -> list[tuple[str, float]]:
+    """The ``k`` most probable classes ``[(name, probability), ...]``, best first (binary: both
+    classes; regression: ``[]``)."""
+    p = np.asarray(probabilities, dtype=np.float64)
+    if task == "regression":
+        return []
+    if task == "binary":
+        positive = float(p.reshape(-1)[0])
+        p = np.array([1.0 - positive, positive])
+    names = _names(class_names, p.shape[-1])
+    order = np.argsort(-p, kind="stable")[:k]
+    return [(names[i], round(float(p[i]), 6)) for i in order]
+
+
+# --------------------------------------------------------------------------------------------
+# The contract
+# --------------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class InputContract:
+    """What a trained model takes and how a raw input is made into it (see the module docstring).
+
+    Attributes:
+        input_kind: ``"audio"``, ``"sensor"`` or ``"image"``.
+        sample_rate: rate of the model's input in Hz (``None`` for images / unknown).
+        channels: input channels the model takes.
+        mixdown: ``"mean"``: inputs with more channels are averaged into one when ``channels``
+            is 1; ``"none"``: the channel count must match.
+        window: samples per model input, the clip length trained on (``None``: any length, the
+            whole input is one window). Images: ``None``.
+        image_size: ``(height, width)`` of an image input, else ``None``.
+        pad: where a short input is padded: ``"right"`` (the end) or ``"center"``.
+        pad_value: the fill value of the padding.
+        long_input: ``"windows"``: sliding windows, the clip's probabilities are their mean.
+        hop: samples between windows; ``None``: ``window // 2``.
+        threshold: binary / multilabel decision threshold (positive when ``>= threshold``).
+    """
+
+    input_kind: str = "audio"
+    sample_rate: float | None = None
+    channels: int = 1
+    mixdown: str = "mean"
+    window: int | None = None
+    image_size: tuple[int, int] | None = None
+    pad: str = "right"
+    pad_value: float = 0.0
+    long_input: str = "windows"
+    hop: int | None = None
+    threshold: float = 0.5
+
+    def __post_init__(self):
+        if self.input_kind not in INPUT_KINDS:
+            raise ConfigError(f"input_kind={self.input_kind!r} is not one of {INPUT_KINDS}")
+        if self.sample_rate is not None and not self.sample_rate > 0:
+            raise ConfigError(f"sample_rate={self.sample_rate!r} must be a positive number of Hz")
+        for field in ("channels", "window", "hop"):
+            value = getattr(self, field)
+            if value is not None and (isinstance(value, bool) or int(value) != value or value < 1):
+                raise ConfigError(f"{field}={value!r} must be a positive integer")
+        if self.mixdown not in MIXDOWNS:
+            raise ConfigError(f"mixdown={self.mixdown!r} is not one of {MIXDOWNS}")
+        if self.pad not in PADS:
+            raise ConfigError(f"pad={self.pad!r} is not one of {PADS}")
+        if self.long_input not in LONG_INPUTS:
+            raise ConfigError(f"long_input={self.long_input!r} is not one of {LONG_INPUTS}")
+        if not (isinstance(self.pad_value, int | float) and math.isfinite(self.pad_value)):
+            raise ConfigError(f"pad_value={self.pad_value!r} must be a finite number")
+        if not (isinstance(self.threshold, int | float) and 0.0 < self.threshold < 1.0):
+            raise ConfigError(f"threshold={self.threshold!r} must lie strictly between 0 and 1")
+        if self.input_kind == "image" and self.image_size is None:
+            raise ConfigError("an image contract needs image_size=(height, width)")
+        if self.image_size is not None:
+            object.__setattr__(self, "image_size", tuple(int(n) for n in self.image_size))
+        if self.window is not None and self.hop is not None and self.hop > self.window:
+            raise ConfigError(f"hop={self.hop} exceeds window={self.window}: use hop <= window")
+
+    # --- plain values ------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-safe values, with ``"version"``."""
+        out = dataclasses.asdict(self)
+        if self.image_size is not None:
+            out["image_size"] = list(self.image_size)
+        return {"version": CONTRACT_VERSION, **out}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> InputContract:
+        """Rebuild from :meth:`to_dict` output; unknown keys are an error naming them."""
+        data = dict(data)
+        version = data.pop("version", CONTRACT_VERSION)
+        if version != CONTRACT_VERSION:
+            raise ConfigError(
+                f"input contract version {version!r} is not {CONTRACT_VERSION}: upgrade audioconv"
+            )
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(
+                f"input contract has unknown fields {unknown}; known: {sorted(known)}"
+            )
+        return cls(**data)
+
+    @classmethod
+    def from_input(
+        cls,
+        *,
+        input_kind: str | None,
+        input_shape: Sequence[int] | None,
+        sample_rate: float | None,
+        **options: Any,
+    ) -> InputContract:
+        """The contract of a model trained on ``input_shape`` inputs ``(channels, time)`` /
+        ``(channels, height, width)`` (the Classifier's recorded input); ``options`` set the
+        other fields (pad, hop, threshold, ...)."""
+        kind = input_kind or "audio"
+        shape = [int(n) for n in input_shape] if input_shape else None
+        if kind == "image":
+            if shape is None or len(shape) != 3:
+                raise ConfigError(
+                    f"input_shape={input_shape!r}: an image model records (channels, height, width)"
+                )
+            return cls(input_kind=kind, channels=shape[0], image_size=tuple(shape[1:]), **options)
+        return cls(
+            input_kind=kind,
+            sample_rate=sample_rate,
+            channels=shape[0] if shape else 1,
+            window=shape[-1] if shape else None,
+            **options,
+        )
+
+    @classmethod
+    def from_hparams(cls, hparams: Mapping[str, Any]) -> InputContract:
+        """The contract a checkpoint records (``input_contract``), or, for checkpoints written
+        before contracts existed, the one their ``input_kind`` / ``input_shape`` / ``sample_rate``
+        imply with the default rule (what training did: pad at the end with zeros)."""
+        if hparams.get("input_contract"):
+            return cls.from_dict(hparams["input_contract"])
+        return cls.from_input(
+            input_kind=hparams.get("input_kind"),
+            input_shape=hparams.get("input_shape"),
+            sample_rate=hparams.get("sample_rate"),
+        )
+
+    def replace(self, **changes: Any) -> InputContract:
+        """A copy with some fields changed (e.g. ``threshold=0.3``), validated."""
+        return dataclasses.replace(self, **changes)
+
+    # --- the rule ----------------------------------------------------------------------------
+
+    @property
+    def hop_samples(self) -> int | None:
+        """Samples between sliding windows (``hop`` or half a window)."""
+        if self.window is None:
+            return None
+        return self.hop if self.hop is not None else max(1, self.window // 2)
+
+    @property
+    def input_shape(self) -> tuple[int, ...] | None:
+        """One model input without the batch axis, ``None`` where its length is free."""
+        if self.input_kind == "image":
+            return (self.channels, *self.image_size)
+        return None if self.window is None else (self.channels, self.window)
+
+    def check(self, x: Any, *, name: str = "input") -> Any:
+        """``x`` as a float array ``(channels, time)`` (images ``(channels, height, width)``),
+        or an :class:`InputError` naming ``name`` and the fix. Numpy or torch in, same kind out."""
+        if not (_is_torch(x) or isinstance(x, np.ndarray)):
+            try:
+                x = np.asarray(x)
+            except (TypeError, ValueError) as err:
+                raise InputError(f"{name}: not an array of samples ({err})") from None
+        kind = str(x.dtype)
+        floating = x.is_floating_point() if _is_torch(x) else np.issubdtype(x.dtype, np.floating)
+        if not floating:
+            raise InputError(
+                f"{name}: samples of dtype {kind}; the model takes float samples in [-1, 1]: "
+                "convert first, e.g. x.astype(np.float32) / 32768 for int16 PCM"
+            )
+        rank = 3 if self.input_kind == "image" else 2
+        if x.ndim == rank - 1 and self.input_kind != "image":
+            x = x[None]  # (time,) -> (1, time)
+        if x.ndim != rank:
+            wanted = "(channels, height, width)" if rank == 3 else "(time,) or (channels, time)"
+            raise InputError(f"{name}: array of shape {tuple(x.shape)}; pass {wanted}")
+        if x.shape[-1] == 0 or x.shape[0] == 0:
+            raise InputError(f"{name}: empty input of shape {tuple(x.shape)}: pass some samples")
+        finite = bool(x.isfinite().all()) if _is_torch(x) else bool(np.isfinite(x).all())
+        if not finite:
+            raise InputError(
+                f"{name}: the samples contain NaN or infinity: clean or drop this input"
+            )
+        return x
+
+    def apply(self, x: Any, *, sample_rate: float | None = None, name: str = "input") -> Any:
+        """Raw input -> model inputs ``(windows, channels, window)`` (images ``(1, channels,
+        height, width)``).
+
+        ``x``: ``(time,)`` or ``(channels, time)`` float samples at ``sample_rate`` Hz (``None``:
+        already at the model's rate), numpy or torch (returned as the same kind; resampling
+        converts a tensor through numpy). ``name`` names the input in errors.
+        """
+        x = self.check(x, name=name)
+        if x.shape[0] != self.channels:
+            if self.channels == 1 and self.mixdown == "mean":
+                x = x.mean(0, keepdims=True) if not _is_torch(x) else x.mean(0, keepdim=True)
+            else:
+                raise InputError(
+                    f"{name}: {x.shape[0]} channels, the model takes {self.channels}: select or "
+                    "reorder the channels first"
+                )  # (channels, time) -> (1, time): the mono mix
+        if self.input_kind == "image":
+            if tuple(x.shape[1:]) != self.image_size:
+                raise InputError(
+                    f"{name}: image of size {tuple(x.shape[1:])}, the model takes "
+                    f"{self.image_size}: resize it first"
+                )
+            return x[None]  # (channels, height, width) -> (1, channels, height, width)
+        rates = (sample_rate, self.sample_rate)
+        if None not in rates and sample_rate != self.sample_rate:
+            was_torch = _is_torch(x)
+            array = x.detach().cpu().numpy() if was_torch else x
+            x = resample(array.astype(np.float32, copy=False), sample_rate, self.sample_rate)
+            if was_torch:
+                import torch
+
+                x = torch.from_numpy(x)
+        if self.window is None:
+            return x[None]  # (channels, time) -> (1, channels, time)
+        starts = window_starts(x.shape[-1], self.window, self.hop_samples)
+        windows = [
+            fit_length(x, self.window, start=s, pad=self.pad, pad_value=self.pad_value)
+            for s in starts
+        ]
+        if _is_torch(x):
+            import torch
+
+            return torch.stack(windows)  # n x (channels, window) -> (n, channels, window)
+        return np.ascontiguousarray(np.stack(windows), dtype=np.float32)
+
+    @staticmethod
+    def combine(window_probabilities: Any) -> Any:
+        """The clip's answer from its windows' ``(windows, ...)`` outputs: their mean."""
+        return window_probabilities.mean(0)
