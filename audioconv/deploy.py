@@ -1,42 +1,66 @@
-"""Run an exported ONNX classifier with onnxruntime: no PyTorch needed at run time.
+"""Run an exported classifier with onnxruntime (no PyTorch needed) — and what every runtime shares.
 
-:class:`OnnxClassifier` loads ``model.onnx`` and its sidecar ``model.onnx.json`` (written by
-:func:`audioconv.export.export_onnx`) and prepares raw input the way training did: files are read
-with soundfile, mixed down to mono (the mean of the channels) when the model takes one channel,
-resampled to the model's rate, and, when the model's time axis is fixed, padded with zeros at the
-end or cropped around the centre — what ``FixedLength(crop="center")`` does to validation and test
-clips.
+:class:`Predictor` is the inference path every runtime follows: an input (an audio file, or an
+array at a given rate) goes through the model's input contract (:class:`~audioconv.contract.
+InputContract`: mix-down, resampling, padding or sliding windows), the windows run through the
+model in batches, and the clip's answer is the mean of the windows' probabilities, turned into a
+label by :func:`~audioconv.contract.decide` (``>= threshold``). :class:`OnnxClassifier` runs an
+exported ``.onnx`` file; ``audioconv.export`` adds TorchScript and checkpoint runtimes on the same
+base; :func:`load_predictor` picks one from the file's content.
 
-Resampling uses ``scipy.signal.resample_poly`` (a Kaiser-windowed polyphase FIR), while training
-resamples with ``torchaudio.functional.resample`` (a Hann-windowed sinc). They differ slightly:
-< 1e-2 max abs (measured 4e-3 to 8e-3) on tones below 3 kHz resampled to 8 kHz, up to ~0.1 max abs
-(~0.02 RMS) on white noise, whose energy near Nyquist the two filters treat differently.
-``tests/test_deploy.py`` checks the 1e-2 bound and that probabilities stay within 1e-4. Feed audio
-already at the model's rate to avoid the difference entirely.
+An exported ``.onnx`` file is self-describing: its ``metadata_props`` hold ``audioconv`` (the
+whole metadata as JSON) and ``audioconv.input_contract`` (the contract as JSON), so a user in any
+language reads the contract from the file itself; the sidecar ``model.onnx.json`` is a copy for
+convenience. The graph takes windows ``(batch, channels, window)``; the contract is applied by the
+runtime, not inside the graph.
 
-This module imports numpy, scipy, soundfile and onnxruntime only — never torch.
+Resampling uses ``scipy.signal.resample_poly`` (:func:`audioconv.contract.resample`) on every
+prediction path, while training resamples with ``torchaudio.functional.resample``; the two differ
+by < 1e-2 max abs on tones below 3 kHz (``tests/test_deploy.py``). Feed audio at the model's rate
+to avoid the difference entirely.
+
+This module imports numpy, scipy, soundfile and onnxruntime only — never torch (the TorchScript
+and checkpoint runtimes of :func:`load_predictor` import it when asked for).
 """
 
 from __future__ import annotations
 
 import json
-import math
 import os
-from collections.abc import Sequence
+import zipfile
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from audioconv.errors import (
-    AudioDecodeError,
-    AudioFileNotFoundError,
-    ConfigError,
-    EmptyAudioError,
-    NonFiniteAudioError,
-)
+from audioconv.contract import InputContract, decide, resample, top_k
+from audioconv.decode import read_audio
+from audioconv.errors import ConfigError
 
-__all__ = ["Prediction", "OnnxClassifier", "decide", "read_audio", "resample"]
+__all__ = [
+    "METADATA_KEY",
+    "CONTRACT_KEY",
+    "OnnxClassifier",
+    "Prediction",
+    "Predictor",
+    "decide",
+    "load_predictor",
+    "model_format",
+    "read_audio",
+    "require_format",
+    "resample",
+]
+
+#: ``metadata_props`` keys of an exported ``.onnx`` file (values are JSON text).
+METADATA_KEY = "audioconv"
+CONTRACT_KEY = "audioconv.input_contract"
+FORMAT_NAMES = {
+    "onnx": "an ONNX model",
+    "torchscript": "a TorchScript model",
+    "checkpoint": "a training checkpoint (.ckpt)",
+}
 
 
 @dataclass(frozen=True)
@@ -50,134 +74,236 @@ class Prediction:
         score: the probability of ``label`` (multilabel: the highest probability; regression: the
             first predicted value).
         probabilities: ``(num_classes,)`` probabilities, ``()`` P(positive) for binary, the raw
-            values for regression.
+            values for regression; for a clip, the mean over its windows.
         timestamp_s: for streams, the stream time in seconds of the window's last sample;
             ``None`` for single clips.
+        windows: ``(windows, ...)`` the per-window outputs when asked for (``per_window=True``).
     """
 
     label: str
     score: float
     probabilities: np.ndarray
     timestamp_s: float | None = None
+    windows: np.ndarray | None = None
 
 
-def _names(class_names: Sequence[str] | None, n: int) -> list[str]:
-    return list(class_names) if class_names is not None else [str(i) for i in range(n)]
+def model_format(path: str | os.PathLike) -> str:
+    """``"onnx"``, ``"torchscript"`` or ``"checkpoint"`` from the file's content (not its name).
 
-
-def decide(
-    probabilities: np.ndarray,
-    *,
-    task: str,
-    class_names: Sequence[str] | None = None,
-    threshold: float = 0.5,
-) -> tuple[str, float]:
-    """The label and its score for one output of the model (see :class:`Prediction`).
-
-    >>> decide(np.array([0.1, 0.7, 0.2]), task="multiclass", class_names=["a", "b", "c"])
-    ('b', 0.7)
-    >>> decide(np.array(0.2), task="binary", class_names=["no", "yes"])
-    ('no', 0.8)
+    Raises:
+        FileNotFoundError: no such file.
+        ConfigError: none of the three.
     """
-    p = np.asarray(probabilities, dtype=np.float64)
-    if task == "multiclass":
-        index = int(np.argmax(p))
-        return _names(class_names, p.shape[-1])[index], round(float(p[index]), 6)
-    if task == "binary":
-        positive = float(p.reshape(-1)[0])
-        names = _names(class_names, 2)
-        if positive >= threshold:
-            return names[-1], round(positive, 6)
-        return names[0], round(1.0 - positive, 6)
-    if task == "multilabel":
-        names = _names(class_names, p.shape[-1])
-        active = [name for name, value in zip(names, p) if value >= threshold]
-        return "+".join(active), round(float(p.max()), 6)
-    if task == "regression":
-        value = float(p.reshape(-1)[0])
-        return f"{value:.4g}", value
-    raise ConfigError(f"task={task!r} is not binary, multiclass, multilabel or regression")
-
-
-def read_audio(path: str | os.PathLike) -> tuple[np.ndarray, int]:
-    """Read an audio file with soundfile: ``(channels, time)`` float32 in [-1, 1] and its rate."""
-    import soundfile
-
     path = Path(path)
     if not path.is_file():
-        raise AudioFileNotFoundError(path, "no such file: check the path")
-    try:
-        data, rate = soundfile.read(str(path), dtype="float32", always_2d=True)
-    except (soundfile.LibsndfileError, RuntimeError, TypeError) as error:
-        raise AudioDecodeError(
-            path, f"cannot decode ({error}): is it a wav/flac/ogg file?"
-        ) from None
-    if data.shape[0] == 0:
-        raise EmptyAudioError(path, "the file holds no samples")
-    if not np.isfinite(data).all():
-        raise NonFiniteAudioError(path, "the samples contain NaN or infinity: re-export the file")
-    return np.ascontiguousarray(data.T), int(rate)  # (time, channels) -> (channels, time)
+        raise FileNotFoundError(f"{path}: no such model file: check the path")
+    with open(path, "rb") as handle:
+        head = handle.read(4)
+    if head.startswith(b"PK"):  # torch.save and torch.jit.save both write zip archives
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()
+        return "torchscript" if any("/code/" in n for n in names) else "checkpoint"
+    if head[:1] == b"\x80":  # a legacy (non-zip) torch.save pickle
+        return "checkpoint"
+    if head[:1] == b"\x08":  # ModelProto field 1 (ir_version), the first field of every .onnx
+        return "onnx"
+    raise ConfigError(
+        f"{path}: not an ONNX model, TorchScript model or training checkpoint: pass a file "
+        "written by audioconv fit (.ckpt) or audioconv export (.onnx / .pt)"
+    )
 
 
-def resample(wave: np.ndarray, orig_rate: int, new_rate: int) -> np.ndarray:
-    """Resample ``(..., time)`` from ``orig_rate`` to ``new_rate`` Hz (``resample_poly``, float32).
+def require_format(path: str | os.PathLike, expected: Iterable[str], *, what: str) -> str:
+    """The format of ``path`` if it is one of ``expected``, else a one-line error saying what the
+    file is and what ``what`` (e.g. ``"audioconv export"``) needs."""
+    found = model_format(path)
+    expected = tuple(expected)
+    if found not in expected:
+        wanted = " or ".join(FORMAT_NAMES[f] for f in expected)
+        raise ConfigError(f"{path}: this is {FORMAT_NAMES[found]}, but {what} needs {wanted}")
+    return found
 
-    >>> resample(np.ones((1, 1600), np.float32), 16000, 8000).shape
-    (1, 800)
+
+class Predictor:
+    """The inference path shared by every runtime: input -> contract windows -> model -> clip.
+
+    Subclasses set ``task``, ``class_names``, ``contract`` (:class:`InputContract`),
+    ``threshold`` and ``metadata``, and define ``__call__(batch)``: ``(batch, channels, window)``
+    float32 numpy -> probabilities ``(batch, ...)`` numpy.
     """
-    from scipy.signal import resample_poly
 
-    if orig_rate == new_rate:
-        return wave
-    common = math.gcd(int(orig_rate), int(new_rate))
-    out = resample_poly(wave, int(new_rate) // common, int(orig_rate) // common, axis=-1)
-    return out.astype(np.float32, copy=False)
+    task: str
+    class_names: list[str] | None
+    contract: InputContract
+    threshold: float
+    metadata: dict[str, Any]
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    # attributes of the model's input, from the contract
+    @property
+    def sample_rate(self) -> float | None:
+        return self.contract.sample_rate
+
+    @property
+    def input_kind(self) -> str:
+        return self.contract.input_kind
+
+    @property
+    def channels(self) -> int:
+        return self.contract.channels
+
+    @property
+    def window_length(self) -> int | None:
+        """Samples per model input (the clip length trained on); ``None``: any length."""
+        return self.contract.window
+
+    @property
+    def input_shape(self) -> list[int | None]:
+        """``[None, channels, window]`` (images ``[None, channels, height, width]``)."""
+        shape = self.contract.input_shape
+        return [None, *shape] if shape else [None, self.channels, None]
+
+    def _set_threshold(self, threshold: float | None) -> None:
+        if threshold is not None:
+            self.contract = self.contract.replace(threshold=threshold)  # validates it
+        self.threshold = self.contract.threshold
+
+    def prepare(
+        self, wave_or_path: np.ndarray | str | os.PathLike, *, sample_rate: float | None = None
+    ) -> np.ndarray:
+        """The model inputs of one clip: ``(windows, channels, window)`` (images ``(1, channels,
+        height, width)``), by the input contract.
+
+        A path is decoded with the checks of ``audioconv.io.load_audio`` at its own rate
+        (``sample_rate`` must then be ``None``). An array ``(time,)`` or ``(channels, time)`` is
+        taken to be at ``sample_rate`` Hz, or at the model's rate when ``sample_rate`` is ``None``.
+        """
+        name = "input"
+        if isinstance(wave_or_path, (str, os.PathLike)):
+            if sample_rate is not None:
+                raise ConfigError(
+                    f"sample_rate={sample_rate!r} given with a file path: the file's own rate is "
+                    "used, drop sample_rate"
+                )
+            name = str(wave_or_path)
+            wave_or_path, sample_rate = read_audio(wave_or_path)
+        return self.contract.apply(wave_or_path, sample_rate=sample_rate, name=name)
+
+    def _prediction(self, windows: np.ndarray, per_window: bool) -> Prediction:
+        """A clip's :class:`Prediction` from its windows' outputs ``(windows, ...)``."""
+        clip = self.contract.combine(windows)
+        label, score = decide(
+            clip, task=self.task, class_names=self.class_names, threshold=self.threshold
+        )
+        return Prediction(label, score, clip, windows=windows if per_window else None)
+
+    def top_k(self, prediction: Prediction, k: int) -> list[tuple[str, float]]:
+        """The ``k`` most probable classes of ``prediction``, best first."""
+        return top_k(prediction.probabilities, k, task=self.task, class_names=self.class_names)
+
+    def predict(
+        self,
+        wave_or_path: np.ndarray | str | os.PathLike,
+        *,
+        sample_rate: float | None = None,
+        per_window: bool = False,
+    ) -> Prediction:
+        """Classify one clip (an array or an audio file): label, score and probabilities (the
+        mean over the contract's windows; ``per_window=True`` keeps each window's too)."""
+        return self.predict_batch([wave_or_path], sample_rate=sample_rate, per_window=per_window)[0]
+
+    def predict_batch(
+        self,
+        waves_or_paths: Sequence[np.ndarray | str | os.PathLike],
+        *,
+        sample_rate: float | None = None,
+        per_window: bool = False,
+        batch_size: int = 32,
+        progress: bool = False,
+    ) -> list[Prediction]:
+        """Classify several clips: their windows run ``batch_size`` at a time (a tqdm progress bar
+        over the clips with ``progress=True``), each clip's answer the mean of its windows."""
+        if batch_size < 1:
+            raise ConfigError(f"batch_size={batch_size!r} must be >= 1")
+        items: Iterable = waves_or_paths
+        if progress:
+            from tqdm.auto import tqdm
+
+            items = tqdm(waves_or_paths, desc="predict", unit="clip")
+        results: list[Prediction] = []
+        pending: list[np.ndarray] = []  # windows of the clips not yet answered
+        counts: list[int] = []  # windows per pending clip
+
+        def run_pending() -> None:
+            batch = np.concatenate(pending)  # clips' (n_i, ...) -> (sum n_i, ...)
+            outputs = np.concatenate(
+                [self(batch[i : i + batch_size]) for i in range(0, len(batch), batch_size)]
+            )
+            start = 0
+            for n in counts:
+                results.append(self._prediction(outputs[start : start + n], per_window))
+                start += n
+            pending.clear()
+            counts.clear()
+
+        for item in items:
+            windows = self.prepare(item, sample_rate=sample_rate)
+            pending.append(windows)
+            counts.append(len(windows))
+            if sum(counts) >= batch_size:
+                run_pending()
+        if pending:
+            run_pending()
+        return results
 
 
-class OnnxClassifier:
+def _legacy_contract(metadata: dict[str, Any]) -> InputContract:
+    """The contract of a file exported before contracts were recorded: the length it was exported
+    with is the length it was trained on (``example_input_shape``)."""
+    shape = metadata.get("example_input_shape") or metadata.get("input_shape")
+    return InputContract.from_input(
+        input_kind=metadata.get("input_kind"),
+        input_shape=shape[1:] if shape else None,
+        sample_rate=metadata.get("sample_rate"),
+    )
+
+
+def contract_of(metadata: dict[str, Any]) -> InputContract:
+    """The input contract an export's metadata records (or implies, for older exports)."""
+    if metadata.get("input_contract"):
+        return InputContract.from_dict(metadata["input_contract"])
+    return _legacy_contract(metadata)
+
+
+class OnnxClassifier(Predictor):
     """An exported classifier run with onnxruntime.
 
     Args:
-        path: the ``.onnx`` file; its sidecar ``<path>.json`` must sit beside it.
-        threshold: decision threshold for binary and multilabel labels.
+        path: the ``.onnx`` file; its metadata is read from the file's ``metadata_props``
+            (files exported before they held it need the sidecar ``<path>.json`` beside them).
+        threshold: decision threshold for binary and multilabel labels; ``None``: the one the
+            model was trained with (its contract's).
         num_threads: onnxruntime intra-op threads; ``None`` lets onnxruntime choose.
 
-    Attributes: ``task``, ``class_names``, ``sample_rate``, ``input_kind``, ``input_shape``
-    (``[None, channels, time]`` with ``None`` for dynamic axes), ``channels``, ``window_length``
-    (samples, ``None`` when the time axis is dynamic) and ``metadata`` (the whole sidecar).
+    Attributes: ``task``, ``class_names``, ``contract``, ``sample_rate``, ``input_kind``,
+    ``input_shape``, ``channels``, ``window_length`` (samples per model input) and ``metadata``.
     """
 
     def __init__(
         self,
         path: str | os.PathLike,
         *,
-        threshold: float = 0.5,
+        threshold: float | None = None,
         num_threads: int | None = None,
     ):
         import onnxruntime
 
         self.path = Path(path)
-        sidecar = self.path.with_name(self.path.name + ".json")
-        if not self.path.is_file():
-            raise FileNotFoundError(f"{self.path}: no such ONNX file: export one first")
-        if not sidecar.is_file():
-            raise ConfigError(
-                f"{sidecar}: the metadata sidecar is missing: export the model with "
-                "audioconv.export (audioconv export) which writes it beside the .onnx file"
-            )
-        if not 0.0 < threshold < 1.0:
-            raise ConfigError(f"threshold={threshold!r} must lie strictly between 0 and 1")
+        require_format(self.path, ["onnx"], what="OnnxClassifier")
         if num_threads is not None and num_threads < 1:
             raise ConfigError(f"num_threads={num_threads!r} must be >= 1 (or None for the default)")
-        self.metadata = json.loads(sidecar.read_text(encoding="utf-8"))
-        self.task: str = self.metadata["task"] or "multiclass"
-        self.class_names: list[str] | None = self.metadata["class_names"]
-        self.sample_rate: float | None = self.metadata["sample_rate"]
-        self.input_kind: str = self.metadata["input_kind"]
-        self.input_shape: list[int | None] = self.metadata["input_shape"]
-        self.channels: int = int(self.input_shape[1])
-        self.window_length: int | None = self.input_shape[-1]
-        self.threshold = threshold
         options = onnxruntime.SessionOptions()
         if num_threads is not None:
             options.intra_op_num_threads = num_threads
@@ -186,6 +312,23 @@ class OnnxClassifier:
             str(self.path), options, providers=["CPUExecutionProvider"]
         )
         self._input_name = self._session.get_inputs()[0].name
+        self.metadata = self._read_metadata()
+        self.task: str = self.metadata["task"] or "multiclass"
+        self.class_names: list[str] | None = self.metadata["class_names"]
+        self.contract = contract_of(self.metadata)
+        self._set_threshold(threshold)
+
+    def _read_metadata(self) -> dict[str, Any]:
+        props = self._session.get_modelmeta().custom_metadata_map
+        if METADATA_KEY in props:
+            return json.loads(props[METADATA_KEY])
+        sidecar = self.path.with_name(self.path.name + ".json")
+        if not sidecar.is_file():
+            raise ConfigError(
+                f"{self.path}: the model holds no audioconv metadata and the sidecar {sidecar} is "
+                "missing: export the model with audioconv export"
+            )
+        return json.loads(sidecar.read_text(encoding="utf-8"))
 
     def __repr__(self) -> str:
         return (
@@ -194,86 +337,20 @@ class OnnxClassifier:
         )
 
     def __call__(self, batch: np.ndarray) -> np.ndarray:
-        """Run the graph on a prepared batch ``(batch, channels, time)`` -> probabilities."""
+        """Run the graph on model inputs ``(batch, channels, window)`` -> probabilities."""
         batch = np.ascontiguousarray(batch, dtype=np.float32)
         return self._session.run(None, {self._input_name: batch})[0]
 
-    def prepare(
-        self, wave_or_path: np.ndarray | str | os.PathLike, *, sample_rate: int | None = None
-    ) -> np.ndarray:
-        """One model input ``(channels, time)`` (images: ``(channels, height, width)``).
 
-        A path is read with soundfile at its own rate (``sample_rate`` must then be ``None``). An
-        array ``(time,)`` or ``(channels, time)`` is taken to be at ``sample_rate`` Hz, or at the
-        model's rate when ``sample_rate`` is ``None``.
-        """
-        if isinstance(wave_or_path, (str, os.PathLike)):
-            if sample_rate is not None:
-                raise ConfigError(
-                    f"sample_rate={sample_rate!r} given with a file path: the file's own rate is "
-                    "used, drop sample_rate"
-                )
-            wave, sample_rate = read_audio(wave_or_path)
-        else:
-            wave = np.asarray(wave_or_path, dtype=np.float32)
-        if self.input_kind == "image":
-            if wave.shape != tuple(self.input_shape[1:]):
-                raise ConfigError(
-                    f"image of shape {wave.shape} does not fit the model's input "
-                    f"{self.input_shape[1:]}: resize it to (channels, height, width) first"
-                )
-            return wave
-        if wave.ndim == 1:
-            wave = wave[None]  # (time,) -> (1, time)
-        if wave.ndim != 2:
-            raise ConfigError(f"input of shape {wave.shape} must be (time,) or (channels, time)")
-        if wave.shape[0] != self.channels:
-            if self.channels != 1:
-                raise ConfigError(
-                    f"input has {wave.shape[0]} channels, the model takes {self.channels}: "
-                    "select or reorder the channels first"
-                )
-            wave = wave.mean(axis=0, keepdims=True)  # (channels, time) -> (1, time): mono mix
-        if sample_rate is not None and self.sample_rate is not None:
-            wave = resample(wave, int(sample_rate), int(self.sample_rate))
-        if self.window_length is not None:
-            length = int(self.window_length)
-            if wave.shape[-1] < length:
-                wave = np.pad(wave, ((0, 0), (0, length - wave.shape[-1])))
-            start = (wave.shape[-1] - length) // 2  # centre crop, as FixedLength(crop="center")
-            wave = wave[:, start : start + length]
-        return np.ascontiguousarray(wave, dtype=np.float32)
+def load_predictor(path: str | os.PathLike, *, threshold: float | None = None) -> Predictor:
+    """The runtime for a model file, chosen by its content: ``.onnx`` -> :class:`OnnxClassifier`;
+    TorchScript -> ``audioconv.export.TorchScriptClassifier``; a training checkpoint ->
+    ``audioconv.export.CheckpointClassifier`` (the last two import torch)."""
+    found = model_format(path)
+    if found == "onnx":
+        return OnnxClassifier(path, threshold=threshold)
+    from audioconv import export
 
-    def _predictions(self, probabilities: np.ndarray) -> list[Prediction]:
-        out = []
-        for p in probabilities:
-            label, score = decide(
-                p, task=self.task, class_names=self.class_names, threshold=self.threshold
-            )
-            out.append(Prediction(label, score, p))
-        return out
-
-    def predict(
-        self, wave_or_path: np.ndarray | str | os.PathLike, *, sample_rate: int | None = None
-    ) -> Prediction:
-        """Classify one clip (an array or an audio file): label, score and probabilities."""
-        x = self.prepare(wave_or_path, sample_rate=sample_rate)
-        return self._predictions(self(x[None]))[0]  # (channels, time) -> (1, channels, time)
-
-    def predict_batch(
-        self,
-        waves_or_paths: Sequence[np.ndarray | str | os.PathLike],
-        *,
-        sample_rate: int | None = None,
-    ) -> list[Prediction]:
-        """Classify several clips: one onnxruntime call per group of equal-length inputs."""
-        inputs = [self.prepare(item, sample_rate=sample_rate) for item in waves_or_paths]
-        results: list[Prediction | None] = [None] * len(inputs)
-        groups: dict[tuple[int, ...], list[int]] = {}
-        for index, x in enumerate(inputs):
-            groups.setdefault(x.shape, []).append(index)
-        for indices in groups.values():
-            batch = np.stack([inputs[i] for i in indices])  # (n, channels, time)
-            for i, prediction in zip(indices, self._predictions(self(batch))):
-                results[i] = prediction
-        return results
+    if found == "torchscript":
+        return export.TorchScriptClassifier(path, threshold=threshold)
+    return export.CheckpointClassifier(path, threshold=threshold)

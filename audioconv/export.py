@@ -17,8 +17,13 @@ Two formats: ONNX (``torch.onnx.export(dynamo=True)``, run with onnxruntime — 
 :mod:`audioconv.deploy`) and TorchScript (``torch.jit.trace``). Both files are written atomically
 and get a sidecar JSON ``<file>.json`` (:func:`sidecar_path`) with the class names, task, sample
 rate, expected input shape (``None`` for a dynamic axis), input kind, library version and a
-description of the front end. The batch axis is always dynamic; the time axis (the spatial axes for
-images) is dynamic when the model and the exporter allow it (see :func:`export_onnx`).
+description of the front end, and the model's input contract (``input_contract``,
+:mod:`audioconv.contract`). The ONNX file holds the same metadata in its ``metadata_props`` and the
+TorchScript file as an extra file, so either describes itself without the sidecar. The batch axis
+is always dynamic; the time axis (the spatial axes for images) is dynamic when the model and the
+exporter allow it (see :func:`export_onnx`). The graph takes model inputs (one window); the
+runtimes (:class:`~audioconv.deploy.OnnxClassifier`, :class:`TorchScriptClassifier`,
+:class:`CheckpointClassifier`) apply the contract around it.
 """
 
 from __future__ import annotations
@@ -35,14 +40,18 @@ import torch
 from torch import nn
 
 import audioconv
-from audioconv._atomic import atomic_path, atomic_write_text
+from audioconv._atomic import atomic_pair
+from audioconv.contract import InputContract
+from audioconv.deploy import CONTRACT_KEY, METADATA_KEY, Predictor, contract_of, require_format
 from audioconv.errors import CheckpointError, ConfigError
 from audioconv.tasks import task_output
 
 __all__ = [
     "TASKS",
     "INPUT_KINDS",
+    "CheckpointClassifier",
     "InferenceModel",
+    "TorchScriptClassifier",
     "accepts_any_length",
     "export_onnx",
     "export_torchscript",
@@ -73,6 +82,9 @@ class InferenceModel(nn.Module):
         input_kind: ``"audio"``, ``"sensor"`` or ``"image"``, stored in the sidecar.
         input_shape: one training input without the batch axis, ``(channels, time)`` or
             ``(channels, height, width)``; the default window of streaming and export.
+        input_contract: how raw inputs become model inputs (:class:`InputContract`); default:
+            the one ``input_kind`` / ``input_shape`` / ``sample_rate`` imply. Recorded in every
+            export.
 
     Shapes: input ``(batch, channels, time)`` or ``(batch, channels, height, width)``; output as in
     the module docstring.
@@ -89,6 +101,7 @@ class InferenceModel(nn.Module):
         sample_rate: float | None = None,
         input_kind: str = "audio",
         input_shape: tuple[int, ...] | None = None,
+        input_contract: InputContract | None = None,
     ):
         super().__init__()
         if task not in TASKS:
@@ -109,6 +122,11 @@ class InferenceModel(nn.Module):
         self.sample_rate = sample_rate
         self.input_kind = input_kind
         self.input_shape = tuple(input_shape) if input_shape is not None else None
+        if input_contract is None and input_shape is not None:
+            input_contract = InputContract.from_input(
+                input_kind=input_kind, input_shape=input_shape, sample_rate=sample_rate
+            )
+        self.input_contract = input_contract
 
     @classmethod
     def from_classifier(
@@ -121,7 +139,7 @@ class InferenceModel(nn.Module):
         """Wrap a trained ``audioconv.tasks.Classifier`` (shares its modules, in eval mode).
 
         ``sample_rate`` / ``input_kind`` default to the classifier's hparams of the same name;
-        ``class_names`` and ``input_shape`` come from its hparams.
+        ``class_names``, ``input_shape`` and the input contract come from its hparams.
         """
         hparams = dict(classifier.hparams)
         if "heads" in hparams:
@@ -138,6 +156,7 @@ class InferenceModel(nn.Module):
             sample_rate=sample_rate if sample_rate is not None else hparams.get("sample_rate"),
             input_kind=input_kind or hparams.get("input_kind") or "audio",
             input_shape=hparams.get("input_shape"),
+            input_contract=_classifier_contract(hparams, sample_rate),
         )
         return model.eval()
 
@@ -150,6 +169,14 @@ class InferenceModel(nn.Module):
 
     def extra_repr(self) -> str:
         return f"task={self.task!r}, sample_rate={self.sample_rate}, input_kind={self.input_kind!r}"
+
+
+def _classifier_contract(hparams: dict, sample_rate: float | None) -> InputContract | None:
+    """The contract a classifier records, with ``sample_rate`` overriding its rate."""
+    if not (hparams.get("input_contract") or hparams.get("input_shape")):
+        return None
+    contract = InputContract.from_hparams(hparams)
+    return contract if sample_rate is None else contract.replace(sample_rate=sample_rate)
 
 
 def sidecar_path(model_path: str | os.PathLike) -> Path:
@@ -199,13 +226,20 @@ def build_metadata(
         shape[-dims:] = [None] * dims
     frontend = getattr(model, "frontend", None)
     class_names = getattr(model, "class_names", None)
+    kind = getattr(model, "input_kind", "image" if dims == 2 else "audio")
+    contract = getattr(model, "input_contract", None) or InputContract.from_input(
+        input_kind=kind,
+        input_shape=example_input.shape[1:],
+        sample_rate=getattr(model, "sample_rate", None),
+    )
     return {
         "format": fmt,
         "task": getattr(model, "task", None),
         "class_names": list(class_names) if class_names is not None else None,
         "sample_rate": getattr(model, "sample_rate", None),
-        "input_kind": getattr(model, "input_kind", "image" if dims == 2 else "audio"),
+        "input_kind": kind,
         "input_shape": shape,
+        "input_contract": contract.to_dict(),
         "example_input_shape": [None, *example_input.shape[1:]],
         "input_name": INPUT_NAME,
         "output_name": OUTPUT_NAME,
@@ -213,6 +247,7 @@ def build_metadata(
         "backbone": type(getattr(model, "backbone", model)).__name__,
         "library_version": audioconv.__version__,
         "torch_version": torch.__version__,
+        "checkpoint_sha256": getattr(model, "checkpoint_sha256", None),
     }
 
 
@@ -324,7 +359,7 @@ def export_onnx(
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 4  # a graph that fails the length check is handled, not logged
     path = Path(path)
-    with atomic_path(path) as tmp:
+    with atomic_pair(path, sidecar_path(path)) as (tmp, tmp_sidecar):
         program.save(tmp, external_data=False)
         session = onnxruntime.InferenceSession(
             str(tmp), options, providers=["CPUExecutionProvider"]
@@ -342,9 +377,26 @@ def export_onnx(
         _check("ONNX", run, model, other_batch)
         if dynamic:
             _check("ONNX", run, model, other_length)
-    metadata = build_metadata(model, example, dynamic_time=dynamic, fmt="onnx")
-    atomic_write_text(sidecar_path(path), json.dumps(metadata, indent=2) + "\n")
+        metadata = build_metadata(model, example, dynamic_time=dynamic, fmt="onnx")
+        _write_metadata_props(tmp, metadata)
+        tmp_sidecar.write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
     return path
+
+
+def _write_metadata_props(path: Path, metadata: dict[str, Any]) -> None:
+    """Store ``metadata`` (key :data:`~audioconv.deploy.METADATA_KEY`) and its input contract
+    (:data:`~audioconv.deploy.CONTRACT_KEY`) as JSON in the ``.onnx`` file's ``metadata_props``,
+    so the file describes itself to any ONNX runtime."""
+    import onnx
+
+    proto = onnx.load(str(path))
+    props = {METADATA_KEY: metadata, CONTRACT_KEY: metadata["input_contract"]}
+    kept = [p for p in proto.metadata_props if p.key not in props]
+    del proto.metadata_props[:]
+    proto.metadata_props.extend(kept)
+    for key, value in props.items():
+        proto.metadata_props.add(key=key, value=json.dumps(value))
+    onnx.save(proto, str(path))
 
 
 def export_torchscript(
@@ -379,9 +431,9 @@ def export_torchscript(
             _check("TorchScript", run, model, other_length)
         metadata = build_metadata(model, example, dynamic_time=dynamic, fmt="torchscript")
         text = json.dumps(metadata, indent=2) + "\n"
-        with atomic_path(path) as tmp:
+        with atomic_pair(path, sidecar_path(path)) as (tmp, tmp_sidecar):
             torch.jit.save(traced, str(tmp), _extra_files={"audioconv.json": text})
-    atomic_write_text(sidecar_path(path), text)
+            tmp_sidecar.write_text(text, encoding="utf-8")
     return Path(path)
 
 
@@ -411,7 +463,10 @@ def export_checkpoint(
         raise ConfigError(f"format={format!r} is not supported: use 'onnx' or 'torchscript'")
     from audioconv.tasks import load_classifier
 
-    model = InferenceModel.from_classifier(load_classifier(checkpoint), sample_rate=sample_rate)
+    require_format(checkpoint, ["checkpoint"], what="audioconv export")
+    classifier = load_classifier(checkpoint)
+    model = InferenceModel.from_classifier(classifier, sample_rate=sample_rate)
+    model.checkpoint_sha256 = classifier.checkpoint_sha256  # recorded in the metadata
     shape = tuple(input_shape) if input_shape is not None else model.input_shape
     if shape is None:
         raise CheckpointError(
@@ -428,7 +483,71 @@ def export_checkpoint(
             f"{checkpoint}: the checkpoint does not record its sample rate: pass sample_rate= "
             "(--sample-rate) in Hz"
         )
+    if input_shape is not None and model.input_contract is not None:  # a length chosen here
+        model.input_contract = model.input_contract.replace(window=shape[-1], channels=shape[0])
     example = torch.randn((2, *shape), generator=torch.Generator().manual_seed(0))
     if format == "onnx":
         return export_onnx(model, output, example_input=example, dynamic_time=dynamic_time)
     return export_torchscript(model, output, example, dynamic_time=dynamic_time)
+
+
+# --------------------------------------------------------------------------------------------
+# Runtimes on torch: the same inference path as OnnxClassifier (audioconv.deploy.Predictor)
+# --------------------------------------------------------------------------------------------
+
+
+class _TorchPredictor(Predictor):
+    """A :class:`~audioconv.deploy.Predictor` over a torch module (run under inference mode)."""
+
+    _module: Any
+
+    def __call__(self, batch: np.ndarray) -> np.ndarray:
+        """Model inputs ``(batch, channels, window)`` -> probabilities (numpy)."""
+        with torch.inference_mode():
+            x = torch.from_numpy(np.ascontiguousarray(batch, dtype=np.float32))
+            return self._module(x).float().numpy()
+
+
+class TorchScriptClassifier(_TorchPredictor):
+    """A TorchScript file written by :func:`export_torchscript`, with the metadata (and input
+    contract) embedded in it; ``threshold`` as in :class:`~audioconv.deploy.OnnxClassifier`."""
+
+    def __init__(self, path: str | os.PathLike, *, threshold: float | None = None):
+        self.path = Path(path)
+        require_format(self.path, ["torchscript"], what="TorchScriptClassifier")
+        extra = {"audioconv.json": ""}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=FutureWarning)  # torch.jit is deprecated
+            self._module = torch.jit.load(str(self.path), map_location="cpu", _extra_files=extra)
+        if not extra["audioconv.json"]:
+            raise ConfigError(
+                f"{self.path}: the TorchScript file holds no audioconv metadata: export it with "
+                "audioconv export --format torchscript"
+            )
+        self.metadata = json.loads(extra["audioconv.json"])
+        self.task = self.metadata["task"] or "multiclass"
+        self.class_names = self.metadata["class_names"]
+        self.contract = contract_of(self.metadata)
+        self._set_threshold(threshold)
+
+
+class CheckpointClassifier(_TorchPredictor):
+    """A training checkpoint (``.ckpt``) run in PyTorch through the same path as an export:
+    the raw-input model of :class:`InferenceModel` and the checkpoint's input contract."""
+
+    def __init__(self, path: str | os.PathLike, *, threshold: float | None = None):
+        from audioconv.tasks import load_classifier
+
+        self.path = Path(path)
+        require_format(self.path, ["checkpoint"], what="CheckpointClassifier")
+        self._module = InferenceModel.from_classifier(load_classifier(self.path))
+        if self._module.input_contract is None:
+            raise CheckpointError(
+                f"{self.path}: the checkpoint records no input shape, so no input contract: "
+                "train with Classifier(input_shape=..., sample_rate=..., input_kind=...)"
+            )
+        self.task = self._module.task
+        self.class_names = self._module.class_names
+        self.contract = self._module.input_contract
+        self.metadata = {"format": "checkpoint", "input_contract": self.contract.to_dict()}
+        self._set_threshold(threshold)
