@@ -6,7 +6,8 @@ torch / Lightning when it runs.
 - ``audioconv fit RECIPE [recipe options]`` runs ``recipes/<RECIPE>.py`` (the same options as
   ``python recipes/<RECIPE>.py``; ``audioconv fit RECIPE --help`` lists them). The recipes live
   beside the package in a source checkout / editable install (``pip install -e .``); set
-  ``AUDIOCONV_RECIPES`` to a ``recipes/`` folder otherwise.
+  ``AUDIOCONV_RECIPES`` to a ``recipes/`` folder otherwise. ``audioconv fit --config
+  RUN/config.yaml --output-dir NEW`` re-runs a run from its folder (the recipe it names).
 - ``audioconv test --checkpoint RUN/checkpoints/best.ckpt`` re-evaluates a checkpoint on the test
   split of the recipe run that wrote it (options from ``RUN/config.yaml``).
 - ``audioconv predict --checkpoint CKPT FILE...`` prints ``path  label  probability`` for audio
@@ -28,7 +29,9 @@ __all__ = ["build_parser", "main"]
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 SENSOR_EXTENSIONS = (".csv", ".tsv", ".parquet", ".pq")
 # kept in step with audioconv.data.audio.AUDIO_EXTENSIONS (importing it would load torch)
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")
+#: the recipe positional of ``fit --config RUN/config.yaml``: the run config names the recipe
+FROM_CONFIG = "<from --config>"
 KIND_EXTENSIONS = {
     "audio": AUDIO_EXTENSIONS,
     "image": IMAGE_EXTENSIONS,
@@ -42,10 +45,18 @@ KIND_EXTENSIONS = {
 
 
 def cmd_fit(args: argparse.Namespace) -> int:
-    from audioconv.runner import load_recipe, parse_recipe, run
+    from audioconv.runner import load_recipe, parse_recipe, recipe_options_from_run, run
 
-    recipe_class = load_recipe(args.recipe)
-    recipe = parse_recipe(recipe_class, args.options, prog=f"audioconv fit {args.recipe}")
+    if args.recipe == FROM_CONFIG:  # audioconv fit --config RUN/config.yaml [overrides]
+        value = args.options[0].partition("=")[2]
+        config = value or (args.options[1] if len(args.options) > 1 else "")
+        name, _ = recipe_options_from_run(config)  # a registered name, never a path
+        recipe_class = load_recipe(name)
+        prog = "audioconv fit"
+    else:
+        recipe_class = load_recipe(args.recipe, allow_path=True)  # the user typed it
+        prog = f"audioconv fit {args.recipe}"
+    recipe = parse_recipe(recipe_class, args.options, prog=prog)
     run(recipe)
     return 0
 
@@ -197,8 +208,7 @@ def cmd_features(args: argparse.Namespace) -> int:
     import torch
 
     from audioconv._atomic import atomic_path
-    from audioconv.features import MFCC, LogMel, Spectrogram
-    from audioconv.features.functional import power_to_db
+    from audioconv.features import MFCC, LogMel, PowerToDb, Spectrogram
     from audioconv.io import load_audio
 
     wave, rate = load_audio(args.file, sample_rate=args.sample_rate, mono=not args.keep_channels)
@@ -212,7 +222,7 @@ def cmd_features(args: argparse.Namespace) -> int:
     with torch.inference_mode():
         features = module(wave)  # (channels, time) -> (channels, freq, frames)
     if args.kind == "spectrogram":
-        features = power_to_db(features, multiplier=10.0, amin=1e-10, ref=1.0, top_db=80.0)
+        features = PowerToDb()(features)  # the front end's dB step
     print(f"{args.file}: {args.kind} {tuple(features.shape)} (channels, freq, frames) at {rate} Hz")
     if args.out:
         with atomic_path(args.out) as tmp, open(tmp, "wb") as handle:
@@ -306,7 +316,11 @@ def build_parser() -> argparse.ArgumentParser:
         "Recipes are found beside the package (editable install / source checkout) or in "
         "$AUDIOCONV_RECIPES.",
     )
-    fit.add_argument("recipe", help="recipe name (e.g. spoken_digits) or path to a recipe .py")
+    fit.add_argument(
+        "recipe",
+        help="recipe name (e.g. spoken_digits) or path to a recipe .py; omitted with "
+        "--config RUN/config.yaml (re-run that run; give a new --output-dir)",
+    )
     fit.add_argument("options", nargs=argparse.REMAINDER, help="the recipe's options")
     fit.set_defaults(func=cmd_fit)
 
@@ -377,10 +391,18 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _recipe_from_config(argv: list[str]) -> list[str]:
+    """``fit --config FILE ...`` -> ``fit <FROM_CONFIG> --config FILE ...``: the recipe is the one
+    the run config names (argparse cannot start a REMAINDER with an option)."""
+    if argv[:1] == ["fit"] and len(argv) > 1 and argv[1].partition("=")[0] == "--config":
+        return ["fit", FROM_CONFIG, *argv[1:]]
+    return list(argv)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``audioconv`` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(_recipe_from_config(sys.argv[1:] if argv is None else argv))
     if args.command == "fit" and argv is None:
         from audioconv._allocator import ensure_tuned_malloc
 

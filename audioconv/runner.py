@@ -33,7 +33,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import torch
 import yaml
 from torch import nn
 
@@ -42,12 +41,12 @@ from audioconv.errors import ConfigError, DatasetError
 
 __all__ = [
     "INPUT_KINDS",
-    "AudioFrontend",
     "AudioRecipe",
     "Experiment",
     "Recipe",
     "build_classifier",
     "evaluate_checkpoint",
+    "list_recipes",
     "load_recipe",
     "main",
     "parse_recipe",
@@ -159,8 +158,9 @@ class Recipe(abc.ABC):
                 raise ConfigError(f"{field}={value!r} must be a positive integer")
         if not (isinstance(self.lr, int | float) and self.lr > 0):
             raise ConfigError(f"lr={self.lr!r} must be a positive number")
-        self.output_dir = Path(self.output_dir)
-        self.data_dir = None if self.data_dir is None else Path(self.data_dir)
+        # absolute, so config.yaml and splits.csv do not depend on the shell's folder
+        self.output_dir = Path(os.path.abspath(self.output_dir))
+        self.data_dir = None if self.data_dir is None else Path(os.path.abspath(self.data_dir))
 
     @abc.abstractmethod
     def experiment(self) -> Experiment:
@@ -205,6 +205,13 @@ class AudioRecipe(Recipe):
         baseline: also fit the classical baseline (:mod:`audioconv.baseline`) on the same split
             and show it beside the network in ``report.json`` / ``report.md`` (``--no-baseline``:
             off).
+        on_error: before training every file is decoded (:mod:`audioconv.data.scan`; cached);
+            ``"raise"`` stops with one error listing every bad file, ``"skip"`` trains without
+            them and lists them in ``skipped.csv`` in the run folder and in the report.
+        expect_rate: every file must be at this sample rate (Hz); others count as bad files
+            (``None``: any rate, resampled to ``sample_rate``).
+        split_file: pin the split: a CSV with ``path`` and ``split`` columns for every clip, e.g.
+            the ``splits.csv`` of an earlier run (relative paths resolve from ``data_dir``).
     """
 
     model: str = "spectrogram_cnn"
@@ -224,11 +231,16 @@ class AudioRecipe(Recipe):
     val_size: float = 0.1
     test_size: float = 0.1
     baseline: bool = True
+    on_error: Literal["raise", "skip"] = "raise"
+    expect_rate: int | None = None
+    split_file: Path | None = None
 
     def __post_init__(self):
         super().__post_init__()
         if not (self.clip_seconds > 0 and math.isfinite(self.clip_seconds)):
             raise ConfigError(f"clip_seconds={self.clip_seconds!r} must be a positive number")
+        if self.on_error not in ("raise", "skip"):
+            raise ConfigError(f"on_error={self.on_error!r}: use 'raise' or 'skip'")
 
     @abc.abstractmethod
     def manifest(self):
@@ -255,6 +267,23 @@ class AudioRecipe(Recipe):
         )  # fmt: skip
         attach_baseline(result.report, fitted, result.output_dir)
 
+    def checked_manifest(self):
+        """``(manifest, skipped)``: :meth:`manifest` after decoding every file
+        (:func:`audioconv.data.scan.check_audio_files`, cached per ``data_dir``) and pinning
+        ``split_file``. ``manifest`` gains ``seconds``; ``skipped`` has ``path`` and ``reason``."""
+        from audioconv.data.scan import check_audio_files, default_cache_file
+        from audioconv.data.splits import pin_splits
+
+        manifest = self.manifest()
+        root = self.data_dir if self.data_dir is not None else self.output_dir
+        manifest, skipped = check_audio_files(
+            manifest, on_error=self.on_error, expect_rate=self.expect_rate,
+            cache_file=default_cache_file(root), progress=not self.smoke,
+        )  # fmt: skip
+        if self.split_file is not None:
+            manifest = pin_splits(manifest, self.split_file, root=root, skipped=skipped["path"])
+        return manifest, skipped
+
     def augment(self) -> list[nn.Module]:
         """Waveform augmentation for training batches (SpecAugment lives in the front end)."""
         from audioconv.data.augment import AddNoise, Gain, SpeedPerturb, TimeShift
@@ -271,13 +300,13 @@ class AudioRecipe(Recipe):
         return steps
 
     def experiment(self) -> Experiment:
-        from audioconv.data import AudioDataModule
+        from audioconv.data import AudioDataModule, AudioDataset
         from audioconv.features import AudioFrontend
 
         samples = round(self.clip_seconds * self.sample_rate)
+        manifest, skipped = self.checked_manifest()
         datamodule = AudioDataModule(
-            self.manifest(),
-            sample_rate=self.sample_rate,
+            AudioDataset(manifest, sample_rate=self.sample_rate, check_files=False),
             fixed_length=samples,
             val_size=self.val_size,
             test_size=self.test_size,
@@ -285,8 +314,9 @@ class AudioRecipe(Recipe):
             batch_size=self.batch_size,
             num_workers=self.num_workers,
             augment=self.augment() or None,
-            **self.split_options(),
+            **({"split": "predefined"} if self.split_file else self.split_options()),
         )
+        datamodule.skipped = skipped  # (path, reason) rows: skipped.csv and a note in the report
         frontend = AudioFrontend(
             kind=self.features,
             sample_rate=self.sample_rate,
@@ -352,7 +382,7 @@ def build_classifier(recipe: Recipe, experiment: Experiment):
     )
 
 
-def _fit_one(recipe: Recipe, output_dir: Path, *, progress: bool):
+def _fit_one(recipe: Recipe, output_dir: Path, *, progress: bool, out=None):
     import lightning as L
 
     from audioconv.training import fit
@@ -360,6 +390,7 @@ def _fit_one(recipe: Recipe, output_dir: Path, *, progress: bool):
     L.seed_everything(recipe.seed, workers=True, verbose=False)
     experiment = recipe.experiment()
     model = build_classifier(recipe, experiment)
+    _before_training(recipe, experiment, model, output_dir, out)
     limit = SMOKE_BATCHES if recipe.smoke else None
     result = fit(
         model,
@@ -385,7 +416,45 @@ def _fit_one(recipe: Recipe, output_dir: Path, *, progress: bool):
     )
     if getattr(recipe, "baseline", False) and result.report is not None:
         recipe.attach_baseline(experiment.datamodule, result)
+    skipped = getattr(experiment.datamodule, "skipped", None)
+    if skipped is not None and len(skipped) and result.report is not None:
+        result.report.notes.append(
+            f"{len(skipped)} bad file(s) skipped before training (on_error='skip'), listed in "
+            "skipped.csv"
+        )
+        result.report.save(result.output_dir, figures=False)
     return result
+
+
+def _before_training(recipe: Recipe, experiment: Experiment, model, output_dir: Path, out):
+    """Print what the run trains on (clips / seconds / groups per split and class), the model's
+    size and input, and the run folder; write ``skipped.csv`` when files were skipped."""
+    from audioconv.data.summary import describe_run, write_skipped
+
+    datamodule = experiment.datamodule
+    skipped = getattr(datamodule, "skipped", None)
+    if skipped is not None and len(skipped):
+        write_skipped(skipped, output_dir)
+    table = None
+    if hasattr(datamodule, "sample_table"):
+        table = datamodule.sample_table()
+        manifest = getattr(getattr(datamodule, "dataset", None), "manifest", None)
+        if manifest is not None and "seconds" in manifest.columns and "path" in table.columns:
+            table["seconds"] = table["path"].map(dict(zip(manifest["path"], manifest["seconds"])))
+        if "label" not in table.columns and "tags" in table.columns:
+            table["tags"] = table["tags"].str.split(";")
+        if not {"label", "tags"} & set(table.columns):
+            table = table.assign(label="-")
+    text = describe_run(
+        table,
+        model_name=recipe.model,
+        parameters=sum(p.numel() for p in model.parameters()),
+        input_shape=experiment.input_shape,
+        input_kind=experiment.input_kind,
+        output_dir=output_dir,
+        skipped=0 if skipped is None else len(skipped),
+    )
+    print(text, file=sys.stdout if out is None else out, flush=True)
 
 
 def run(recipe: Recipe, *, progress: bool = True, out=None) -> list:
@@ -400,7 +469,7 @@ def run(recipe: Recipe, *, progress: bool = True, out=None) -> list:
     variants = recipe.variants()
     for name, variant in variants:
         folder = recipe.output_dir if name is None else recipe.output_dir / name
-        result = _fit_one(variant, folder, progress=progress)
+        result = _fit_one(variant, folder, progress=progress, out=out)
         title = f"{recipe.name}" + (f" [{name}]" if name else "") + f" -> {folder}"
         print(f"\n== {title}\n{result.report.summary()}", file=out, flush=True)
         results.append((name, result))
@@ -467,14 +536,32 @@ def recipes_dir() -> Path:
     return Path(override) if override else Path(__file__).resolve().parent.parent / "recipes"
 
 
-def load_recipe(name: str) -> type[Recipe]:
-    """The recipe class defined in ``recipes/<name>.py`` (a name or a path to a ``.py`` file)."""
-    path = Path(name) if name.endswith(".py") else recipes_dir() / f"{name}.py"
-    if not path.is_file():
-        known = sorted(p.stem for p in recipes_dir().glob("*.py") if not p.stem.startswith("_"))
+def list_recipes() -> list[str]:
+    """The registered recipe names: stems of the ``.py`` files in :func:`recipes_dir`."""
+    return sorted(
+        p.stem
+        for p in recipes_dir().glob("*.py")
+        if p.stem.isidentifier() and not p.stem.startswith("_")
+    )
+
+
+def load_recipe(name: str, *, allow_path: bool = False) -> type[Recipe]:
+    """The recipe class of a registered recipe name (``recipes/<name>.py``).
+
+    ``allow_path=True`` also accepts a path to a ``.py`` file: only for a path the user typed on
+    the command line (``audioconv fit my_recipe.py``), never for a name read from a file.
+    """
+    known = list_recipes()
+    if name in known:
+        path = recipes_dir() / f"{name}.py"
+    elif allow_path and str(name).endswith(".py") and Path(name).is_file():
+        path = Path(name)
+    else:
+        typed = " or a path to a recipe .py" if allow_path else ""
         raise ConfigError(
-            f"no recipe {name!r} ({path} does not exist); recipes: {', '.join(known) or 'none'} "
-            "(set AUDIOCONV_RECIPES to the recipes/ folder of a source checkout)"
+            f"no recipe {name!r}: give a recipe name{typed}; recipes: "
+            f"{', '.join(known) or 'none'} (set AUDIOCONV_RECIPES to the recipes/ folder of a "
+            "source checkout)"
         )
     spec = importlib.util.spec_from_file_location(f"audioconv_recipe_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
@@ -527,9 +614,25 @@ def parser_for(recipe_class: type[Recipe], prog: str | None = None):
 
 
 def parse_recipe(recipe_class: type[Recipe], argv: Sequence[str], prog: str | None = None):
-    """Parse ``argv`` into a ``recipe_class`` instance."""
+    """Parse ``argv`` into a ``recipe_class`` instance.
+
+    ``--config FILE`` reads a YAML of the options, or a run folder's ``config.yaml``: then the
+    options recorded under ``recipe`` are the defaults (the recipe must be this one) and the
+    rest of ``argv`` overrides them — ``--config runs/x/config.yaml --output-dir runs/x2``
+    re-runs ``runs/x`` into a new folder.
+    """
     parser = parser_for(recipe_class, prog)
-    config = parser.parse_args(_normalized(argv, _flags(recipe_class)))
+    argv = _normalized(argv, _flags(recipe_class))
+    run_config, argv = _run_config_argument(argv)
+    if run_config is not None:
+        name, options = recipe_options_from_run(run_config)
+        if name != recipe_class.name:
+            raise ConfigError(
+                f"{run_config} is a run of recipe {name!r}, not {recipe_class.name!r}: run it "
+                f"with recipes/{name}.py (or audioconv fit --config {run_config})"
+            )
+        parser.set_defaults(**options)
+    config = parser.parse_args(argv)
     options = {k: v for k, v in config.as_dict().items() if k not in ("config", "__path__")}
     return recipe_class(**options)
 
@@ -546,13 +649,49 @@ def main(
     return 0
 
 
-def recipe_options_from_run(run_dir: Path) -> tuple[str, dict[str, Any]]:
-    """The recipe name and options recorded in ``run_dir/config.yaml``."""
-    path = run_dir / "config.yaml"
+def recipe_options_from_run(run: str | os.PathLike) -> tuple[str, dict[str, Any]]:
+    """The recipe name and options recorded in a run's ``config.yaml`` (``run``: the file or its
+    folder). Relative ``output_dir`` / ``data_dir`` are taken relative to the file's folder."""
+    path = Path(run)
+    path = path / "config.yaml" if path.is_dir() else path
     if not path.is_file():
         raise ConfigError(f"{path}: missing; pass the recipe options (--recipe NAME ...)")
     config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    recipe = config.get("recipe")
+    recipe = config.get("recipe") if isinstance(config, dict) else None
     if not isinstance(recipe, dict) or "name" not in recipe:
         raise ConfigError(f"{path} was not written by a recipe run (no 'recipe' section)")
-    return recipe["name"], dict(recipe.get("options") or {})
+    known = list_recipes()
+    if recipe["name"] not in known:  # a name only: a path in a file is never imported
+        raise ConfigError(
+            f"{path}: recipe.name={recipe['name']!r} is not a registered recipe "
+            f"({', '.join(known) or 'none'}); a run folder names its recipe, never a file: fix "
+            "config.yaml, or set AUDIOCONV_RECIPES to the folder holding that recipe"
+        )
+    options = dict(recipe.get("options") or {})
+    for key in ("output_dir", "data_dir"):
+        if isinstance(options.get(key), str):  # an absolute path stays as it is
+            options[key] = os.path.join(path.parent.absolute(), options[key])
+    return recipe["name"], options
+
+
+def _is_run_config(path: str) -> bool:
+    """True when ``path`` is a YAML file with a ``recipe`` section (a run's config.yaml)."""
+    try:
+        config = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return False  # jsonargparse reports it
+    return isinstance(config, dict) and isinstance(config.get("recipe"), dict)
+
+
+def _run_config_argument(argv: list[str]) -> tuple[Path | None, list[str]]:
+    """Split a ``--config`` naming a run's config.yaml off ``argv`` (normalised arguments)."""
+    for i, arg in enumerate(argv):
+        if arg == "--config" and i + 1 < len(argv):
+            path, rest = argv[i + 1], [*argv[:i], *argv[i + 2 :]]
+        elif arg.startswith("--config="):
+            path, rest = arg.partition("=")[2], [*argv[:i], *argv[i + 1 :]]
+        else:
+            continue
+        if _is_run_config(path):
+            return Path(path), rest
+    return None, argv

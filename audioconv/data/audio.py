@@ -50,7 +50,7 @@ from audioconv.io import audio_info, load_audio
 
 __all__ = ["AUDIO_EXTENSIONS", "AudioDataset", "AudioFolder", "AudioManifest", "split_tags"]
 
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")
 Task = Literal["binary", "multiclass", "multilabel"]
 OnError = Literal["raise", "skip"]
 _MAX_LISTED = 20

@@ -21,6 +21,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from audioconv.data.audio import AUDIO_EXTENSIONS
@@ -29,6 +30,17 @@ from audioconv.io import audio_info
 
 __all__ = [
     "CREMAD_EMOTIONS",
+    "EMODB_EMOTIONS",
+    "TESS_EMOTIONS",
+    "URBANSOUND8K_CLASSES",
+    "emodb",
+    "mtg_jamendo",
+    "parse_emodb_name",
+    "parse_tess_name",
+    "parse_urbansound8k_name",
+    "read_manifest",
+    "tess",
+    "urbansound8k",
     "RAVDESS_EMOTIONS",
     "SPEECH_COMMANDS_12",
     "SPEECH_COMMANDS_35",
@@ -116,8 +128,6 @@ def fsdd(root: str | os.PathLike) -> pd.DataFrame:
 
 # -- Speech Commands v2 ---------------------------------------------------------------------------
 def _read_list(path: Path) -> set[str]:
-    if not path.is_file():
-        return set()
     return {line.strip() for line in path.read_text().splitlines() if line.strip()}
 
 
@@ -140,8 +150,19 @@ def speech_commands(
     if classes not in (12, 35):
         raise ConfigError(f"classes={classes!r}: Speech Commands tasks have 12 or 35 classes")
     root = _require_dir(root, "Speech Commands folder (holding the word folders)")
-    val = _read_list(root / "validation_list.txt")
-    test = _read_list(root / "testing_list.txt")
+    root = _locate(
+        root,
+        "testing_list.txt",
+        "Speech Commands folder (the official split needs "
+        "validation_list.txt and testing_list.txt, which ship with the dataset)",
+    )
+    lists = [root / "validation_list.txt", root / "testing_list.txt"]
+    if not all(p.is_file() for p in lists):
+        raise DatasetError(
+            f"{root}: validation_list.txt and testing_list.txt must both be there; the official "
+            "split needs them (they ship in the dataset archive): restore them"
+        )
+    val, test = (_read_list(p) for p in lists)
     rows = []
     for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name != BACKGROUND):
         for file in _audio_files(folder):
@@ -182,8 +203,9 @@ def speech_commands(
 
 # -- GTZAN ----------------------------------------------------------------------------------------
 def gtzan(root: str | os.PathLike) -> pd.DataFrame:
-    """GTZAN genres: ``genres_original/<genre>/<genre>.000NN.wav`` (``root`` may be the dataset
-    folder, ``genres_original`` or ``genres``). ``group`` is the clip itself (GTZAN has no artist
+    """GTZAN genres: ``genres_original/<genre>/<genre>.000NN.wav`` (the Kaggle copy) or the
+    original ``genres/<genre>/<genre>.000NN.au`` (``root`` may be the dataset folder,
+    ``genres_original`` or ``genres``). ``group`` is the clip itself (GTZAN has no artist
     metadata); split it with :func:`audioconv.data.splits.assign_splits`."""
     root = _require_dir(root, "GTZAN folder (holding genres_original/)")
     for name in ("genres_original", "genres", "Data/genres_original"):
@@ -208,6 +230,7 @@ def esc50(root: str | os.PathLike, *, esc10: bool = False) -> pd.DataFrame:
     recording (``src_file``). ``esc10=True`` keeps the ESC-10 subset. The class order follows
     ``target``: ``frame.attrs["class_names"]``."""
     root = _require_dir(root, "ESC-50 folder (holding meta/ and audio/)")
+    root = _locate(root, "meta/esc50.csv", "ESC-50 folder (holding meta/ and audio/)")
     meta = root / "meta" / "esc50.csv"
     if not meta.is_file():
         raise DatasetError(f"{meta}: missing; the ESC-50 layout keeps its labels there")
@@ -323,3 +346,309 @@ def tags_csv(
     frame["path"] = [p if Path(p).is_absolute() else str(csv.parent / p) for p in frame["path"]]
     frame.attrs["class_names"] = names
     return frame
+
+
+# -- checks shared by the layouts -----------------------------------------------------------------
+def _locate(root: Path, marker: str, what: str) -> Path:
+    """``root`` if it holds ``marker``; a folder one level down holding it is named in the error
+    (the usual mistake: passing the folder the dataset was unpacked into)."""
+    if (root / marker).exists():
+        return root
+    below = sorted(p for p in root.iterdir() if p.is_dir() and (p / marker).exists())
+    hint = f"; it is in {below[0]}: pass --data-dir {below[0]}" if below else ""
+    raise DatasetError(f"{root}: no {marker}, so this is not the {what}{hint}")
+
+
+def _check_text_file(path: Path) -> None:
+    """A missing, empty or binary table file is a DatasetError naming it."""
+    if not path.is_file():
+        raise DatasetError(f"{path}: no such file")
+    head = path.read_bytes()[:4096]
+    if not head.strip():
+        raise DatasetError(f"{path}: the file is empty; write a header row and one row per clip")
+    if b"\x00" in head:
+        raise DatasetError(f"{path}: this is a binary file, not a text CSV / TSV table")
+
+
+def _read_text_table(path: Path, sep: str | None = None) -> pd.DataFrame:
+    """A CSV / TSV with a header row; an empty, binary or unparsable file is a DatasetError."""
+    _check_text_file(path)
+    sep = sep or ("\t" if path.suffix.lower() in (".tsv", ".tab") else ",")
+    try:
+        frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise DatasetError(f"{path}: cannot parse the table ({error})") from error
+    if frame.empty:
+        raise DatasetError(f"{path}: a header but no rows; add one row per clip")
+    return frame
+
+
+# -- your own data: a CSV / TSV manifest -----------------------------------------------------------
+def read_manifest(
+    path: str | os.PathLike, *, root: str | os.PathLike | None = None
+) -> pd.DataFrame:
+    """A manifest you wrote: CSV (or ``.tsv``) with columns ``path`` and ``label`` (or ``tags``
+    joined by ``;`` for multi-label), optional ``group`` (speaker / recording), ``split``
+    (train / val / test) and ``fold`` (int). Paths are relative to ``root`` (default: the
+    manifest's folder) and must stay inside it.
+
+    Raises:
+        DatasetError: empty / binary / unparsable file, a missing column, an empty path or label
+            cell, a path leaving ``root``, or a path listed twice (it would sit in two splits);
+            the message names the line of the file.
+    """
+    from audioconv.data.audio import split_tags
+
+    path = Path(path)
+    frame = _read_text_table(path)
+    frame.columns = [str(c).strip().lower() for c in frame.columns]
+    if "path" not in frame.columns or not {"label", "tags"} & set(frame.columns):
+        raise DatasetError(
+            f"{path}: columns {list(frame.columns)}; a manifest needs 'path' and 'label' (or "
+            "'tags' for multi-label), optionally 'group', 'split', 'fold'"
+        )
+    root = Path(root) if root is not None else path.parent
+    base = root.resolve()
+    target = "label" if "label" in frame.columns else "tags"
+    line = frame.index + 2  # the header is line 1
+    for column in ("path", target):
+        empty = frame[column].str.strip() == ""
+        if empty.any():
+            raise DatasetError(
+                f"{path}: line {line[empty][0]} has an empty {column!r} cell "
+                f"({int(empty.sum())} such row(s)); fill it in or delete the row"
+            )
+    resolved = [(root / p.strip()).resolve() for p in frame["path"]]
+    for row, file in enumerate(resolved):
+        if not file.is_relative_to(base):
+            raise DatasetError(
+                f"{path}: line {row + 2}: {frame['path'].iloc[row]!r} leaves the dataset folder "
+                f"{base}; keep the clips inside it and give paths relative to it"
+            )
+    frame["path"] = [str(file) for file in resolved]
+    keys = ["path"] + [c for c in ("offset", "duration") if c in frame.columns]
+    repeated = frame.duplicated(keys, keep=False)
+    if repeated.any():
+        first = frame.loc[repeated, "path"].iloc[0]
+        rows = line[(frame["path"] == first).to_numpy()].tolist()
+        raise DatasetError(
+            f"{path}: {first} is listed on lines {rows} ({int(repeated.sum())} repeated rows in "
+            "all); a clip listed twice can land in both training and test: keep one row per clip"
+        )
+    if target == "tags":
+        frame["tags"] = [split_tags(value) for value in frame["tags"]]
+    else:
+        frame["label"] = frame["label"].str.strip()
+    if "fold" in frame.columns:
+        try:
+            frame["fold"] = frame["fold"].astype(int)
+        except ValueError as error:
+            raise DatasetError(f"{path}: the 'fold' column must hold integers ({error})") from None
+    for column in ("offset", "duration"):
+        if column in frame.columns:
+            frame[column] = pd.to_numeric(frame[column].replace("", None))
+    return frame
+
+
+# -- UrbanSound8K ---------------------------------------------------------------------------------
+URBANSOUND8K_CLASSES = (
+    "air_conditioner", "car_horn", "children_playing", "dog_bark", "drilling", "engine_idling",
+    "gun_shot", "jackhammer", "siren", "street_music",
+)  # fmt: skip
+_URBANSOUND = re.compile(r"^(\d+)-(\d+)-(\d+)-(\d+)$")
+
+
+def parse_urbansound8k_name(name: str) -> dict:
+    """``{fsID}-{classID}-{occurrenceID}-{sliceID}.wav`` -> label and group (the Freesound
+    recording ``fsID``: its slices stay in one fold).
+
+    >>> parse_urbansound8k_name("100032-3-0-0.wav")
+    {'label': 'dog_bark', 'group': '100032'}
+    """
+    match = _URBANSOUND.match(Path(name).stem)
+    if match is None or int(match[2]) >= len(URBANSOUND8K_CLASSES):
+        raise ValueError(f"{name!r} is not '{{fsID}}-{{classID}}-{{occurrenceID}}-{{sliceID}}.wav'")
+    return {"label": URBANSOUND8K_CLASSES[int(match[2])], "group": match[1]}
+
+
+def urbansound8k(root: str | os.PathLike) -> pd.DataFrame:
+    """UrbanSound8K: ``audio/fold1..10/{fsID}-{classID}-{occurrenceID}-{sliceID}.wav`` and
+    ``metadata/UrbanSound8K.csv``. Labels and folds come from the CSV when present, else from the
+    file names and fold folders. ``group`` is the recording (``fsID``), ``fold`` the dataset's 10
+    folds (its protocol: 10-fold cross-validation on them, never re-shuffled)."""
+    root = _require_dir(root, "UrbanSound8K folder (holding audio/fold1 ... audio/fold10)")
+    root = _locate(root, "audio", "UrbanSound8K folder (holding audio/fold1 ... audio/fold10)")
+    meta = root / "metadata" / "UrbanSound8K.csv"
+    if meta.is_file():
+        table = _read_text_table(meta)
+        needed = {"slice_file_name", "fsID", "fold", "classID", "class"}
+        if not needed <= set(table.columns):
+            raise DatasetError(f"{meta}: columns {sorted(needed - set(table.columns))} are missing")
+        frame = pd.DataFrame(
+            {
+                "path": [
+                    str(root / "audio" / f"fold{fold}" / name)
+                    for fold, name in zip(table["fold"], table["slice_file_name"])
+                ],
+                "label": table["class"].to_numpy(),
+                "group": table["fsID"].to_numpy(),
+                "fold": table["fold"].astype(int).to_numpy(),
+            }
+        )
+        names = table.drop_duplicates("classID").sort_values("classID", key=lambda c: c.astype(int))
+        frame.attrs["class_names"] = list(names["class"])
+        return frame
+    folders = sorted((p for p in (root / "audio").glob("fold*") if p.is_dir()), key=str)
+    parts = []
+    for folder in folders:
+        if not folder.name[4:].isdigit():
+            continue
+        part = _parse_all(_audio_files(folder), parse_urbansound8k_name, folder, "UrbanSound8K")
+        part["fold"] = int(folder.name[4:])
+        parts.append(part)
+    if not parts:
+        raise DatasetError(f"{root / 'audio'}: no fold1 ... fold10 folders with audio")
+    frame = pd.concat(parts, ignore_index=True)
+    frame.attrs["class_names"] = [c for c in URBANSOUND8K_CLASSES if c in set(frame["label"])]
+    return frame
+
+
+# -- EmoDB ----------------------------------------------------------------------------------------
+EMODB_CODES = {
+    "W": "anger", "L": "boredom", "E": "disgust", "A": "fear", "F": "happiness", "T": "sadness",
+    "N": "neutral",
+}  # fmt: skip
+EMODB_EMOTIONS = tuple(EMODB_CODES.values())
+_EMODB = re.compile(r"^(\d\d)([a-z]\d\d)([WLEAFTN])([a-z])$")
+
+
+def parse_emodb_name(name: str) -> dict:
+    """Berlin EmoDB ``03a01Fa.wav``: speaker = characters 1-2, text = 3-5, emotion = 6 (German
+    initial: W anger, L boredom, E disgust, A fear, F happiness, T sadness, N neutral), version 7.
+
+    >>> parse_emodb_name("03a01Fa.wav")
+    {'label': 'happiness', 'group': 'speaker03', 'text': 'a01'}
+    """
+    match = _EMODB.match(Path(name).stem)
+    if match is None:
+        raise ValueError(f"{name!r} is not an EmoDB file name like 03a01Fa.wav")
+    return {"label": EMODB_CODES[match[3]], "group": f"speaker{match[1]}", "text": match[2]}
+
+
+def emodb(root: str | os.PathLike) -> pd.DataFrame:
+    """Berlin EmoDB: ``wav/03a01Fa.wav`` (or the clips in ``root``): 10 speakers, 7 emotions,
+    group = speaker (its protocol is speaker-independent). Class order: ``EMODB_EMOTIONS``."""
+    root = _require_dir(root, "EmoDB folder (holding wav/)")
+    folder = root / "wav" if (root / "wav").is_dir() else root
+    frame = _parse_all(_audio_files(folder), parse_emodb_name, folder, "EmoDB")
+    frame.attrs["class_names"] = list(EMODB_EMOTIONS)
+    return frame
+
+
+# -- TESS -----------------------------------------------------------------------------------------
+TESS_EMOTIONS = ("angry", "disgust", "fear", "happy", "neutral", "pleasant_surprise", "sad")
+_TESS = re.compile(r"^(OAF|YAF)_([A-Za-z]+)_([A-Za-z]+)$", re.IGNORECASE)
+
+
+def parse_tess_name(name: str) -> dict:
+    """TESS ``OAF_back_angry.wav``: speaker (OAF older / YAF younger talker), word, emotion
+    (``ps`` is pleasant surprise).
+
+    >>> parse_tess_name("YAF_bean_ps.wav")
+    {'label': 'pleasant_surprise', 'speaker': 'YAF', 'group': 'bean'}
+    """
+    match = _TESS.match(Path(name).stem)
+    emotion = None if match is None else match[3].lower()
+    emotion = "pleasant_surprise" if emotion in ("ps", "pleasant") else emotion
+    if emotion not in TESS_EMOTIONS:
+        raise ValueError(f"{name!r} is not a TESS file name like OAF_back_angry.wav")
+    return {"label": emotion, "speaker": match[1].upper(), "group": match[2].lower()}
+
+
+def tess(root: str | os.PathLike, *, test_speaker: str = "YAF") -> pd.DataFrame:
+    """Toronto emotional speech set: ``OAF_angry/OAF_back_angry.wav``, ``YAF_sad/...``: two
+    talkers, 7 emotions, 200 words each. The only speaker-independent protocol with two talkers:
+    ``test_speaker``'s clips are test, the other's train; ``group`` is the word, so validation
+    carved from training holds words never trained on."""
+    root = _require_dir(root, "TESS folder (holding OAF_angry/, YAF_sad/, ...)")
+    frame = _parse_all(_audio_files(root), parse_tess_name, root, "TESS")
+    if test_speaker.upper() not in ("OAF", "YAF"):
+        raise ConfigError(f"test_speaker={test_speaker!r}: TESS speakers are 'OAF' and 'YAF'")
+    frame = frame.drop_duplicates("path")
+    frame["split"] = np.where(frame["speaker"] == test_speaker.upper(), "test", "train")
+    frame.attrs["class_names"] = [c for c in TESS_EMOTIONS if c in set(frame["label"])]
+    return frame
+
+
+# -- MTG-Jamendo ----------------------------------------------------------------------------------
+def _jamendo_tsv(path: Path) -> pd.DataFrame:
+    """One autotagging TSV: TRACK_ID, ARTIST_ID, ALBUM_ID, PATH, DURATION, then one tag per
+    tab-separated field (``mood/theme---happy``)."""
+    _check_text_file(path)
+    lines = path.read_text(encoding="utf-8").splitlines()
+    header = lines[0].split("\t")
+    if header[:4] != ["TRACK_ID", "ARTIST_ID", "ALBUM_ID", "PATH"]:
+        raise DatasetError(
+            f"{path}: header {header[:6]} is not MTG-Jamendo's "
+            "TRACK_ID, ARTIST_ID, ALBUM_ID, PATH, DURATION, TAGS"
+        )
+    rows = []
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) < 6:
+            raise DatasetError(f"{path}: line {number} has no tags: {line!r}")
+        rows.append(
+            {"track": fields[0], "group": fields[1], "relpath": fields[3], "tags": fields[5:]}
+        )
+    return pd.DataFrame(rows)
+
+
+def mtg_jamendo(
+    root: str | os.PathLike, *, subset: str = "moodtheme", split_index: int = 0
+) -> pd.DataFrame:
+    """MTG-Jamendo autotagging: ``autotagging_<subset>.tsv`` (``subset`` ``"moodtheme"``,
+    ``"genre"``, ``"instrument"``, ``"top50tags"``, or ``""`` for ``autotagging.tsv``), clips
+    under ``audio/`` (or ``root``) at the TSV's ``PATH``. Multi-label ``tags`` without their
+    ``mood/theme---`` prefix when the subset has one category; ``group`` = artist. With
+    ``splits/split-<split_index>/autotagging_<subset>-{train,validation,test}.tsv`` (as the
+    repository ships them) the official split is the ``split`` column."""
+    root = _require_dir(root, "MTG-Jamendo folder (holding autotagging_<subset>.tsv)")
+    stem = f"autotagging_{subset}" if subset else "autotagging"
+    for where in (root, root / "data"):
+        if (where / f"{stem}.tsv").is_file():
+            break
+    else:
+        raise DatasetError(
+            f"{root}: no {stem}.tsv (nor data/{stem}.tsv); pass the repository folder"
+        )
+    frame = _jamendo_tsv(where / f"{stem}.tsv")
+    bases = [root / "audio", root, where / "audio"]
+    base = next((b for b in bases if (b / frame["relpath"].iloc[0]).is_file()), None)
+    if base is None:
+        raise DatasetError(
+            f"{frame['relpath'].iloc[0]} (first row of {stem}.tsv) is in none of "
+            f"{[str(b) for b in bases]}; put the audio there"
+        )
+    frame["path"] = [str(base / p) for p in frame["relpath"]]
+    categories = {tag.split("---")[0] for tags in frame["tags"] for tag in tags}
+    if len(categories) == 1:
+        frame["tags"] = [[tag.split("---", 1)[-1] for tag in tags] for tags in frame["tags"]]
+    split_dir = where / "splits" / f"split-{split_index}"
+    if split_dir.is_dir():
+        split = {}
+        for part, name in (("train", "train"), ("validation", "val"), ("test", "test")):
+            part_file = split_dir / f"{stem}-{part}.tsv"
+            if not part_file.is_file():
+                raise DatasetError(f"{part_file}: missing; the split needs train/validation/test")
+            split.update(dict.fromkeys(_jamendo_tsv(part_file)["track"], name))
+        unlisted = sorted(set(frame["track"]) - set(split))
+        if unlisted:
+            raise DatasetError(
+                f"{split_dir}: {len(unlisted)} track(s) of {stem}.tsv are in no split file, "
+                f"e.g. {unlisted[:5]}"
+            )
+        frame["split"] = frame["track"].map(split)
+    frame.attrs["class_names"] = sorted({tag for tags in frame["tags"] for tag in tags})
+    return frame.drop(columns=["relpath"])

@@ -31,7 +31,7 @@ from sklearn.model_selection import (
 
 from audioconv.errors import ConfigError, DatasetError
 
-__all__ = ["SPLITS", "assign_splits", "folds_to_splits", "resolve_splits"]
+__all__ = ["SPLITS", "assign_splits", "folds_to_splits", "pin_splits", "resolve_splits"]
 
 SPLITS = ("train", "val", "test")
 
@@ -197,3 +197,57 @@ def resolve_splits(
         result = result.astype(object)
         result[train[val]] = "val"
     return np.asarray(result).astype(str)
+
+
+def pin_splits(
+    manifest: pd.DataFrame,
+    split_file,
+    *,
+    root=None,
+    skipped: Sequence[str] = (),
+) -> pd.DataFrame:
+    """``manifest`` with its ``split`` column read from ``split_file``: a CSV with ``path`` and
+    ``split`` (train / val / test) for every clip, e.g. the ``splits.csv`` a run writes. Relative
+    paths resolve from ``root``. Paths in ``skipped`` (bad files left out) may be listed.
+
+    Raises:
+        DatasetError: a clip is not listed, a listed clip is not in the dataset, a path is listed
+            twice, or a split name is unknown (the message names them and the file).
+    """
+    from pathlib import Path
+
+    path = Path(split_file)
+    if not path.is_file():
+        raise DatasetError(f"{path}: no such split file; pass a CSV with path,split columns")
+    try:
+        table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as error:
+        raise DatasetError(f"{path}: cannot read the split file ({error})") from None
+    if not {"path", "split"} <= set(table.columns):
+        raise DatasetError(f"{path}: needs 'path' and 'split' columns, has {list(table.columns)}")
+    base = Path(root) if root is not None else path.parent
+    files = [str((base / p).resolve()) for p in table["path"]]
+    splits = table["split"].str.lower().replace({"validation": "val"})
+    unknown = sorted(set(splits) - set(SPLITS))
+    if unknown:
+        raise DatasetError(f"{path}: split names {unknown}; use train / val / test")
+    twice = pd.Series(files)[pd.Series(files).duplicated()].tolist()
+    if twice:
+        raise DatasetError(f"{path}: {len(twice)} path(s) listed twice, e.g. {twice[:3]}")
+    pinned = dict(zip(files, splits))
+    clips = [str(Path(p).resolve()) for p in manifest["path"]]
+    unlisted = [c for c in clips if c not in pinned]
+    if unlisted:
+        raise DatasetError(
+            f"{path}: {len(unlisted)} clip(s) of the dataset are not listed, e.g. {unlisted[:3]}; "
+            "list every clip (or drop --split-file to split anew)"
+        )
+    gone = set(pinned) - set(clips) - {str(Path(p).resolve()) for p in skipped}
+    if gone:
+        raise DatasetError(
+            f"{path}: {len(gone)} listed clip(s) are not in the dataset, e.g. {sorted(gone)[:3]}; "
+            "the split file belongs to another dataset folder"
+        )
+    out = manifest.copy()
+    out["split"] = [pinned[c] for c in clips]
+    return out

@@ -1,0 +1,207 @@
+"""Decode every audio file of a manifest once, before training, and name every bad one.
+
+A header check misses what only decoding shows: NaN / inf samples, an mp3 / ogg cut short, a
+WAV whose header promises more samples than it holds. :func:`scan_files` decodes each file fully
+(in threads, with a tqdm progress bar) and records its length, sample rate and problem, if any.
+Results are cached by path, size and modification time, so a second run over the same files
+reads the cache instead of decoding. :func:`check_audio_files` applies the scan to a manifest:
+``on_error="raise"`` lists **every** bad file in one :class:`~audioconv.errors.DatasetError`;
+``on_error="skip"`` drops their rows and returns them.
+
+>>> import tempfile, numpy as np, soundfile as sf
+>>> from pathlib import Path
+>>> root = Path(tempfile.mkdtemp())
+>>> sf.write(root / "good.wav", np.zeros(800, dtype=np.float32), 8000)
+>>> (root / "bad.wav").write_bytes(b"not audio")
+9
+>>> scan = scan_files([root / "good.wav", root / "bad.wav"], progress=False)
+>>> scan[str(root / "good.wav")]
+FileScan(seconds=0.1, sample_rate=8000, problem=None)
+>>> scan[str(root / "bad.wav")].problem.split(":")[0]
+'unreadable'
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+
+from audioconv._atomic import atomic_write_text
+from audioconv.errors import AudioError, ConfigError, DatasetError
+from audioconv.io import audio_info
+
+__all__ = ["FileScan", "check_audio_files", "default_cache_file", "scan_files"]
+
+_BLOCK = 1 << 16  # frames decoded at a time (bounded memory for long files)
+_CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class FileScan:
+    """One decoded file: its length in seconds, its sample rate and its problem (``None``: ok)."""
+
+    seconds: float | None
+    sample_rate: int | None
+    problem: str | None
+
+
+def _decode(path: str) -> FileScan:
+    """Decode ``path`` block by block; any problem is a one-line reason, never an exception."""
+    if not os.path.isfile(path):
+        return FileScan(None, None, "missing: no such file")
+    if os.path.getsize(path) == 0:
+        return FileScan(0.0, None, "empty: the file is 0 bytes")
+    try:
+        info = audio_info(path)  # unreadable / truncated WAV headers raise here
+    except AudioError as error:
+        reason = str(error).removeprefix(f"{path}: ")
+        kind = "truncated" if reason.startswith("truncated") else "unreadable"
+        return FileScan(None, None, f"{kind}: {reason.removeprefix('truncated: ')}")
+    if info.frames == 0:
+        return FileScan(0.0, info.sample_rate, "empty: the file holds 0 samples")
+    frames = 0
+    try:
+        with sf.SoundFile(path) as handle:
+            while len(block := handle.read(_BLOCK, dtype="float32", always_2d=True)):
+                if not np.isfinite(block).all():
+                    return FileScan(
+                        info.duration, info.sample_rate, "non-finite: the samples hold NaN or inf"
+                    )
+                frames += len(block)
+    except (sf.SoundFileError, RuntimeError) as error:
+        return FileScan(None, info.sample_rate, f"truncated: decoding failed mid-file ({error})")
+    if frames < info.frames:
+        return FileScan(
+            frames / info.sample_rate,
+            info.sample_rate,
+            f"truncated: decoded {frames} of the {info.frames} frames the header declares",
+        )
+    return FileScan(round(frames / info.sample_rate, 6), info.sample_rate, None)
+
+
+def default_cache_file(root: str | os.PathLike) -> Path:
+    """Where scans of the dataset folder ``root`` are cached: ``$AUDIOCONV_CACHE`` (default
+    ``$XDG_CACHE_HOME/audioconv``, i.e. ``~/.cache/audioconv``) ``/scan-<hash of root>.json``."""
+    import hashlib
+
+    base = os.environ.get("AUDIOCONV_CACHE") or Path(
+        os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache", "audioconv"
+    )
+    digest = hashlib.sha1(str(Path(root).resolve()).encode()).hexdigest()[:16]
+    return Path(base) / f"scan-{digest}.json"
+
+
+def _stamp(path: str) -> list[int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return [stat.st_size, stat.st_mtime_ns]
+
+
+def _read_cache(cache_file: Path | None) -> dict:
+    if cache_file is None or not cache_file.is_file():
+        return {}
+    try:
+        data = json.loads(cache_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # a damaged cache is only a slower scan
+    return data.get("files", {}) if data.get("version") == _CACHE_VERSION else {}
+
+
+def scan_files(
+    paths: Iterable[str | os.PathLike],
+    *,
+    cache_file: str | os.PathLike | None = None,
+    workers: int | None = None,
+    progress: bool = True,
+) -> dict[str, FileScan]:
+    """Decode every file of ``paths`` fully (``workers`` threads; default the CPU count) -> one
+    :class:`FileScan` per distinct path. ``cache_file`` (JSON) keeps results keyed by path, size
+    and mtime: an unchanged file is not decoded again."""
+    from tqdm.auto import tqdm
+
+    unique = list(dict.fromkeys(str(p) for p in paths))
+    cache_file = None if cache_file is None else Path(cache_file)
+    cached = _read_cache(cache_file)
+    stamps = {path: _stamp(path) for path in unique}
+    results: dict[str, FileScan] = {}
+    todo = []
+    for path in unique:
+        entry = cached.get(path)
+        if entry is not None and stamps[path] is not None and entry["stamp"] == stamps[path]:
+            results[path] = FileScan(**entry["scan"])
+        else:
+            todo.append(path)
+    if todo:
+        workers = workers or min(8, os.cpu_count() or 1)
+        with ThreadPoolExecutor(max_workers=workers) as pool:  # libsndfile releases the GIL
+            decoded = pool.map(_decode, todo)
+            bar = tqdm(decoded, total=len(todo), desc="checking audio files", unit="file",
+                       disable=not progress, leave=False)  # fmt: skip
+            for path, scan in zip(todo, bar):
+                results[path] = scan
+    if cache_file is not None and todo:
+        files = {
+            path: {"stamp": stamps[path], "scan": results[path].__dict__}
+            for path in unique
+            if stamps[path] is not None
+        }
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(cache_file, json.dumps({"version": _CACHE_VERSION, "files": files}))
+    return {path: results[path] for path in unique}
+
+
+def check_audio_files(
+    manifest: pd.DataFrame,
+    *,
+    on_error: Literal["raise", "skip"] = "raise",
+    expect_rate: int | None = None,
+    cache_file: str | os.PathLike | None = None,
+    progress: bool = True,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Scan the files of ``manifest`` (column ``path``) -> ``(kept rows, skipped)``.
+
+    ``kept`` gains a ``seconds`` column (the row's ``duration`` when it reads a segment, else the
+    file's length). ``skipped`` has columns ``path`` and ``reason``. ``expect_rate`` (Hz) makes a
+    file at any other sample rate a bad file (``None``: every rate is resampled).
+
+    Raises:
+        DatasetError: ``on_error="raise"`` and at least one bad file; the message lists all.
+    """
+    if on_error not in ("raise", "skip"):
+        raise ConfigError(f"on_error={on_error!r}: use 'raise' or 'skip'")
+    scans = scan_files(manifest["path"], cache_file=cache_file, progress=progress)
+    bad = {}
+    for path, scan in scans.items():
+        problem = scan.problem
+        if problem is None and expect_rate is not None and scan.sample_rate != expect_rate:
+            problem = f"wrong rate: {scan.sample_rate} Hz where the dataset is {expect_rate} Hz"
+        if problem is not None:
+            bad[path] = problem
+    skipped = pd.DataFrame(
+        {"path": list(bad), "reason": list(bad.values())}, columns=["path", "reason"]
+    )
+    if bad and on_error == "raise":
+        listing = "\n  ".join(f"{path}: {reason}" for path, reason in bad.items())
+        raise DatasetError(
+            f"{len(bad)} bad audio file(s) of {len(scans)}:\n  {listing}\n"
+            "fix or remove them, or pass --on-error skip to train without them "
+            "(they are listed in skipped.csv)"
+        )
+    kept = manifest[~manifest["path"].astype(str).isin(bad)].copy()
+    seconds = kept["path"].astype(str).map(lambda p: scans[p].seconds)
+    if "duration" in kept:
+        seconds = kept["duration"].where(kept["duration"].notna(), seconds)
+    kept["seconds"] = seconds.astype(float).to_numpy()
+    kept.attrs = dict(manifest.attrs)
+    return kept, skipped

@@ -1,0 +1,87 @@
+"""What a run is about to train on, said before training: clips, seconds and groups per split
+and class, the model's size and input, the run folder; and the bad files it left out.
+
+>>> import pandas as pd
+>>> table = pd.DataFrame({"split": ["train", "train", "test"], "label": ["a", "b", "a"],
+...                       "group": ["s1", "s2", "s3"], "seconds": [1.0, 2.0, 1.5]})
+>>> print(split_table(table).reset_index().to_string(index=False))
+split class  clips  seconds  groups
+train     a      1      1.0       1
+train     b      1      2.0       1
+train   all      2      3.0       2
+ test     a      1      1.5       1
+ test   all      1      1.5       1
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from audioconv._atomic import atomic_path
+
+__all__ = ["describe_run", "split_table", "write_skipped"]
+
+_ORDER = {"train": 0, "val": 1, "test": 2}
+
+
+def split_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Rows ``(split, class)`` plus ``(split, "all")``; columns ``clips``, ``seconds`` (when
+    ``table`` has them) and ``groups`` (when it has a ``group`` column). ``table`` has one row per
+    clip: ``split`` and ``label`` (or ``tags``: a clip counts once under each of its tags)."""
+    table = table.copy()
+    if "label" not in table.columns:
+        table = table.explode("tags").rename(columns={"tags": "label"})
+    table["label"] = table["label"].astype(str)
+    columns = {"clips": ("split", "size")}
+    if "seconds" in table.columns:
+        columns["seconds"] = ("seconds", "sum")
+    if "group" in table.columns:
+        columns["groups"] = ("group", "nunique")
+    parts = []
+    for split, rows in sorted(table.groupby("split"), key=lambda item: _ORDER.get(item[0], 3)):
+        per_class = rows.groupby("label").agg(**columns)
+        total = rows.agg(dict(columns.values())).to_frame().T
+        total.columns, total.index = list(columns), ["all"]
+        parts.append(pd.concat([per_class, total]).assign(split=split))
+    out = pd.concat(parts)
+    out.index.name = "class"
+    out = out.reset_index().set_index(["split", "class"])
+    if "seconds" in out.columns:
+        out["seconds"] = out["seconds"].astype(float).round(1)
+    return out.astype({c: int for c in out.columns if c != "seconds"})
+
+
+def describe_run(
+    table: pd.DataFrame | None,
+    *,
+    model_name: str,
+    parameters: int,
+    input_shape: tuple[int, ...],
+    input_kind: str,
+    output_dir: str | os.PathLike,
+    skipped: int = 0,
+) -> str:
+    """The text printed before training (``table``: one row per clip, see :func:`split_table`)."""
+    lines = ["== before training"]
+    if table is not None and len(table):
+        lines.append(split_table(table).to_string())
+    if skipped:
+        lines.append(f"skipped {skipped} bad file(s) (on_error='skip'): see skipped.csv")
+    lines.append(
+        f"model: {model_name}, {parameters:,} parameters, input {tuple(input_shape)} "
+        f"({input_kind}, without the batch axis)"
+    )
+    lines.append(f"run folder: {Path(output_dir).resolve()}")
+    return "\n".join(lines)
+
+
+def write_skipped(skipped: pd.DataFrame, output_dir: str | os.PathLike) -> Path:
+    """``output_dir/skipped.csv`` (columns ``path``, ``reason``), written atomically."""
+    path = Path(output_dir) / "skipped.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as tmp:
+        skipped.to_csv(tmp, index=False)
+    return path
