@@ -20,7 +20,6 @@ True
 from __future__ import annotations
 
 import dataclasses
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -51,7 +50,6 @@ class BaselineResult:
     selection: str
     val_accuracy: float
     n_features: int
-    seconds: float
     report: Report
 
     def to_dict(self) -> dict[str, Any]:
@@ -63,7 +61,6 @@ class BaselineResult:
             f"({self.n_features} values)",
             "selection": self.selection,
             "val_accuracy": self.val_accuracy,
-            "seconds": round(self.seconds, 2),
             "metrics": self.report.to_dict()["metrics"],
         }
 
@@ -111,7 +108,6 @@ def fit_baseline(
     from sklearn.model_selection import StratifiedKFold, cross_val_score
     from sklearn.pipeline import make_pipeline
 
-    start = time.perf_counter()
     x_train, y_train = splits["train"]
     x_test, y_test = splits.get("test", (np.empty((0, 0)), np.empty(0)))
     if len(y_train) == 0 or len(y_test) == 0:
@@ -151,7 +147,6 @@ def fit_baseline(
         selection="validation accuracy" if has_val else "3-fold cross-validation on train",
         val_accuracy=score,
         n_features=int(x_train.shape[1]),
-        seconds=time.perf_counter() - start,
         report=report,
     )
 

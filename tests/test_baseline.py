@@ -76,6 +76,8 @@ def test_report_holds_the_baseline_beside_the_model(digits, tmp_path):
     assert "classical baseline (" in printed and "accuracy 1.0000" in printed
     # the plots of the run are still there, and the report reloads with the baseline
     assert (tmp_path / "run" / "confusion_matrix.png").is_file()
+    header = (tmp_path / "run" / "metrics.csv").read_text().splitlines()[0].split(",")
+    assert {"train/acc", "val/acc", "test/acc"} <= set(header)  # for the learning curves
     assert Report.from_json(tmp_path / "run" / "report.json").baseline == base
 
 

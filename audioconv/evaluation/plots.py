@@ -17,9 +17,25 @@ from matplotlib.figure import Figure
 
 from audioconv.errors import ConfigError
 
-# Beyond this many classes, cells are not annotated and per-class curves get no legend entry.
+# Beyond this many classes, cells are not annotated, only the normalised confusion matrix is
+# drawn, and per-class curves are grey without a legend entry.
 _MAX_ANNOTATED = 20
 _MAX_LEGEND = 10
+# One colour per split in every learning-curve panel; averages in colours no class curve uses
+# (class curves: the tab10 cycle, or light grey when there are many).
+SPLIT_COLORS = {"train": "tab:blue", "val": "tab:orange", "test": "black"}
+SPLIT_NAMES = {"train": "train", "val": "validation", "test": "test"}
+AVERAGE_STYLES = {
+    "micro": {"color": "black", "linestyle": "--"},
+    "macro": {"color": "black", "linestyle": "-."},
+}
+_METRIC_NAMES = {"acc": "accuracy", "mae": "mean absolute error"}
+_AXIS_NAMES = {
+    "fpr": "false positive rate",
+    "tpr": "true positive rate",
+    "recall": "recall",
+    "precision": "precision",
+}
 # Learning-curve columns: "train/loss", "val_accuracy", "train/loss_epoch", ...
 _STAGE = re.compile(r"^(train|val|valid|validation|test)[/_](.+?)(_epoch|_step)?$")
 
@@ -31,16 +47,22 @@ def png_bytes(fig: Figure, *, dpi: int = 100) -> bytes:
     return buffer.getvalue()
 
 
-def _heatmap(ax, matrix: np.ndarray, labels: Sequence[str], *, title: str, fmt: str) -> None:
+def _heatmap(
+    ax, matrix: np.ndarray, labels: Sequence[str], *, title: str, fmt: str, vmax=None
+) -> None:
     """Draw a ``(C, C)`` matrix, rows = true class, columns = predicted class."""
-    image = ax.imshow(matrix, cmap="Blues", vmin=0)
+    image = ax.imshow(matrix, cmap="Blues", vmin=0, vmax=vmax)
     ax.figure.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
     ticks = np.arange(len(labels))
     rotate = len(labels) > 4
-    ax.set_xticks(ticks, labels, rotation=45 if rotate else 0, ha="right" if rotate else "center")
-    ax.set_yticks(ticks, labels)
-    ax.set_xlabel("predicted")
-    ax.set_ylabel("true")
+    size = 8 if len(labels) <= _MAX_ANNOTATED else max(4, min(8, 350 / len(labels)))
+    ax.set_xticks(
+        ticks, labels, rotation=90 if len(labels) > _MAX_ANNOTATED else 45 if rotate else 0,
+        ha="right" if rotate and len(labels) <= _MAX_ANNOTATED else "center", fontsize=size,
+    )  # fmt: skip
+    ax.set_yticks(ticks, labels, fontsize=size)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
     ax.set_title(title)
     if len(labels) <= _MAX_ANNOTATED:
         middle = matrix.max() / 2 if matrix.size else 0
@@ -52,12 +74,21 @@ def _heatmap(ax, matrix: np.ndarray, labels: Sequence[str], *, title: str, fmt: 
 def confusion_matrix_figure(
     counts: np.ndarray, normalized: np.ndarray, class_names: Sequence[str]
 ) -> Figure:
-    """Counts and row-normalised ``(C, C)`` confusion matrices side by side."""
-    side = 3.0 + 0.4 * len(class_names)
+    """Counts and row-normalised ``(C, C)`` confusion matrices side by side; beyond 20 classes
+    only the normalised one (colour = the fraction of each true class), sized to stay readable
+    (at most 14 inches a side, tick labels 4-8 pt)."""
+    names = len(class_names)
+    title = "normalised by true class (rows sum to 1)"
+    if names > _MAX_ANNOTATED:
+        side = min(14.0, 3.0 + 0.2 * names)
+        fig = Figure(figsize=(side + 1.2, side), layout="constrained")
+        _heatmap(fig.subplots(), normalized, class_names, title=title, fmt=".2f", vmax=1.0)
+        return fig
+    side = 3.0 + 0.4 * names
     fig = Figure(figsize=(2 * side + 1, side), layout="constrained")
     left, right = fig.subplots(1, 2)
     _heatmap(left, counts, class_names, title="counts", fmt="d")
-    _heatmap(right, normalized, class_names, title="normalised by true class", fmt=".2f")
+    _heatmap(right, normalized, class_names, title=title, fmt=".2f", vmax=1.0)
     return fig
 
 
@@ -85,16 +116,19 @@ def _curve_figure(
     value_name: str,
     chance: bool,
 ) -> Figure:
-    fig = Figure(figsize=(6, 5), layout="constrained")
+    fig = Figure(figsize=(8, 5), layout="constrained")
     ax = fig.subplots()
     many = len(curves) > _MAX_LEGEND
-    for name, points in curves.items():
+    for k, (name, points) in enumerate(curves.items()):
         label = None if many else f"{name} ({value_name} {values.get(name, float('nan')):.3f})"
-        style = {"color": "0.7", "linewidth": 0.8} if many else {"linewidth": 1.2}
+        style = (
+            {"color": "0.75", "linewidth": 0.8} if many else {"color": f"C{k}", "linewidth": 1.2}
+        )
         ax.plot(points[x], points[y], label=label, **style)
     for name, points in averages.items():
         label = f"{name} average ({value_name} {values.get(name, float('nan')):.3f})"
-        ax.plot(points[x], points[y], label=label, linestyle="--", linewidth=2)
+        style = AVERAGE_STYLES.get(name, {"color": "black", "linestyle": ":"})
+        ax.plot(points[x], points[y], label=label, linewidth=2, **style)
     if not curves and not averages:
         ax.text(
             0.5,
@@ -104,14 +138,14 @@ def _curve_figure(
             va="center",
         )
     if chance:
-        ax.plot([0, 1], [0, 1], color="0.5", linestyle=":", linewidth=1, label="chance")
+        ax.plot([0, 1], [0, 1], color="0.45", linestyle=":", linewidth=1, label="chance")
     ax.set_xlim(-0.01, 1.01)
     ax.set_ylim(-0.01, 1.01)
-    ax.set_xlabel(x)
-    ax.set_ylabel(y)
+    ax.set_xlabel(_AXIS_NAMES.get(x, x))
+    ax.set_ylabel(_AXIS_NAMES.get(y, y))
     ax.set_title(title)
-    if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="lower right" if chance else "lower left", fontsize=8)
+    if ax.get_legend_handles_labels()[0]:  # outside the axes: it never hides a curve
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8, borderaxespad=0)
     return fig
 
 
@@ -122,7 +156,14 @@ def roc_figure(
 ) -> Figure:
     """ROC curves: ``curves`` maps class -> ``{"fpr", "tpr"}``; ``averages`` micro / macro ones."""
     return _curve_figure(
-        curves, averages, auc, x="fpr", y="tpr", title="ROC", value_name="AUC", chance=True
+        curves,
+        averages,
+        auc,
+        x="fpr",
+        y="tpr",
+        title="ROC (receiver operating characteristic)",
+        value_name="AUC",
+        chance=True,
     )
 
 
@@ -181,7 +222,9 @@ def _metric_groups(columns: Sequence[str]) -> dict[str, list[str]]:
 
 
 def learning_curves_figure(table: pd.DataFrame) -> Figure:
-    """One panel per metric with its train / val (/ test) curves against epoch.
+    """One panel per metric (accuracy first): train and validation curves against epoch, in the
+    same colour per split in every panel (:data:`SPLIT_COLORS`), and the test result (of the
+    tested checkpoint) as a labelled horizontal line; epoch ticks are integers.
 
     ``table`` is what :func:`learning_curves_table` returns.
     """
@@ -191,16 +234,30 @@ def learning_curves_figure(table: pd.DataFrame) -> Figure:
             "metrics.csv has no train/* or val/* columns to plot: log metrics with a "
             "'train/' or 'val/' prefix"
         )
+    from matplotlib.ticker import MaxNLocator
+
+    groups = dict(sorted(groups.items(), key=lambda item: item[0] not in ("acc", "accuracy")))
     cols = min(3, len(groups))
     rows = -(-len(groups) // cols)
     fig = Figure(figsize=(4.5 * cols, 3.5 * rows), layout="constrained")
     axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
     for ax, (metric, columns) in zip(axes, groups.items()):
         for column in columns:
+            stage = _STAGE.match(column).group(1)
+            stage = "val" if stage.startswith("val") else stage
             series = table[column].dropna()
-            ax.plot(series.index, series.to_numpy(), marker="o", markersize=3, label=column)
-        ax.set_title(metric)
+            color, name = SPLIT_COLORS[stage], SPLIT_NAMES[stage]
+            if stage == "test":  # one evaluation after training, not an epoch
+                value = float(series.iloc[-1])
+                ax.axhline(value, color=color, linestyle="--", linewidth=1.2,
+                           label=f"{name}: {value:.4f}")  # fmt: skip
+            else:
+                ax.plot(series.index, series.to_numpy(), marker="o", markersize=3, color=color,
+                        label=name)  # fmt: skip
+        ax.set_title(_METRIC_NAMES.get(metric, metric))
         ax.set_xlabel("epoch")
+        ax.set_ylabel(_METRIC_NAMES.get(metric, metric))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.legend(fontsize=8)
     for ax in axes[len(groups) :]:
         ax.set_axis_off()
