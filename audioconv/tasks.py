@@ -408,9 +408,13 @@ def _frontend_spec(frontend: nn.Module | None, spec: Any) -> dict | None:
 
 
 def _build_backbone(spec: dict) -> nn.Module:
-    from audioconv.models import create
+    from audioconv.models import create, model_spec
 
-    return create(spec["name"], **spec["kwargs"])
+    model_spec(spec["name"])  # an unknown name raises listing the registered models
+    try:
+        return create(spec["name"], **spec["kwargs"])
+    except TypeError as err:  # e.g. dims / in_channels / num_classes missing
+        raise ConfigError(f"backbone_spec {spec!r} cannot build the model: {err}") from err
 
 
 def _build_frontend(spec: dict) -> nn.Module:
@@ -1025,7 +1029,7 @@ def load_classifier(
     cls = MultiOutputClassifier if "heads" in hparams else Classifier
     try:
         model = cls(backbone=backbone, frontend=frontend, **hparams)
-    except ConfigError as err:
+    except (ConfigError, TypeError) as err:
         raise CheckpointError(f"{path}: cannot rebuild the model: {err}") from err
     try:
         model.load_state_dict(state)

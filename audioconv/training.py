@@ -16,6 +16,7 @@ as long as nothing draws random numbers in ``setup`` / ``on_fit_start`` hooks.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import os
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import lightning as L
+import numpy as np
 import torch
 import yaml
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
@@ -37,9 +39,12 @@ from lightning.pytorch.callbacks import (
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
 from lightning.pytorch.utilities.model_helpers import is_overridden
+from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from torch.utils.data import DataLoader, Dataset
 
-from audioconv._atomic import atomic_path, atomic_write_text
+from audioconv._atomic import atomic_pair, atomic_path, atomic_write_text
+from audioconv._integrity import digest_path, file_sha256, record_text, verify_checkpoint
+from audioconv._runfolder import existing_artifacts, run_lock
 from audioconv.errors import ConfigError
 
 __all__ = ["RunResult", "TensorDataModule", "deterministic_mode", "fit"]
@@ -103,11 +108,21 @@ class TensorDataModule(L.LightningDataModule):
             raise ConfigError(f"batch_size={batch_size!r} must be a positive integer")
         if not (isinstance(num_workers, int) and num_workers >= 0):
             raise ConfigError(f"num_workers={num_workers!r} must be an integer >= 0")
+        self.save_hyperparameters(ignore=("train", "val", "test"), logger=False)
         self.splits = {
             name: _TensorPairs(*pair)
             for name, pair in (("train", train), ("val", val), ("test", test))
         }
         self.batch_size, self.num_workers = batch_size, num_workers
+
+    def sample_table(self):
+        """Every sample's ``index`` in its split's tensors and its ``split`` (a DataFrame)."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [(i, name) for name, pairs in self.splits.items() for i in range(len(pairs))],
+            columns=["index", "split"],
+        )
 
     def train_labels(self) -> torch.Tensor | Mapping[str, torch.Tensor]:
         """Targets of the training split."""
@@ -171,21 +186,47 @@ class _EpochSeed(Callback):
 
 
 class _AtomicCheckpointIO(TorchCheckpointIO):
-    """Checkpoints written to a temporary file and renamed, so a crash never leaves a torn one."""
+    """Checkpoints written to a temporary file and renamed, so a crash never leaves a torn one,
+    each with its SHA-256 record ``<name>.ckpt.sha256`` (written as a pair; checked by
+    ``tasks.load_classifier``)."""
 
     def save_checkpoint(self, checkpoint: dict, path: Any, storage_options: Any = None) -> None:
-        with atomic_path(path) as tmp:
+        record = digest_path(path)
+        with atomic_pair(path, record) as (tmp, tmp_record):
             super().save_checkpoint(checkpoint, tmp, storage_options=storage_options)
+            text = record_text(file_sha256(tmp), Path(path).name)
+            tmp_record.write_text(text, encoding="utf-8")
+
+    def remove_checkpoint(self, path: Any) -> None:
+        super().remove_checkpoint(path)
+        digest_path(path).unlink(missing_ok=True)
 
 
 class _AppendingWriter(ExperimentWriter):
-    """CSV writer that keeps an existing metrics.csv (Lightning's deletes it) and its columns."""
+    """CSV writer that keeps an existing metrics.csv (Lightning's deletes it) and its columns,
+    and replaces the file atomically on every save (Lightning appends or rewrites in place, which
+    a kill can tear)."""
 
     def _check_log_dir_exists(self) -> None:
         if self._fs.isfile(self.metrics_file_path):
             with self._fs.open(self.metrics_file_path, "r", newline="") as file:
                 header = file.readline().strip()
             self.metrics_keys = sorted(header.split(",")) if header else []
+
+    def save(self) -> None:
+        if not self.metrics:
+            return
+        path = Path(self.metrics_file_path)
+        old = []
+        if path.is_file():
+            with open(path, newline="", encoding="utf-8") as file:
+                old = list(csv.DictReader(file))
+        self._record_new_keys()
+        with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as file:
+            writer = csv.DictWriter(file, fieldnames=self.metrics_keys)
+            writer.writeheader()
+            writer.writerows([*old, *self.metrics])
+        self.metrics = []
 
 
 class _RunCSVLogger(CSVLogger):
@@ -302,62 +343,8 @@ def fit(
     out = Path(output_dir)
     ckpt_dir, metrics_csv = out / "checkpoints", out / "metrics.csv"
     last = ckpt_dir / "last.ckpt"
-    ckpt_path = None
-    if last.exists():
-        if not resume:
-            raise ConfigError(
-                f"{out} already holds a run ({last}): pass resume=True to continue it, or "
-                "choose another output_dir"
-            )
-        ckpt_path = last
-        _drop_rows_after(metrics_csv, torch.load(last, weights_only=True, mmap=True)["global_step"])
-    else:
-        metrics_csv.unlink(missing_ok=True)  # from a run that died before its first checkpoint
-
-    L.seed_everything(seed, workers=True, verbose=False)
-    checkpoint = ModelCheckpoint(
-        dirpath=ckpt_dir,
-        filename="best",
-        monitor=monitor,
-        mode=mode,
-        save_top_k=1,
-        save_last=True,
-        enable_version_counter=False,
-        auto_insert_metric_name=False,
-    )
-    all_callbacks: list[Callback] = [
-        checkpoint,
-        _EpochSeed(seed),
-        LearningRateMonitor(logging_interval="epoch"),
-    ]
-    if enable_progress_bar:
-        all_callbacks.append(TQDMProgressBar())
-    if patience is not None:
-        all_callbacks.append(EarlyStopping(monitor=monitor, mode=mode, patience=patience))
-    all_callbacks.extend(callbacks)
-    deterministic = deterministic_mode(deterministic, accelerator)
-    trainer = L.Trainer(
-        default_root_dir=out,
-        max_epochs=max_epochs,
-        accelerator=accelerator,
-        devices=devices,
-        num_nodes=num_nodes,
-        strategy=strategy,
-        precision=precision,
-        gradient_clip_val=gradient_clip_val,
-        deterministic=deterministic,
-        logger=_RunCSVLogger(save_dir=out, name="", version=""),
-        callbacks=all_callbacks,
-        plugins=[_AtomicCheckpointIO()],
-        enable_progress_bar=enable_progress_bar,
-        limit_train_batches=limit_train_batches,
-        limit_val_batches=limit_val_batches,
-        limit_test_batches=limit_test_batches,
-        log_every_n_steps=log_every_n_steps,
-        enable_model_summary=False,
-    )
     settings = {
-        "output_dir": out,
+        "output_dir": out.resolve(),
         "max_epochs": max_epochs,
         "seed": seed,
         "monitor": monitor,
@@ -374,25 +361,75 @@ def fit(
         "limit_val_batches": limit_val_batches,
         "limit_test_batches": limit_test_batches,
     }
-    if trainer.is_global_zero:
-        resolved = {
+    resolved = _plain(
+        {
             "model": {"class_path": _class_path(model), "init_args": dict(model.hparams)},
             "data": {"class_path": _class_path(datamodule), "init_args": dict(datamodule.hparams)},
             "fit": settings,
             **(config or {}),
         }
-        atomic_write_text(out / "config.yaml", yaml.safe_dump(_plain(resolved), sort_keys=False))
-
-    if compile:
-        model.backbone.compile()
-    trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
-    best = Path(checkpoint.best_model_path) if checkpoint.best_model_path else None
-    trainer.test(
-        model, datamodule=datamodule, ckpt_path=str(best) if best else "last", verbose=False
     )
-    report = model.test_report
-    if trainer.is_global_zero and report is not None:
-        report.save(out, metrics_csv=metrics_csv)
+    with contextlib.ExitStack() as held:
+        if rank_zero_only.rank == 0:
+            held.enter_context(run_lock(out))
+            ckpt_path = _prepare_run_folder(out, resume=resume, resolved=resolved)
+            atomic_write_text(out / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
+        else:  # DDP ranks > 0: rank 0 holds the lock and has checked the folder
+            ckpt_path = last if resume and last.exists() else None
+
+        L.seed_everything(seed, workers=True, verbose=False)
+        checkpoint = ModelCheckpoint(
+            dirpath=ckpt_dir,
+            filename="best",
+            monitor=monitor,
+            mode=mode,
+            save_top_k=1,
+            save_last=True,
+            enable_version_counter=False,
+            auto_insert_metric_name=False,
+        )
+        all_callbacks: list[Callback] = [
+            checkpoint,
+            _EpochSeed(seed),
+            LearningRateMonitor(logging_interval="epoch"),
+        ]
+        if enable_progress_bar:
+            all_callbacks.append(TQDMProgressBar())
+        if patience is not None:
+            all_callbacks.append(EarlyStopping(monitor=monitor, mode=mode, patience=patience))
+        all_callbacks.extend(callbacks)
+        deterministic = deterministic_mode(deterministic, accelerator)
+        trainer = L.Trainer(
+            default_root_dir=out,
+            max_epochs=max_epochs,
+            accelerator=accelerator,
+            devices=devices,
+            num_nodes=num_nodes,
+            strategy=strategy,
+            precision=precision,
+            gradient_clip_val=gradient_clip_val,
+            deterministic=deterministic,
+            logger=_RunCSVLogger(save_dir=out, name="", version=""),
+            callbacks=all_callbacks,
+            plugins=[_AtomicCheckpointIO()],
+            enable_progress_bar=enable_progress_bar,
+            limit_train_batches=limit_train_batches,
+            limit_val_batches=limit_val_batches,
+            limit_test_batches=limit_test_batches,
+            log_every_n_steps=log_every_n_steps,
+            enable_model_summary=False,
+        )
+        if compile:
+            model.backbone.compile()
+        trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
+        best = Path(checkpoint.best_model_path) if checkpoint.best_model_path else None
+        trainer.test(
+            model, datamodule=datamodule, ckpt_path=str(best) if best else "last", verbose=False
+        )
+        report = model.test_report
+        if trainer.is_global_zero and report is not None:
+            _write_samples(out, datamodule, model, report)
+            report.save(out, metrics_csv=metrics_csv)  # report.json last: the run is complete
     return RunResult(
         output_dir=out,
         best_checkpoint=best,
@@ -400,3 +437,147 @@ def fit(
         report=report,
         metrics_csv=metrics_csv,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# Run folder: refusing, resuming, per-sample records
+# --------------------------------------------------------------------------------------------
+
+#: options a resumed run may change: where and on what hardware it runs, not what it computes
+RESUMABLE = frozenset(
+    {
+        "output_dir", "data_dir", "resume", "num_workers", "accelerator", "devices",
+        "num_nodes", "strategy", "compile", "channels_last",
+    }
+)  # fmt: skip
+
+
+def _prepare_run_folder(out: Path, *, resume: bool, resolved: dict) -> Path | None:
+    """Check the (locked) run folder before anything is written; return the checkpoint to resume
+    from, or None to start fresh.
+
+    A folder holding any run artifact is refused unless ``resume``; a finished run (report.json)
+    or one with no ``last.ckpt`` cannot be resumed; a resume whose model, data or fit settings
+    differ from the run's (:data:`RESUMABLE` aside) is refused listing each difference. Only
+    then are the metrics rows logged after the checkpoint dropped (the resumed epoch logs them
+    again).
+    """
+    present = existing_artifacts(out)
+    if not present:
+        return None
+    if not resume:
+        raise ConfigError(
+            f"{out} already holds a run ({', '.join(present)}): pass resume=True (--resume) to "
+            "continue it, or choose another output_dir"
+        )
+    if (out / "report.json").exists():
+        raise ConfigError(
+            f"{out} holds a finished run (report.json): there is nothing to resume; re-test it "
+            "with `audioconv test`, or train longer in a new output_dir"
+        )
+    last = out / "checkpoints" / "last.ckpt"
+    if not last.exists() and (out / "checkpoints" / "best.ckpt").exists():
+        raise ConfigError(
+            f"{out} holds checkpoints/best.ckpt but no checkpoints/last.ckpt to resume from: "
+            "choose another output_dir"
+        )
+    state = None
+    if last.exists():
+        verify_checkpoint(last)
+        state = torch.load(last, weights_only=True, map_location="cpu")
+    recorded: list[tuple[dict, dict]] = []
+    if state is not None:
+        old_model = _plain(state.get("hyper_parameters", {}))
+        recorded.append(({"model": {"init_args": old_model}}, resolved))
+    if (out / "config.yaml").is_file():
+        recorded.append((yaml.safe_load((out / "config.yaml").read_text("utf-8")) or {}, resolved))
+    changed: dict[str, str] = {}
+    for old, new in recorded:
+        for key, (a, b) in _differences(old, new).items():
+            changed[key] = f"  {key}: {a!r} -> {b!r}"
+    if changed:
+        rule = ""
+        if "fit.max_epochs" in changed:
+            rule = (
+                "\nmax_epochs cannot change on resume: the learning-rate schedule spans the "
+                "whole run; to train longer start a new run (e.g. fine-tune from best.ckpt)"
+            )
+        raise ConfigError(
+            f"cannot resume {out}: these options differ from the run's (recorded -> given):\n"
+            + "\n".join(changed[k] for k in sorted(changed))
+            + rule
+            + "\npass the run's values, or choose another output_dir"
+        )
+    if state is None:  # the earlier run died before its first checkpoint: start it again
+        (out / "metrics.csv").unlink(missing_ok=True)
+        return None
+    _drop_rows_after(out / "metrics.csv", state["global_step"])
+    return last
+
+
+def _differences(old: Any, new: Any, prefix: str = "") -> dict[str, tuple[Any, Any]]:
+    """``{"a.b": (old, new)}`` for every leaf of two nested dicts that differs, walking the keys
+    of ``old`` (the recorded part) and skipping :data:`RESUMABLE` ones."""
+    if not (isinstance(old, dict) and isinstance(new, dict)):
+        return {} if old == new else {prefix: (old, new)}
+    out: dict[str, tuple[Any, Any]] = {}
+    for key in old:
+        if key in RESUMABLE:
+            continue
+        name = f"{prefix}.{key}" if prefix else str(key)
+        out.update(_differences(old[key], new.get(key, "<absent>"), name))
+    return out
+
+
+def _write_samples(out: Path, datamodule: L.LightningDataModule, model, report) -> None:
+    """``splits.csv`` (every sample and its split, from ``datamodule.sample_table()`` when the
+    DataModule has one) and ``predictions.csv`` (the test split in order: its identifying columns,
+    or ``index``, then per head ``true``, ``predicted`` and ``p_<class>`` for every class)."""
+    import pandas as pd
+
+    ids = None
+    if hasattr(datamodule, "sample_table"):
+        table = datamodule.sample_table()
+        with atomic_path(out / "splits.csv") as tmp:
+            table.to_csv(tmp, index=False)
+        ids = table[table["split"] == "test"].reset_index(drop=True)
+        ids = ids.drop(columns=[c for c in ("split", "label", "tags") if c in ids.columns])
+    heads = report.heads if hasattr(report, "heads") else {None: report}
+    columns: dict[str, Any] = {}
+    for name, (output, target) in model.test_outputs.items():
+        columns.update(_prediction_columns(heads[name], output, target, f"{name}/" if name else ""))
+    n = len(next(iter(columns.values())))
+    frame = pd.DataFrame(columns)
+    if ids is None or len(ids) != n:
+        ids = pd.DataFrame({"index": range(n)})
+    frame = pd.concat([ids, frame], axis=1)
+    with atomic_path(out / "predictions.csv") as tmp:
+        frame.to_csv(tmp, index=False, float_format="%.8g")
+
+
+def _prediction_columns(report, output: torch.Tensor, target: torch.Tensor, prefix: str) -> dict:
+    """One head's ``true`` / ``predicted`` / ``p_<class>`` columns (regression: the values)."""
+    y, p = target.numpy(), output.float().numpy()
+    if report.task == "regression":
+        if p.ndim == 1:
+            return {f"{prefix}true": y, f"{prefix}predicted": p}
+        return {
+            **{f"{prefix}true_{i}": y[:, i] for i in range(p.shape[1])},
+            **{f"{prefix}predicted_{i}": p[:, i] for i in range(p.shape[1])},
+        }
+    names = list(report.class_names)
+    if report.task == "binary":  # (n,) P(positive) -> (n, 2)
+        p = np.stack([1 - p, p], axis=1)
+        predicted = (p[:, 1] >= report.threshold).astype(int)
+        true, pred = [names[int(t)] for t in y], [names[k] for k in predicted]
+    elif report.task == "multilabel":  # (n, C) multi-hot targets, sigmoid outputs
+
+        def tags(row) -> str:
+            return ";".join(n for n, on in zip(names, row, strict=True) if on)
+
+        true = [tags(row > 0.5) for row in y]
+        pred = [tags(row >= report.threshold) for row in p]
+    else:
+        true, pred = [names[int(t)] for t in y], [names[k] for k in p.argmax(1)]
+    probs = {f"{prefix}p_{c}": p[:, i] for i, c in enumerate(names)}
+    return {f"{prefix}true": true, f"{prefix}predicted": pred, **probs}

@@ -153,8 +153,8 @@ class SensorWindows(Recipe):
             sample_rate=self.sample_rate,
             frontend=frontend,
             frontend_spec={
-                "class_path": "audioconv.features.Standardize",
-                "init_args": {"mode": "dataset", "per_bin": True},
+                "name": "standardize",
+                "kwargs": {"mode": "dataset", "per_bin": True},
             },
         )
 

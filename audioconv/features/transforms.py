@@ -37,6 +37,7 @@ __all__ = [
     "FixedLength",
     "LogMel",
     "MelSpectrogram",
+    "PowerToDb",
     "Spectrogram",
     "Standardize",
 ]
@@ -269,6 +270,42 @@ class LogMel(nn.Module):
 
     def extra_repr(self) -> str:
         return f"amin={self.amin}, ref={self.ref}, top_db={self.top_db}"
+
+
+class PowerToDb(nn.Module):
+    """Power (or magnitude) spectrogram -> dB: ``(..., freq, time)`` -> same shape.
+
+    ``multiplier * log10(max(x, amin) / ref)``, floored at each example's own peak minus
+    ``top_db`` (librosa's ``power_to_db``; ``multiplier=20`` for magnitudes). ``LogMel`` applies
+    the same rule to its mel bands.
+    """
+
+    def __init__(
+        self,
+        *,
+        multiplier: float = 10.0,
+        amin: float = 1e-10,
+        ref: float = 1.0,
+        top_db: float | None = 80.0,
+    ):
+        super().__init__()
+        if not amin > 0 or not ref > 0:
+            raise ConfigError(f"amin={amin!r} and ref={ref!r} must both be > 0")
+        if top_db is not None and not top_db > 0:
+            raise ConfigError(f"top_db={top_db!r} must be > 0 dB, or None for no floor")
+        self.multiplier, self.amin, self.ref = float(multiplier), float(amin), float(ref)
+        self.top_db = None if top_db is None else float(top_db)
+
+    def forward(self, power: torch.Tensor) -> torch.Tensor:
+        """``(..., freq, time)`` -> ``(..., freq, time)`` in dB."""
+        return FF.power_to_db(
+            power, multiplier=self.multiplier, amin=self.amin, ref=self.ref, top_db=self.top_db
+        )
+
+    def extra_repr(self) -> str:
+        return (
+            f"multiplier={self.multiplier}, amin={self.amin}, ref={self.ref}, top_db={self.top_db}"
+        )
 
 
 class Deltas(nn.Module):

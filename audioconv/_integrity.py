@@ -1,0 +1,66 @@
+"""Checkpoint integrity: a SHA-256 record beside each checkpoint, checked when it is loaded.
+
+``best.ckpt`` gets ``best.ckpt.sha256`` in the ``sha256sum`` format (``<hex>  best.ckpt``), so
+``sha256sum -c best.ckpt.sha256`` checks it too. Training writes the pair with
+:func:`audioconv._atomic.atomic_pair`; a checkpoint without a record (older runs, files copied
+alone) loads unchecked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from audioconv.errors import CheckpointError
+
+__all__ = ["digest_path", "file_sha256", "record_text", "verify_checkpoint"]
+
+_CHUNK = 1 << 20
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        while chunk := file.read(_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def digest_path(path: str | os.PathLike) -> Path:
+    """Where the record of ``path`` lives: ``<path>.sha256``."""
+    path = Path(path)
+    return path.with_name(path.name + ".sha256")
+
+
+def record_text(digest: str, name: str) -> str:
+    """One ``sha256sum`` line: ``<hex>  <name>``."""
+    return f"{digest}  {name}\n"
+
+
+def verify_checkpoint(path: str | os.PathLike) -> str:
+    """Hex SHA-256 of ``path``, checked against ``<path>.sha256`` when that record exists.
+
+    Raises:
+        CheckpointError: the record is unreadable, or the file's digest differs from it.
+    """
+    path = Path(path)
+    actual = file_sha256(path)
+    record = digest_path(path)
+    if not record.is_file():
+        return actual
+    fields = record.read_text(encoding="utf-8").split()
+    if not fields or len(fields[0]) != 64:
+        raise CheckpointError(
+            f"{record}: not a SHA-256 record ('<64 hex digits>  {path.name}'): delete it to "
+            f"load {path} unchecked, or restore it from the run folder"
+        )
+    if fields[0].lower() != actual:
+        raise CheckpointError(
+            f"{path}: its SHA-256 ({actual[:16]}...) does not match the digest recorded in "
+            f"{record} ({fields[0][:16]}...): the file was damaged or changed after training "
+            "saved it. Copy the checkpoint again from its run folder (or, if you changed it on "
+            "purpose, delete the .sha256 record)"
+        )
+    return actual

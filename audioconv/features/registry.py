@@ -1,0 +1,80 @@
+"""One registry of feature front ends: ``create_frontend(name, **kwargs)``, ``list_frontends``.
+
+A front end is a module inside a model (waveform -> features). A checkpoint stores it as
+``{"name": <registered name>, "kwargs": {<plain values>}}`` and :func:`create_frontend` rebuilds
+it; nothing a file names is imported. User code opts in by registering its own class::
+
+    @register_frontend("my_frontend")
+    class MyFrontend(nn.Module): ...
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from collections.abc import Callable
+
+from torch import nn
+
+from audioconv._plain import check_plain
+from audioconv.errors import ConfigError
+
+__all__ = ["create_frontend", "frontend_factory", "list_frontends", "register_frontend"]
+
+_REGISTRY: dict[str, Callable[..., nn.Module]] = {}
+
+
+def register_frontend(name: str) -> Callable:
+    """Decorator registering a module class (or factory) ``cls(**kwargs)`` under ``name``."""
+
+    def decorate(factory: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
+        if _REGISTRY.get(name, factory) is not factory:
+            raise ConfigError(f"front end name {name!r} is already registered: pick another name")
+        _REGISTRY[name] = factory
+        return factory
+
+    return decorate
+
+
+def list_frontends() -> list[str]:
+    """Sorted names of the registered front ends."""
+    return sorted(_REGISTRY)
+
+
+def frontend_factory(name: str) -> Callable[..., nn.Module]:
+    """The factory registered as ``name``; an unknown name raises listing the known ones."""
+    try:
+        return _REGISTRY[name]
+    except (KeyError, TypeError):
+        close = difflib.get_close_matches(str(name), _REGISTRY, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(
+            f"unknown front end {name!r}.{hint} Registered: {', '.join(list_frontends())} "
+            "(register your own with audioconv.features.register_frontend)"
+        ) from None
+
+
+def create_frontend(name: str, **kwargs) -> nn.Module:
+    """Build the registered front end ``name`` from plain keyword arguments.
+
+    The module gets ``spec = {"name": name, "kwargs": kwargs}``, which a checkpoint stores.
+
+        >>> create_frontend("logmel", sample_rate=8000, n_mels=32).spec["name"]
+        'logmel'
+    """
+    factory = frontend_factory(name)
+    kwargs = check_plain(kwargs, f"front end {name!r}")
+    parameters = inspect.signature(factory).parameters.values()
+    if not any(p.kind is p.VAR_KEYWORD for p in parameters):
+        options = {
+            p.name for p in parameters if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
+        }
+        unknown = sorted(set(kwargs) - options)
+        if unknown:
+            raise ConfigError(
+                f"front end {name!r} has no option {', '.join(unknown)}: its options are "
+                f"{', '.join(sorted(options))}"
+            )
+    module = factory(**kwargs)
+    module.spec = {"name": name, "kwargs": kwargs}
+    return module

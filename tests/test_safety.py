@@ -1,0 +1,312 @@
+"""Checkpoints and run folders are data, never code (issue 13, items 1-3).
+
+One tiny audio model (``AudioFrontend`` log-mel + a conv backbone) is trained once per module with
+``training.fit``; the tests then craft checkpoints and run folders from its files and go through
+the user's door (``audioconv predict / export / test``): a checkpoint naming ``subprocess.Popen``
+or ``os.system``, or a config naming a ``.py`` outside ``recipes/``, is refused with a clear
+error and the marker file its payload would create never appears.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+import yaml
+
+from audioconv.cli import main as cli_main
+from audioconv.errors import CheckpointError, ConfigError
+from audioconv.features import (
+    AudioFrontend,
+    PowerToDb,
+    create_frontend,
+    list_frontends,
+    register_frontend,
+)
+from audioconv.models import create
+from audioconv.tasks import Classifier, load_classifier
+from audioconv.training import TensorDataModule, fit
+
+RATE, SAMPLES, CLASSES = 8000, 2000, ("low", "high")
+FRONTEND = {"kind": "logmel", "sample_rate": RATE, "n_fft": 128, "hop_length": 64, "n_mels": 16}
+
+
+def _waves(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(n, 1, SAMPLES)`` tones: class 0 at 300 Hz, class 1 at 2000 Hz, plus noise."""
+    g = torch.Generator().manual_seed(seed)
+    y = torch.randint(0, 2, (n,), generator=g)
+    t = torch.arange(SAMPLES) / RATE
+    freq = torch.where(y == 1, 2000.0, 300.0)[:, None]  # (n, 1)
+    x = torch.sin(2 * torch.pi * freq * t) + 0.1 * torch.randn(n, SAMPLES, generator=g)
+    return x[:, None].float(), y  # (n, SAMPLES) -> (n, 1, SAMPLES)
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """A finished run folder and a wav file of each class."""
+    root = tmp_path_factory.mktemp("safety")
+    torch.manual_seed(0)
+    backbone = create("conv1d", dims=2, in_channels=1, num_classes=2, filters=(4,))
+    model = Classifier(
+        backbone, task="multiclass", num_classes=2, class_names=list(CLASSES),
+        frontend=AudioFrontend(**FRONTEND), sample_rate=RATE, input_shape=(1, SAMPLES),
+        input_kind="audio",
+    )  # fmt: skip
+    data = TensorDataModule(_waves(32, 0), _waves(8, 1), _waves(8, 2), batch_size=8)
+    fit(model, data, output_dir=root / "run", max_epochs=1, accelerator="cpu",
+        enable_progress_bar=False, log_every_n_steps=1)  # fmt: skip
+    x, y = _waves(2, 3)
+    wavs = []
+    for i in range(2):
+        path = root / f"clip{i}_{CLASSES[int(y[i])]}.wav"
+        sf.write(path, x[i, 0].numpy(), RATE)
+        wavs.append(path)
+    return {"dir": root / "run", "best": root / "run" / "checkpoints" / "best.ckpt", "wavs": wavs}
+
+
+def _predict(checkpoint, wavs, capsys) -> str:
+    assert cli_main(["predict", "--checkpoint", str(checkpoint), *map(str, wavs)]) == 0
+    return capsys.readouterr().out
+
+
+def _craft(source, target, edit) -> None:
+    """Copy a checkpoint with its hyperparameters changed by ``edit(hparams)`` (no sha256)."""
+    checkpoint = torch.load(source, weights_only=True)
+    edit(checkpoint["hyper_parameters"])
+    torch.save(checkpoint, target)
+
+
+# --- item 1: components come from registries only ------------------------------------------
+
+
+PAYLOADS = {
+    "popen_old": lambda m: {"class_path": "subprocess.Popen", "init_args": {"args": ["touch", m]}},
+    "system_old": lambda m: {"class_path": "os.system", "init_args": {"command": f"touch {m}"}},
+    "popen_new": lambda m: {"name": "subprocess.Popen", "kwargs": {"args": ["touch", m]}},
+    "system_new": lambda m: {"name": "os.system", "kwargs": {"command": f"touch {m}"}},
+}
+
+
+@pytest.mark.parametrize("payload", list(PAYLOADS))
+@pytest.mark.parametrize("command", ["predict", "export"])
+def test_checkpoint_naming_a_callable_is_refused_and_never_run(
+    run, tmp_path, capsys, payload, command
+):
+    marker = tmp_path / "pwned"
+    crafted = tmp_path / "crafted.ckpt"
+
+    def edit(hparams):
+        hparams["frontend_spec"] = PAYLOADS[payload](str(marker))
+
+    _craft(run["best"], crafted, edit)
+    argv = {
+        "predict": ["predict", "--checkpoint", str(crafted), str(run["wavs"][0])],
+        "export": ["export", "--checkpoint", str(crafted), "--format", "torchscript",
+                   "--output", str(tmp_path / "model.pt")],
+    }[command]  # fmt: skip
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert str(crafted) in err
+    assert "audio" in err and "logmel" in err  # the registered names are listed
+    assert not marker.exists()
+    assert not (tmp_path / "model.pt").exists()
+
+
+def test_backbone_spec_naming_a_callable_is_refused(run, tmp_path):
+    marker = tmp_path / "pwned"
+    crafted = tmp_path / "crafted.ckpt"
+
+    def edit(hparams):
+        hparams["backbone_spec"] = {"name": "os.system", "kwargs": {"command": f"touch {marker}"}}
+
+    _craft(run["best"], crafted, edit)
+    with pytest.raises(CheckpointError, match="unknown model 'os.system'.*resnet18"):
+        load_classifier(crafted)
+    assert not marker.exists()
+
+
+def test_non_plain_spec_values_are_refused(run, tmp_path):
+    crafted = tmp_path / "tensor_kwargs.ckpt"
+
+    def edit(hparams):
+        hparams["frontend_spec"]["kwargs"]["n_mels"] = torch.tensor(16)
+
+    _craft(run["best"], crafted, edit)
+    with pytest.raises(CheckpointError, match="not a plain value"):
+        load_classifier(crafted)
+    with pytest.raises(ConfigError, match="not a plain value"):
+        create_frontend("logmel", n_mels=torch.tensor(16))
+    with pytest.raises(ConfigError, match="not a plain value"):
+        Classifier(
+            task="binary",
+            backbone_spec=("fcn", {"dims": 1, "in_channels": 1, "num_classes": 2, "bad": print}),
+        )
+
+
+def test_checkpoint_stores_name_and_kwargs(run):
+    hparams = torch.load(run["best"], weights_only=True)["hyper_parameters"]
+    assert hparams["frontend_spec"] == {"name": "audio", "kwargs": {
+        **FRONTEND, "n_mfcc": 40, "time_mask": 0, "freq_mask": 0}}  # fmt: skip
+    assert hparams["backbone_spec"]["name"] == "conv1d"
+
+
+@pytest.mark.parametrize(
+    "class_path", ["audioconv.runner.AudioFrontend", "audioconv.features.LogMel"]
+)
+def test_old_format_checkpoint_still_loads(run, tmp_path, capsys, class_path):
+    """Checkpoints written before the registry (``class_path`` / ``init_args``) load by name."""
+    expected = _predict(run["best"], run["wavs"], capsys)
+    old = tmp_path / "old.ckpt"
+    if class_path.endswith("AudioFrontend"):
+
+        def edit(hparams):
+            spec = hparams["frontend_spec"]
+            hparams["frontend_spec"] = {"class_path": class_path, "init_args": spec["kwargs"]}
+
+        _craft(run["best"], old, edit)
+        assert _predict(old, run["wavs"], capsys) == expected
+        assert load_classifier(old).hparams["frontend_spec"]["name"] == "audio"
+        return
+    # a bare LogMel front end, as the pre-registry tests and notebooks stored it
+    logmel = {"sample_rate": RATE, "n_fft": 128, "hop_length": 64, "n_mels": 16}
+    model = Classifier(
+        create("conv1d", dims=2, in_channels=1, num_classes=2, filters=(4,)),
+        task="multiclass", num_classes=2,
+        frontend_spec={"class_path": class_path, "init_args": logmel},
+    )  # fmt: skip
+    checkpoint = {"hyper_parameters": dict(model.hparams), "state_dict": model.state_dict()}
+    checkpoint["hyper_parameters"]["frontend_spec"] = {"class_path": class_path,
+                                                       "init_args": logmel}  # fmt: skip
+    torch.save(checkpoint, old)
+    loaded = load_classifier(old)
+    assert loaded.hparams["frontend_spec"] == {"name": "logmel", "kwargs": logmel}
+    wave = torch.randn(2, 1, SAMPLES)
+    torch.testing.assert_close(loaded(wave), model.eval()(wave))
+
+
+def test_user_code_opts_in_by_registering(tmp_path):
+    @register_frontend("test_safety_gain")
+    class Gain(torch.nn.Module):
+        def __init__(self, *, gain: float = 2.0):
+            super().__init__()
+            self.gain = gain
+
+        def forward(self, x):
+            return x * self.gain
+
+    assert "test_safety_gain" in list_frontends()
+    model = Classifier(
+        create("fcn", dims=1, in_channels=1, num_classes=2), task="binary",
+        frontend=create_frontend("test_safety_gain", gain=3.0),
+    )  # fmt: skip
+    path = tmp_path / "gain.ckpt"
+    torch.save({"hyper_parameters": dict(model.hparams), "state_dict": model.state_dict()}, path)
+    loaded = load_classifier(path)
+    assert loaded.frontend.gain == 3.0
+    with pytest.raises(ConfigError, match="already registered"):
+        register_frontend("logmel")(Gain)
+
+
+def test_one_db_module_for_front_end_and_cli(tmp_path, capsys):
+    """The spectrogram front end and ``audioconv features --kind spectrogram`` share PowerToDb."""
+    from audioconv.io import load_audio
+
+    x, _ = _waves(1, 5)
+    wav = tmp_path / "tone.wav"
+    sf.write(wav, x[0, 0].numpy(), RATE)
+    out = tmp_path / "spec.npy"
+    cli_main(["features", str(wav), "--kind", "spectrogram", "--n-fft", "128",
+              "--hop-length", "64", "--out", str(out)])  # fmt: skip
+    frontend = AudioFrontend(kind="spectrogram", sample_rate=RATE, n_fft=128, hop_length=64)
+    assert isinstance(frontend.features[1], PowerToDb)
+    wave, _ = load_audio(wav, mono=True)  # (1, time), as the CLI read it
+    with torch.no_grad():
+        expected = frontend.features(wave)  # the front end's dB features, before standardizing
+    np.testing.assert_allclose(np.load(out), expected.numpy(), rtol=1e-5, atol=1e-4)
+
+
+# --- item 3: integrity -------------------------------------------------------------------------
+
+
+def test_fit_records_each_checkpoint_digest(run):
+    for name in ("best.ckpt", "last.ckpt"):
+        path = run["dir"] / "checkpoints" / name
+        digest, recorded_name = (path.parent / f"{name}.sha256").read_text().split()
+        assert recorded_name == name
+        assert digest == hashlib.sha256(path.read_bytes()).hexdigest()
+    recorded = (run["dir"] / "checkpoints" / "best.ckpt.sha256").read_text().split()[0]
+    assert load_classifier(run["best"]).checkpoint_sha256 == recorded
+
+
+def test_byte_flipped_checkpoint_is_refused(run, tmp_path, capsys):
+    folder = tmp_path / "checkpoints"
+    folder.mkdir()
+    damaged = folder / "best.ckpt"
+    shutil.copy(run["best"], damaged)
+    shutil.copy(str(run["best"]) + ".sha256", folder / "best.ckpt.sha256")
+    data = bytearray(damaged.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match=r"best\.ckpt.*SHA-256.*Copy the checkpoint again"):
+        load_classifier(damaged)
+    with pytest.raises(SystemExit):
+        cli_main(["predict", "--checkpoint", str(damaged), str(run["wavs"][0])])
+    assert "does not match the digest recorded" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_non_finite_weights_are_refused(run, tmp_path, value):
+    checkpoint = torch.load(run["best"], weights_only=True)
+    key = next(k for k in checkpoint["state_dict"] if k.endswith("weight"))
+    checkpoint["state_dict"][key].view(-1)[0] = value
+    path = tmp_path / "diverged.ckpt"
+    torch.save(checkpoint, path)
+    with pytest.raises(CheckpointError, match=f"NaN or infinity \\({key}"):
+        load_classifier(path)
+
+
+def test_export_records_the_source_checkpoint_digest(run, tmp_path):
+    output = tmp_path / "model.pt"
+    assert cli_main(["export", "--checkpoint", str(run["best"]), "--format", "torchscript",
+                     "--output", str(output)]) == 0  # fmt: skip
+    sidecar = next(p for p in tmp_path.iterdir() if p.suffix == ".json")
+    recorded = (run["dir"] / "checkpoints" / "best.ckpt.sha256").read_text().split()[0]
+    assert json.loads(sidecar.read_text())["checkpoint_sha256"] == recorded
+
+
+# --- item 2: recipes resolve by name -------------------------------------------------------------
+
+
+def _evil_recipe(folder, marker):
+    """A .py outside recipes/ whose import would create ``marker``."""
+    evil = folder / "evil.py"
+    evil.write_text(f"from pathlib import Path\nPath({str(marker)!r}).write_text('ran')\n")
+    return evil
+
+
+@pytest.mark.parametrize("form", ["absolute", "relative", "dotted_py"])
+def test_config_naming_a_file_outside_recipes_is_refused(run, tmp_path, capsys, form):
+    marker = tmp_path / "pwned"
+    evil = _evil_recipe(tmp_path, marker)
+    name = {
+        "absolute": str(evil),
+        "relative": "../../../../../../../../" + str(evil.with_suffix("")).lstrip("/"),
+        "dotted_py": "evil.py",
+    }[form]
+    run_dir = tmp_path / "run"
+    (run_dir / "checkpoints").mkdir(parents=True)
+    shutil.copy(run["best"], run_dir / "checkpoints" / "best.ckpt")
+    config = {"recipe": {"name": name, "options": {"output_dir": str(run_dir)}}}
+    (run_dir / "config.yaml").write_text(yaml.safe_dump(config))
+    with pytest.raises(SystemExit):
+        cli_main(["test", "--checkpoint", str(run_dir / "checkpoints" / "best.ckpt")])
+    err = capsys.readouterr().err
+    assert "config.yaml" in err and "spoken_digits" in err
+    assert not marker.exists()
