@@ -205,6 +205,8 @@ class AudioRecipe(Recipe):
         baseline: also fit the classical baseline (:mod:`audioconv.baseline`) on the same split
             and show it beside the network in ``report.json`` / ``report.md`` (``--no-baseline``:
             off).
+        decoded_cache_mb: keep decoded, resampled clips in memory up to this many MB, so only
+            the first epoch decodes (:mod:`audioconv.data.decoded`; 0: decode every epoch).
         on_error: before training every file is decoded (:mod:`audioconv.data.scan`; cached);
             ``"raise"`` stops with one error listing every bad file, ``"skip"`` trains without
             them and lists them in ``skipped.csv`` in the run folder and in the report.
@@ -231,6 +233,7 @@ class AudioRecipe(Recipe):
     val_size: float = 0.1
     test_size: float = 0.1
     baseline: bool = True
+    decoded_cache_mb: int = 2048
     on_error: Literal["raise", "skip"] = "raise"
     expect_rate: int | None = None
     split_file: Path | None = None
@@ -301,12 +304,14 @@ class AudioRecipe(Recipe):
 
     def experiment(self) -> Experiment:
         from audioconv.data import AudioDataModule, AudioDataset
+        from audioconv.data.decoded import keep_decoded
         from audioconv.features import AudioFrontend
 
         samples = round(self.clip_seconds * self.sample_rate)
         manifest, skipped = self.checked_manifest()
+        dataset = AudioDataset(manifest, sample_rate=self.sample_rate, check_files=False)
         datamodule = AudioDataModule(
-            AudioDataset(manifest, sample_rate=self.sample_rate, check_files=False),
+            keep_decoded(dataset, max_bytes=self.decoded_cache_mb * 2**20),
             fixed_length=samples,
             val_size=self.val_size,
             test_size=self.test_size,
@@ -640,10 +645,15 @@ def parse_recipe(recipe_class: type[Recipe], argv: Sequence[str], prog: str | No
 def main(
     recipe_class: type[Recipe], argv: Sequence[str] | None = None, prog: str | None = None
 ) -> int:
-    """Command line of a recipe script: parse the options, train, test, print the report."""
-    from audioconv._allocator import ensure_tuned_malloc
+    """Command line of a recipe script: parse the options, train, test, print the report.
 
-    print(ensure_tuned_malloc(), file=sys.stderr)
+    Run as ``python recipes/<name>.py`` it first tunes the process (a one-time re-exec, see
+    :mod:`audioconv._allocator`); called from Python it changes nothing process-wide.
+    """
+    from audioconv._allocator import ensure_tuned_malloc, is_command_line_entry
+
+    if argv is None and is_command_line_entry(recipe_class):
+        print(ensure_tuned_malloc(), file=sys.stderr)
     recipe = parse_recipe(recipe_class, sys.argv[1:] if argv is None else argv, prog)
     run(recipe)
     return 0

@@ -72,7 +72,12 @@ class SpokenDigits(AudioRecipe):
                 }
             )
         frame = fsdd(root)
-        return frame if self.split == "official" else frame.drop(columns="split")
+        if self.split != "official":
+            return frame.drop(columns="split")
+        # validation mirrors the official test (indices 0-4): indices 5-9 of the same speakers;
+        # a held-out speaker as validation would drop that speaker from training, not from test
+        frame.loc[(frame["split"] == "train") & (frame["index"] < 10), "split"] = "val"
+        return frame
 
 
 RECIPE = SpokenDigits
