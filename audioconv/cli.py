@@ -235,18 +235,17 @@ def cmd_features(args: argparse.Namespace) -> int:
 
 
 def _plot_features(features, args: argparse.Namespace, rate: int, hop_length: int) -> None:
-    """Save a ``(freq, frames)`` feature map as a PNG (``args.plot``)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """Save a ``(freq, frames)`` feature map as a PNG (``args.plot``); a pyplot-free figure,
+    so no matplotlib backend is chosen or changed."""
+    from matplotlib.figure import Figure
 
     from audioconv._atomic import atomic_path
     from audioconv.plots.signal import spectrogram
 
     title = f"{Path(args.file).name}: {args.kind}"
     if args.kind == "mfcc":
-        figure, ax = plt.subplots(figsize=(8, 4))
+        figure = Figure(figsize=(8, 4))
+        ax = figure.subplots()
         frames = features.shape[-1]
         image = ax.imshow(
             features.numpy(), origin="lower", aspect="auto", cmap="magma",
@@ -259,7 +258,6 @@ def _plot_features(features, args: argparse.Namespace, rate: int, hop_length: in
         figure = spectrogram(features, rate, hop_length, y_axis=y_axis, title=title)
     with atomic_path(args.plot) as tmp:
         figure.savefig(tmp, dpi=100, bbox_inches="tight")
-    plt.close(figure)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -404,9 +402,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(_recipe_from_config(sys.argv[1:] if argv is None else argv))
     if args.command == "fit" and argv is None:
-        from audioconv._allocator import ensure_tuned_malloc
+        from audioconv._allocator import ensure_tuned_malloc, is_command_line_entry
 
-        print(ensure_tuned_malloc(), file=sys.stderr)
+        if is_command_line_entry(main):  # the console script, not a call from Python
+            print(ensure_tuned_malloc(), file=sys.stderr)
     from audioconv.errors import AudioConvError
 
     try:

@@ -20,7 +20,7 @@ import contextlib
 import csv
 import dataclasses
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -273,17 +273,46 @@ def _class_path(obj: Any) -> str:
     return f"{type(obj).__module__}.{type(obj).__qualname__}"
 
 
-def deterministic_mode(deterministic: bool | str | None, accelerator: str) -> bool | str:
-    """The Trainer's ``deterministic`` for ``fit``: ``None`` means ``"warn"`` on CPU (cheap) and
-    off elsewhere. Deterministic runs keep deterministic kernels but stop NaN-filling every new
-    buffer (``torch.utils.deterministic.fill_uninitialized_memory``, a debugging aid that cost
-    5-10% of a CPU training step here; ``benchmarks/bench_training.py``)."""
+@contextlib.contextmanager
+def deterministic_mode(deterministic: bool | str | None, accelerator: str) -> Iterator[bool | str]:
+    """Yield the Trainer's ``deterministic`` for ``fit``; on exit restore torch's global flags.
+
+    ``None`` means ``"warn"`` on CPU (cheap) and off elsewhere. Deterministic runs keep
+    deterministic kernels but stop NaN-filling every new buffer
+    (``torch.utils.deterministic.fill_uninitialized_memory``, a debugging aid that cost 5-10% of
+    a CPU training step here; ``benchmarks/bench_training.py``). What this block and the Trainer
+    inside it set process-wide (deterministic algorithms and their warn-only flag, that fill flag,
+    cuDNN's ``benchmark`` / ``deterministic``, ``CUBLAS_WORKSPACE_CONFIG``) is put back as it was.
+
+        >>> with deterministic_mode(None, "cpu") as mode:
+        ...     mode
+        'warn'
+    """
+    saved = (
+        torch.are_deterministic_algorithms_enabled(),
+        torch.is_deterministic_algorithms_warn_only_enabled(),
+        torch.utils.deterministic.fill_uninitialized_memory,
+        torch.backends.cudnn.benchmark,
+        torch.backends.cudnn.deterministic,
+        os.environ.get("CUBLAS_WORKSPACE_CONFIG"),
+    )
     if deterministic is None:
         on_cpu = accelerator == "cpu" or (accelerator == "auto" and not torch.cuda.is_available())
         deterministic = "warn" if on_cpu else False
-    if deterministic:
-        torch.utils.deterministic.fill_uninitialized_memory = False
-    return deterministic
+    try:
+        if deterministic:
+            torch.utils.deterministic.fill_uninitialized_memory = False
+        yield deterministic
+    finally:
+        algorithms, warn_only, fill, benchmark, cudnn_deterministic, cublas = saved
+        torch.use_deterministic_algorithms(algorithms, warn_only=warn_only)
+        torch.utils.deterministic.fill_uninitialized_memory = fill
+        torch.backends.cudnn.benchmark = benchmark
+        torch.backends.cudnn.deterministic = cudnn_deterministic
+        if cublas is None:
+            os.environ.pop("CUBLAS_WORKSPACE_CONFIG", None)
+        else:
+            os.environ["CUBLAS_WORKSPACE_CONFIG"] = cublas
 
 
 def fit(
@@ -398,7 +427,7 @@ def fit(
         if patience is not None:
             all_callbacks.append(EarlyStopping(monitor=monitor, mode=mode, patience=patience))
         all_callbacks.extend(callbacks)
-        deterministic = deterministic_mode(deterministic, accelerator)
+        deterministic = held.enter_context(deterministic_mode(deterministic, accelerator))
         trainer = L.Trainer(
             default_root_dir=out,
             max_epochs=max_epochs,
@@ -456,11 +485,11 @@ def _prepare_run_folder(out: Path, *, resume: bool, resolved: dict) -> Path | No
     """Check the (locked) run folder before anything is written; return the checkpoint to resume
     from, or None to start fresh.
 
-    A folder holding any run artifact is refused unless ``resume``; a finished run (report.json)
-    or one with no ``last.ckpt`` cannot be resumed; a resume whose model, data or fit settings
-    differ from the run's (:data:`RESUMABLE` aside) is refused listing each difference. Only
-    then are the metrics rows logged after the checkpoint dropped (the resumed epoch logs them
-    again).
+    A folder holding any run artifact is refused unless ``resume``. A resume is refused when
+    there is no ``last.ckpt`` beside a ``best.ckpt``, when the model, data or fit settings differ
+    from the run's (:data:`RESUMABLE` aside; each difference listed), and when the run finished
+    (report.json). Only then are the metrics rows logged after the checkpoint dropped (the
+    resumed epoch logs them again); a run that died before its first checkpoint starts again.
     """
     present = existing_artifacts(out)
     if not present:
@@ -469,11 +498,6 @@ def _prepare_run_folder(out: Path, *, resume: bool, resolved: dict) -> Path | No
         raise ConfigError(
             f"{out} already holds a run ({', '.join(present)}): pass resume=True (--resume) to "
             "continue it, or choose another output_dir"
-        )
-    if (out / "report.json").exists():
-        raise ConfigError(
-            f"{out} holds a finished run (report.json): there is nothing to resume; re-test it "
-            "with `audioconv test`, or train longer in a new output_dir"
         )
     last = out / "checkpoints" / "last.ckpt"
     if not last.exists() and (out / "checkpoints" / "best.ckpt").exists():
@@ -485,34 +509,44 @@ def _prepare_run_folder(out: Path, *, resume: bool, resolved: dict) -> Path | No
     if last.exists():
         verify_checkpoint(last)
         state = torch.load(last, weights_only=True, map_location="cpu")
-    recorded: list[tuple[dict, dict]] = []
-    if state is not None:
-        old_model = _plain(state.get("hyper_parameters", {}))
-        recorded.append(({"model": {"init_args": old_model}}, resolved))
-    if (out / "config.yaml").is_file():
-        recorded.append((yaml.safe_load((out / "config.yaml").read_text("utf-8")) or {}, resolved))
-    changed: dict[str, str] = {}
-    for old, new in recorded:
-        for key, (a, b) in _differences(old, new).items():
-            changed[key] = f"  {key}: {a!r} -> {b!r}"
+    changed = _resume_differences(out, state, resolved)
     if changed:
         rule = ""
-        if "fit.max_epochs" in changed:
+        if any(key.endswith("max_epochs") for key in changed):
             rule = (
                 "\nmax_epochs cannot change on resume: the learning-rate schedule spans the "
                 "whole run; to train longer start a new run (e.g. fine-tune from best.ckpt)"
             )
         raise ConfigError(
             f"cannot resume {out}: these options differ from the run's (recorded -> given):\n"
-            + "\n".join(changed[k] for k in sorted(changed))
+            + "\n".join(f"  {key}: {a!r} -> {b!r}" for key, (a, b) in sorted(changed.items()))
             + rule
             + "\npass the run's values, or choose another output_dir"
         )
-    if state is None:  # the earlier run died before its first checkpoint: start it again
+    if (out / "report.json").exists():
+        raise ConfigError(
+            f"{out} holds a finished run (report.json): there is nothing to resume; re-test it "
+            "with `audioconv test`, or train longer in a new output_dir"
+        )
+    if state is None:
         (out / "metrics.csv").unlink(missing_ok=True)
         return None
     _drop_rows_after(out / "metrics.csv", state["global_step"])
     return last
+
+
+def _resume_differences(out: Path, state: dict | None, resolved: dict) -> dict[str, tuple]:
+    """What a resume would change: the checkpoint's model hyperparameters and the run's
+    config.yaml, each compared with the new ``resolved`` config."""
+    recorded: list[dict] = []
+    if state is not None:
+        recorded.append({"model": {"init_args": _plain(state.get("hyper_parameters", {}))}})
+    if (out / "config.yaml").is_file():
+        recorded.append(yaml.safe_load((out / "config.yaml").read_text("utf-8")) or {})
+    changed: dict[str, tuple] = {}
+    for old in recorded:
+        changed.update(_differences(old, resolved))
+    return changed
 
 
 def _differences(old: Any, new: Any, prefix: str = "") -> dict[str, tuple[Any, Any]]:

@@ -118,6 +118,21 @@ class _LabeledDataModule(L.LightningDataModule):
         """Balanced loss weights from the training labels (see ``sampling.class_weights``)."""
         return class_weights(self.train_labels(), num_classes=self.num_classes)
 
+    def sample_table(self) -> pd.DataFrame:
+        """Which sample went to which split, in loader order: ``source`` (the dataset passed in
+        that holds it: ``train`` / ``val`` / ``test``), ``index`` in that dataset, ``split``."""
+        self._ensure()
+        rows = []
+        for split, dataset in (("train", self.train_set), ("val", self.val_set),
+                               ("test", self.test_set)):  # fmt: skip
+            if dataset is None:
+                continue
+            if isinstance(dataset, Subset):  # carved out of the train source
+                rows += [("train", int(i), split) for i in dataset.indices]
+            else:
+                rows += [(split, i, split) for i in range(len(dataset))]
+        return pd.DataFrame(rows, columns=["source", "index", "split"])
+
     def _loader(self, dataset: Dataset | None, *, train: bool) -> DataLoader:
         if dataset is None:
             raise ConfigError("this DataModule has no such split")
@@ -209,6 +224,7 @@ class AudioDataModule(_LabeledDataModule):
             batch_size=batch_size, num_workers=num_workers, augment=augment, balanced=balanced,
             seed=seed,
         )  # fmt: skip
+        self.save_hyperparameters(ignore=("data", "augment", "features", "cache_dir"), logger=False)
         if fixed_length is not None and fixed_length < 1:
             raise ConfigError(f"fixed_length={fixed_length!r} must be a positive number of samples")
         if features is not None and cache_dir is None:
@@ -243,6 +259,20 @@ class AudioDataModule(_LabeledDataModule):
         if path.is_dir():
             return AudioFolder(path, **options)
         return AudioManifest(path, **options)
+
+    def sample_table(self) -> pd.DataFrame:
+        """Every clip in loader order: ``path``, ``label`` (or ``tags``, ``;``-joined), ``group``
+        when the manifest has one, and ``split``."""
+        self._ensure()
+        manifest = self.dataset.manifest
+        columns = [c for c in ("path", "label", "tags", "group") if c in manifest.columns]
+        parts = []
+        for split, rows in self.split_indices.items():
+            part = manifest.iloc[rows][columns].copy()
+            if "tags" in part.columns:
+                part["tags"] = [";".join(tags) for tags in part["tags"]]
+            parts.append(part.assign(split=split))
+        return pd.concat(parts, ignore_index=True)
 
     def _build(self) -> None:
         from audioconv.features import FixedLength
@@ -303,6 +333,7 @@ class ImageDataModule(_LabeledDataModule):
             batch_size=batch_size, num_workers=num_workers, augment=augment, balanced=balanced,
             seed=seed,
         )  # fmt: skip
+        self.save_hyperparameters(ignore=("train", "test", "val", "augment"), logger=False)
         self.sources = {"train": train, "val": val, "test": test}
         self.val_size, self.test_size = val_size, test_size
 
@@ -353,6 +384,7 @@ class TimeSeriesDataModule(_LabeledDataModule):
             )
         if windowed and class_names is None:
             raise ConfigError("class_names=[...] is required for window datasets")
+        self.save_hyperparameters(ignore=("train", "test", "val", "augment"), logger=False)
         self.sources = {"train": train, "val": val, "test": test}
         self.val_size, self.test_size = val_size, test_size
         self.names_override, self.task_override = class_names, task
