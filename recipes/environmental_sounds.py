@@ -2,9 +2,10 @@
 
 Data: the ESC-50 repository folder (``meta/esc50.csv`` and ``audio/``) from
 https://github.com/karolpiczak/ESC-50. The dataset's five folds keep clips cut from one source
-recording together. ``--fold k`` tests on fold k (validation: fold k - 1, cyclically); without it
+recording together. ``--fold k`` tests on fold k and trains on the other four (the dataset's
+protocol), with validation clips carved out of those four folds by source recording; without it
 all five folds run, each in ``<output-dir>/fold<k>``, and ``cv_summary.json`` holds the mean.
-``--esc10`` keeps the ESC-10 subset.
+``--esc10`` keeps the ESC-10 subset. A preset of ``audio_folder``: every option of it applies.
 
     python recipes/environmental_sounds.py --data-dir ESC-50 --output-dir runs/esc50 --fold 1
 """
@@ -17,13 +18,14 @@ import sys
 import pandas as pd
 
 from audioconv.errors import ConfigError
-from audioconv.runner import AudioRecipe, Recipe, main
+from audioconv.runner import load_recipe, main
 
 FOLDS = (1, 2, 3, 4, 5)
+AudioFolder = load_recipe("audio_folder")
 
 
 @dataclasses.dataclass
-class EnvironmentalSounds(AudioRecipe):
+class EnvironmentalSounds(AudioFolder):
     """ESC-50: log-mel of 5 s clips + 2D ResNet-18, the dataset's 5-fold cross-validation.
 
     Args:
@@ -51,19 +53,14 @@ class EnvironmentalSounds(AudioRecipe):
         if self.fold is not None and self.fold not in FOLDS:
             raise ConfigError(f"fold={self.fold!r} must be one of {FOLDS} (or omitted: all)")
 
-    def manifest(self) -> pd.DataFrame:
+    def layout(self) -> pd.DataFrame:
         from audioconv.data.layouts import esc50
 
         root = self.require_data_dir("ESC-50 folder (holding meta/ and audio/)")
         return esc50(root, esc10=self.esc10)
 
-    def split_options(self) -> dict:
-        return {"test_fold": self.fold, "val_fold": FOLDS[(self.fold - 2) % len(FOLDS)]}
-
-    def variants(self) -> list[tuple[str | None, Recipe]]:
-        if self.fold is not None:
-            return [(None, self)]
-        return [(f"fold{k}", dataclasses.replace(self, fold=k)) for k in FOLDS]
+    def folds(self) -> list[int]:
+        return list(FOLDS)
 
 
 RECIPE = EnvironmentalSounds

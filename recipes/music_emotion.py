@@ -3,8 +3,13 @@
 Data: a folder with a tag CSV (default ``tags.csv``): a ``path`` column (relative to the CSV) and
 either a ``tags`` column joined by ``;`` or one 0/1 column per tag (``--tag-columns``). An optional
 ``group`` column (artist / album) keeps a group inside one split; a ``split`` column
-(train / val / test) is used when present. Datasets in this shape: MTG-Jamendo moodtheme,
-Emotify, PMEmo (after exporting their annotations to such a CSV).
+(train / val / test) is used when present. Datasets in this shape: Emotify, PMEmo (after
+exporting their annotations to such a CSV).
+
+``--dataset mtg_jamendo`` reads MTG-Jamendo as it ships: ``autotagging_moodtheme.tsv`` (or
+``--subset genre|instrument|top50tags``) with the audio under ``audio/`` at the TSV's paths, the
+official ``splits/split-<k>/`` files when present (``--split-index``), group = artist. A preset of
+``audio_folder``: every option of it applies.
 
     python recipes/music_emotion.py --data-dir moods --output-dir runs/moods
 """
@@ -13,21 +18,29 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from typing import Literal
 
 import pandas as pd
 
-from audioconv.runner import AudioRecipe, main
+from audioconv.runner import load_recipe, main
+
+AudioFolder = load_recipe("audio_folder")
 
 
 @dataclasses.dataclass
-class MusicEmotion(AudioRecipe):
+class MusicEmotion(AudioFolder):
     """Multi-label music emotion tags: log-mel of 10 s crops + 2D ResNet-18, one sigmoid per tag.
 
     Args:
+        dataset: ``"tags_csv"`` (a tag CSV) or ``"mtg_jamendo"`` (its autotagging TSV).
         tags_file: the CSV inside ``data_dir``.
         tag_columns: one 0/1 column per tag instead of a ``tags`` column.
+        subset, split_index: MTG-Jamendo's TSV (``autotagging_<subset>.tsv``) and official split.
     """
 
+    dataset: Literal["tags_csv", "mtg_jamendo"] = "tags_csv"
+    subset: str = "moodtheme"
+    split_index: int = 0
     tags_file: str = "tags.csv"
     tag_columns: list[str] | None = None
     sample_rate: int = 16000
@@ -43,9 +56,12 @@ class MusicEmotion(AudioRecipe):
 
     name = "music_emotion"
 
-    def manifest(self) -> pd.DataFrame:
-        from audioconv.data.layouts import tags_csv
+    def layout(self) -> pd.DataFrame:
+        from audioconv.data.layouts import mtg_jamendo, tags_csv
 
+        if self.dataset == "mtg_jamendo":
+            root = self.require_data_dir("MTG-Jamendo folder (autotagging_<subset>.tsv, audio/)")
+            return mtg_jamendo(root, subset=self.subset, split_index=self.split_index)
         root = self.require_data_dir(f"folder holding {self.tags_file} and the clips")
         return tags_csv(root / self.tags_file, tag_columns=self.tag_columns)
 

@@ -1,10 +1,22 @@
-"""Speech emotion recognition on RAVDESS (8 emotions) or CREMA-D (6 emotions), tested on actors
-never seen in training.
+"""Speech emotion recognition, tested on speakers never heard in training: RAVDESS (8 emotions),
+CREMA-D (6), Berlin EmoDB (7) or TESS (7).
 
-Data: RAVDESS audio (``Actor_01/ ... Actor_24/`` with ``03-01-05-01-02-01-12.wav`` names, from
-https://zenodo.org/record/1188976) or CREMA-D (``AudioWAV/1001_DFA_ANG_XX.wav``, from
-https://github.com/CheyneyComputerScience/CREMA-D). Actors are split group-aware (stratified by
-emotion as far as the actors allow).
+Data (``--dataset``), each as it ships:
+
+- ``ravdess``: ``Actor_01/ ... Actor_24/`` with ``03-01-05-01-02-01-12.wav`` names
+  (https://zenodo.org/record/1188976); group = actor.
+- ``cremad``: ``AudioWAV/1001_DFA_ANG_XX.wav``
+  (https://github.com/CheyneyComputerScience/CREMA-D); group = actor.
+- ``emodb``: ``wav/03a01Fa.wav`` (http://emodb.bilderbar.info): speaker = characters 1-2,
+  emotion = character 6 (W anger, L boredom, E disgust, A fear, F happiness, T sadness,
+  N neutral).
+- ``tess``: ``OAF_angry/OAF_back_angry.wav``, ``YAF_sad/...`` (Toronto emotional speech set):
+  two talkers, so one (``--test-speaker``, default ``YAF``) is the test set and validation holds
+  words the other never said in training.
+
+RAVDESS, CREMA-D and EmoDB split their speakers group-aware (every speaker in one split,
+stratified by emotion as far as the speakers allow). A preset of ``audio_folder``: every option of
+it applies.
 
     python recipes/speech_emotion.py --dataset ravdess --data-dir RAVDESS --output-dir runs/ser
 """
@@ -17,18 +29,23 @@ from typing import Literal
 
 import pandas as pd
 
-from audioconv.runner import AudioRecipe, main
+from audioconv.runner import load_recipe, main
+
+AudioFolder = load_recipe("audio_folder")
 
 
 @dataclasses.dataclass
-class SpeechEmotion(AudioRecipe):
-    """Speech emotion (RAVDESS / CREMA-D): log-mel of 3 s crops + 2D ResNet-18, actor-held-out.
+class SpeechEmotion(AudioFolder):
+    """Speech emotion (RAVDESS / CREMA-D / EmoDB / TESS): log-mel of 3 s crops + 2D ResNet-18,
+    speaker-held-out.
 
     Args:
-        dataset: ``"ravdess"`` or ``"cremad"``.
+        dataset: ``"ravdess"``, ``"cremad"``, ``"emodb"`` or ``"tess"``.
+        test_speaker: TESS's test talker, ``"OAF"`` or ``"YAF"``.
     """
 
-    dataset: Literal["ravdess", "cremad"] = "ravdess"
+    dataset: Literal["ravdess", "cremad", "emodb", "tess"] = "ravdess"
+    test_speaker: Literal["OAF", "YAF"] = "YAF"
     sample_rate: int = 16000
     clip_seconds: float = 3.0
     hop_length: int | None = 160
@@ -41,14 +58,13 @@ class SpeechEmotion(AudioRecipe):
 
     name = "speech_emotion"
 
-    def manifest(self) -> pd.DataFrame:
-        from audioconv.data.layouts import cremad, ravdess
+    def layout(self) -> pd.DataFrame:
+        from audioconv.data import layouts
 
-        layout = ravdess if self.dataset == "ravdess" else cremad
-        return layout(self.require_data_dir(f"{self.dataset} folder"))
-
-    def split_options(self) -> dict:
-        return {"split": "random"}  # group-aware: every actor in one split
+        root = self.require_data_dir(f"{self.dataset} folder")
+        if self.dataset == "tess":
+            return layouts.tess(root, test_speaker=self.test_speaker)
+        return getattr(layouts, self.dataset)(root)
 
 
 RECIPE = SpeechEmotion

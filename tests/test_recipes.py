@@ -58,8 +58,9 @@ def test_every_recipe_script_defines_a_recipe():
     names = sorted(p.stem for p in recipes_dir().glob("*.py"))
     assert names == sorted(
         [
-            "environmental_sounds", "image_classification", "music_emotion", "music_genre",
-            "sensor_windows", "speech_commands", "speech_emotion", "spoken_digits", "ucr",
+            "audio_folder", "environmental_sounds", "image_classification", "music_emotion",
+            "music_genre", "sensor_windows", "speech_commands", "speech_emotion", "spoken_digits",
+            "ucr", "urban_sounds",
         ]
     )  # fmt: skip
     for name in names:

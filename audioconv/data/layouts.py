@@ -33,6 +33,7 @@ __all__ = [
     "EMODB_EMOTIONS",
     "TESS_EMOTIONS",
     "URBANSOUND8K_CLASSES",
+    "class_folders",
     "emodb",
     "mtg_jamendo",
     "parse_emodb_name",
@@ -652,3 +653,43 @@ def mtg_jamendo(
         frame["split"] = frame["track"].map(split)
     frame.attrs["class_names"] = sorted({tag for tags in frame["tags"] for tag in tags})
     return frame.drop(columns=["relpath"])
+
+
+# -- your own data: one folder per class ----------------------------------------------------------
+def class_folders(root: str | os.PathLike) -> pd.DataFrame:
+    """``root/<class>/<clip>`` (clips found recursively in each class folder; folders starting
+    with ``_`` or ``.`` are ignored) -> ``path``, ``label``.
+
+    Raises:
+        DatasetError: no class folder, an empty one, a single class, or a ``root`` one level too
+            high (its only folder holds the class folders): the message says which folder to pass.
+    """
+    root = _require_dir(root, "folder holding one sub-folder of clips per class")
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and p.name[0] not in "._")
+    loose = [p.name for p in root.iterdir() if p.suffix.lower() in AUDIO_EXTENSIONS]
+    nested = len(folders) == 1 and any(p.is_dir() and _audio_files(p) for p in folders[0].iterdir())
+    if nested and not any(p.suffix.lower() in AUDIO_EXTENSIONS for p in folders[0].iterdir()):
+        raise DatasetError(
+            f"{root}: its only folder {folders[0].name!r} holds the class folders; "
+            f"pass --data-dir {folders[0]}"
+        )
+    if not folders:
+        hint = f" ({len(loose)} clips lie loose in it: move each into its class folder)"
+        raise DatasetError(
+            f"{root}: no class folders; expected {root}/<class>/<clip>.wav"
+            + (hint if loose else "")
+        )
+    rows = []
+    for folder in folders:
+        files = _audio_files(folder)
+        if not files:
+            raise DatasetError(
+                f"{folder}: class folder holds no audio ({', '.join(AUDIO_EXTENSIONS)}); add "
+                "clips or remove the folder"
+            )
+        rows += [{"path": str(f), "label": folder.name} for f in files]
+    if len(folders) < 2:
+        raise DatasetError(
+            f"{root}: only one class folder ({folders[0].name}); a classifier needs two or more"
+        )
+    return pd.DataFrame(rows)

@@ -58,7 +58,8 @@ def _holdout(
                 f"only {n_groups} group(s): a group-aware split needs at least 2; "
                 "pass groups=None or add groups"
             )
-        if can_stratify and n_groups >= n_splits:
+        smallest = np.unique(labels, return_counts=True)[1].min() if can_stratify else 0
+        if can_stratify and n_groups >= n_splits and smallest >= n_splits:
             splitter = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
             with warnings.catch_warnings():  # rare classes: balanced as far as groups allow
                 warnings.filterwarnings("ignore", "The least populated class", UserWarning)

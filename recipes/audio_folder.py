@@ -1,0 +1,130 @@
+"""Your own audio, one command: class sub-folders or a CSV / TSV manifest.
+
+Data (``--data-dir``): either one sub-folder of clips per class (``DIR/<class>/<clip>.wav``;
+wav, flac, ogg, mp3, aiff, au), or a manifest ``--manifest-file FILE`` (a ``.csv`` or ``.tsv``
+inside ``DIR`` or anywhere; paths relative to ``DIR``) with the columns
+
+- ``path`` and ``label`` (one class per clip) or ``tags`` (multi-label, joined by ``;``),
+- optional ``group`` (speaker / recording / session: a group never spans two splits),
+  ``split`` (train / val / test, used as given), ``fold`` (integers: cross-validation).
+
+Splits: a ``split`` column is kept; a ``fold`` column runs every fold in turn (each in
+``<output-dir>/fold<k>``, ``cv_summary.json`` with the mean) or ``--fold k`` only; otherwise
+clips are split at random, stratified and group-aware (``--group-regex`` takes the group from
+each clip's path relative to ``DIR``: ``'/([a-z]+)_'`` makes ``dog/anna_03.wav`` speaker
+``anna``). ``--split-file RUN/splits.csv`` pins an earlier run's split.
+
+Every front-end, model, augmentation and clip-length option of the dataset recipes applies
+(``audioconv fit audio_folder --help``); before training each file is decoded once (cached) and
+``--on-error raise|skip`` decides what a bad file does.
+
+    audioconv fit audio_folder --data-dir my_clips --output-dir runs/mine
+    audioconv fit audio_folder --data-dir my_clips --manifest-file labels.csv --output-dir runs/m
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import sys
+from pathlib import Path
+from typing import Literal
+
+import pandas as pd
+
+from audioconv.errors import ConfigError, DatasetError
+from audioconv.runner import AudioRecipe, Recipe, main
+
+
+@dataclasses.dataclass
+class AudioFolder(AudioRecipe):
+    """Your own clips (class folders or a CSV / TSV manifest): log-mel + a 2D CNN.
+
+    Args:
+        manifest_file: a CSV / TSV manifest (``path``, ``label`` or ``tags``, optional ``group``,
+            ``split``, ``fold``); relative paths resolve from ``data_dir`` (``None``: read the
+            class sub-folders of ``data_dir``).
+        split: ``"auto"`` (the manifest's ``split`` column, else its ``fold`` column, else
+            random), ``"random"`` (stratified, group-aware), ``"predefined"`` or ``"folds"``.
+        fold: the test fold of a ``fold`` column (``None``: every fold in turn).
+        group_regex: a regular expression whose first group, searched in each clip's path
+            relative to ``data_dir``, names its group (speaker / recording).
+    """
+
+    manifest_file: Path | None = None
+    split: Literal["auto", "random", "predefined", "folds"] = "auto"
+    fold: int | None = None
+    group_regex: str | None = None
+
+    name = "audio_folder"
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.group_regex is not None:
+            try:
+                pattern = re.compile(self.group_regex)
+            except re.error as error:
+                raise ConfigError(f"group_regex={self.group_regex!r}: {error}") from None
+            if pattern.groups < 1:
+                raise ConfigError(
+                    f"group_regex={self.group_regex!r} has no (group): wrap the part naming the "
+                    "speaker / recording in parentheses"
+                )
+
+    def layout(self) -> pd.DataFrame:
+        """The dataset's manifest before ``group_regex`` (presets override this)."""
+        from audioconv.data.layouts import class_folders, read_manifest
+
+        root = self.require_data_dir("folder of class sub-folders (or of the manifest's clips)")
+        if self.manifest_file is None:
+            return class_folders(root)
+        file = self.manifest_file if self.manifest_file.is_absolute() else root / self.manifest_file
+        return read_manifest(file, root=root)
+
+    def manifest(self) -> pd.DataFrame:
+        frame = self.layout()
+        if self.group_regex is not None:
+            root = self.data_dir.resolve()
+            pattern = re.compile(self.group_regex)
+            groups = []
+            for path in frame["path"]:
+                relative = Path(path).resolve().relative_to(root).as_posix()
+                match = pattern.search(relative)
+                if match is None:
+                    raise DatasetError(
+                        f"group_regex={self.group_regex!r} does not match {relative!r}; "
+                        "fix the expression so it matches every clip path"
+                    )
+                groups.append(match[1])
+            frame = frame.assign(group=groups)
+        return frame
+
+    def folds(self) -> list[int]:
+        """The folds to cross-validate over (empty when the split is not fold-based)."""
+        if self.split not in ("auto", "folds"):
+            return []
+        frame = self.layout()
+        if "fold" not in frame.columns or (self.split == "auto" and "split" in frame.columns):
+            return []
+        return sorted(int(k) for k in frame["fold"].unique())
+
+    def split_options(self) -> dict:
+        if self.fold is not None:
+            return {"split": "folds", "test_fold": self.fold}  # val: carved from the other folds
+        if self.split == "folds":
+            raise ConfigError("split='folds' runs one fold at a time: pass --fold k")
+        return {"split": self.split}
+
+    def variants(self) -> list[tuple[str | None, Recipe]]:
+        if self.fold is not None or self.split_file is not None:
+            return [(None, self)]
+        folds = self.folds()
+        if not folds:
+            return [(None, self)]
+        return [(f"fold{k}", dataclasses.replace(self, fold=k)) for k in folds]
+
+
+RECIPE = AudioFolder
+
+if __name__ == "__main__":
+    sys.exit(main(RECIPE))
