@@ -14,7 +14,11 @@ on 2 cores (plain loop, batch 32), idle 1090-1140 vs 1156-1187 samples/s for the
 533-564 busy).
 
 Both are read when the process starts, so ``ensure_tuned_malloc()`` re-executes the current
-command once with them set. ``benchmarks/bench_training.py`` measures the effect side by side.
+command once with them set. Only true command-line entry points call it (the ``audioconv``
+console script, ``python -m audioconv.cli``, ``python recipes/<name>.py``; see
+:func:`is_command_line_entry`): a library call such as ``runner.main(...)`` from a notebook or
+another program never replaces its process. ``benchmarks/bench_training.py`` measures the
+effect side by side.
 Set ``AUDIOCONV_MALLOC=off`` to opt out (the CLI and the recipes print one line saying which
 settings are active); values already in the environment win.
 """
@@ -42,6 +46,31 @@ def tuned_environment(env: dict[str, str] | None = None) -> dict[str, str]:
         out.setdefault(key, value)
     out[_MARKER] = "1"
     return out
+
+
+def is_command_line_entry(entry: object) -> bool:
+    """Whether this process was started from the command line to run ``entry``.
+
+    True when ``__main__`` is a file the interpreter was asked to run (``python script.py``, a
+    console script, ``python -m package.module``) and ``entry`` is defined in that file (the
+    recipe class of ``python recipes/<name>.py``), or is a function the file imported (the
+    ``main`` a console script calls). False in notebooks and REPLs (``__main__`` has no file),
+    under ``python -c``, and when other code calls ``entry`` (a script importing a recipe class).
+    """
+    main = sys.modules.get("__main__")
+    file = getattr(main, "__file__", None)
+    if main is None or file is None:
+        return False
+    owned = getattr(entry, "__module__", None) == "__main__"
+    imported = callable(entry) and not isinstance(entry, type)
+    if not (owned or (imported and any(value is entry for value in vars(main).values()))):
+        return False
+    argv = list(getattr(sys, "orig_argv", sys.argv))
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and "-m" in argv[1:-1]:  # python -m package.module
+        module = argv[argv.index("-m") + 1]
+        return module in (spec.name, spec.name.removesuffix(".__main__"))
+    return any(os.path.realpath(arg) == os.path.realpath(file) for arg in argv[1:])
 
 
 def ensure_tuned_malloc() -> str:

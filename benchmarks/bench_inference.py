@@ -36,8 +36,8 @@ def demo_model() -> tuple[InferenceModel, str]:
 
         model = InferenceModel.from_classifier(load_classifier(CHECKPOINT))
         return model, "trained demo checkpoint `runs/demo/checkpoints/best.ckpt`"
+    from audioconv.features import AudioFrontend
     from audioconv.models import create
-    from audioconv.runner import AudioFrontend
 
     torch.manual_seed(0)
     frontend = AudioFrontend(kind="logmel", sample_rate=RATE, n_fft=512, hop_length=80, n_mels=64)

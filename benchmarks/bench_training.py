@@ -59,7 +59,7 @@ OFF = "audioconv, AUDIOCONV_MALLOC=off"  # the library's defaults minus the allo
 def _backbone(model: str):
     """``(frontend or None, backbone)`` for ``model``, with ``NUM_CLASSES`` outputs."""
     from audioconv import models
-    from audioconv.runner import AudioFrontend
+    from audioconv.features import AudioFrontend
 
     if model == "demo":  # recipes/spoken_digits.py's frontend and model
         frontend = AudioFrontend(
@@ -143,21 +143,22 @@ def _lightning(model: str, *, channels_last: bool | None = None) -> tuple[float,
     x, y = _data()
     datamodule = TensorDataModule((x, y), (x[:BATCH], y[:BATCH]), (x[:BATCH], y[:BATCH]))
     stamps = Stamps()
-    trainer = L.Trainer(  # training.fit's settings, minus checkpoints, logs and the test run
-        accelerator="cpu",
-        devices=1,
-        precision="32-true",
-        deterministic=deterministic_mode(None, "cpu"),
-        max_epochs=1,
-        limit_val_batches=0,
-        num_sanity_val_steps=0,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        callbacks=[stamps],
-    )
-    trainer.fit(classifier, datamodule=datamodule)
+    with deterministic_mode(None, "cpu") as deterministic:
+        trainer = L.Trainer(  # training.fit's settings, minus checkpoints, logs and the test run
+            accelerator="cpu",
+            devices=1,
+            precision="32-true",
+            deterministic=deterministic,
+            max_epochs=1,
+            limit_val_batches=0,
+            num_sanity_val_steps=0,
+            logger=False,
+            enable_checkpointing=False,
+            enable_progress_bar=False,
+            enable_model_summary=False,
+            callbacks=[stamps],
+        )
+        trainer.fit(classifier, datamodule=datamodule)
     return _rates(stamps.times)
 
 
