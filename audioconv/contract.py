@@ -373,14 +373,9 @@ class InputContract:
             )
         return x
 
-    def apply(self, x: Any, *, sample_rate: float | None = None, name: str = "input") -> Any:
-        """Raw input -> model inputs ``(windows, channels, window)`` (images ``(1, channels,
-        height, width)``).
-
-        ``x``: ``(time,)`` or ``(channels, time)`` float samples at ``sample_rate`` Hz (``None``:
-        already at the model's rate), numpy or torch (returned as the same kind; resampling
-        converts a tensor through numpy). ``name`` names the input in errors.
-        """
+    def conform(self, x: Any, *, sample_rate: float | None = None, name: str = "input") -> Any:
+        """Steps 1-3 of the rule: checked, mixed down and resampled ``(channels, time)`` at the
+        model's rate (images: checked ``(channels, height, width)``). See :meth:`apply`."""
         x = self.check(x, name=name)
         if x.shape[0] != self.channels:
             if self.channels == 1 and self.mixdown == "mean":
@@ -396,7 +391,7 @@ class InputContract:
                     f"{name}: image of size {tuple(x.shape[1:])}, the model takes "
                     f"{self.image_size}: resize it first"
                 )
-            return x[None]  # (channels, height, width) -> (1, channels, height, width)
+            return x
         rates = (sample_rate, self.sample_rate)
         if None not in rates and sample_rate != self.sample_rate:
             was_torch = _is_torch(x)
@@ -406,6 +401,19 @@ class InputContract:
                 import torch
 
                 x = torch.from_numpy(x)
+        return x
+
+    def apply(self, x: Any, *, sample_rate: float | None = None, name: str = "input") -> Any:
+        """Raw input -> model inputs ``(windows, channels, window)`` (images ``(1, channels,
+        height, width)``): :meth:`conform`, then pad or cut into sliding windows.
+
+        ``x``: ``(time,)`` or ``(channels, time)`` float samples at ``sample_rate`` Hz (``None``:
+        already at the model's rate), numpy or torch (returned as the same kind; resampling
+        converts a tensor through numpy). ``name`` names the input in errors.
+        """
+        x = self.conform(x, sample_rate=sample_rate, name=name)
+        if self.input_kind == "image":
+            return x[None]  # (channels, height, width) -> (1, channels, height, width)
         if self.window is None:
             return x[None]  # (channels, time) -> (1, channels, time)
         starts = window_starts(x.shape[-1], self.window, self.hop_samples)

@@ -171,16 +171,20 @@ class Predictor:
         self.threshold = self.contract.threshold
 
     def prepare(
-        self, wave_or_path: np.ndarray | str | os.PathLike, *, sample_rate: float | None = None
+        self,
+        wave_or_path: np.ndarray | str | os.PathLike,
+        *,
+        sample_rate: float | None = None,
+        name: str = "input",
     ) -> np.ndarray:
         """The model inputs of one clip: ``(windows, channels, window)`` (images ``(1, channels,
         height, width)``), by the input contract.
 
         A path is decoded with the checks of ``audioconv.io.load_audio`` at its own rate
         (``sample_rate`` must then be ``None``). An array ``(time,)`` or ``(channels, time)`` is
-        taken to be at ``sample_rate`` Hz, or at the model's rate when ``sample_rate`` is ``None``.
+        taken to be at ``sample_rate`` Hz, or at the model's rate when ``sample_rate`` is ``None``;
+        ``name`` names it in errors (a path names itself).
         """
-        name = "input"
         if isinstance(wave_or_path, (str, os.PathLike)):
             if sample_rate is not None:
                 raise ConfigError(
@@ -248,8 +252,8 @@ class Predictor:
             pending.clear()
             counts.clear()
 
-        for item in items:
-            windows = self.prepare(item, sample_rate=sample_rate)
+        for index, item in enumerate(items):
+            windows = self.prepare(item, sample_rate=sample_rate, name=f"input[{index}]")
             pending.append(windows)
             counts.append(len(windows))
             if sum(counts) >= batch_size:

@@ -10,6 +10,14 @@ Each :class:`~audioconv.deploy.Prediction` carries ``timestamp_s``: the stream t
 the window's **last** sample (``(k * hop + window) / sample_rate``) — the moment the prediction
 became possible in a live feed.
 
+The window, hop, channels, padding and threshold default to the model's input contract
+(:mod:`audioconv.contract`): a window of the clip length trained on, a hop of half a window. At
+the end of a stream (:meth:`StreamClassifier.flush`) the tail that no window covered is classified
+in one window ending at the last sample, and a stream shorter than one window is padded as the
+contract says (at the end, with zeros, as in training) — so a replayed file gets exactly the
+windows of :meth:`~audioconv.contract.InputContract.apply`, and ``clip`` (the mean of every
+window's probabilities) is the answer ``audioconv predict`` gives for that file.
+
 :func:`simulate` replays a file or raw PCM from a binary stream (e.g. stdin) through a
 :class:`StreamClassifier` and measures the real-time factor; :func:`stream_main` is the body of
 ``audioconv stream``. This module does not import torch unless it is handed a torch model.
@@ -22,15 +30,16 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
-from audioconv.deploy import OnnxClassifier, Prediction, decide
+from audioconv.contract import InputContract, decide, fit_length
+from audioconv.decode import read_audio
+from audioconv.deploy import Prediction, Predictor, load_predictor
 from audioconv.errors import ConfigError
 
-__all__ = ["StreamClassifier", "Simulation", "simulate", "stream_main", "load_stream_model"]
+__all__ = ["StreamClassifier", "Simulation", "contract_of_model", "simulate", "stream_main"]
 
 SMOOTHING = (None, "mean", "majority")
 PCM_FORMATS = {"s16le": (np.dtype("<i2"), 1.0 / 32768.0), "f32le": (np.dtype("<f4"), 1.0)}
@@ -42,12 +51,12 @@ def _torch_module(model: Any) -> bool:
     return torch is not None and isinstance(model, torch.nn.Module)
 
 
-def _default_window(model: Any) -> int | None:
-    """The input length in samples the model was exported / trained with, if it records one."""
-    if isinstance(model, OnnxClassifier):
-        return model.window_length or model.metadata.get("example_input_shape", [None])[-1]
-    shape = getattr(model, "input_shape", None)
-    return int(shape[-1]) if shape else None
+def contract_of_model(model: Any) -> InputContract | None:
+    """The input contract a model carries: a runtime's ``contract`` (``audioconv.deploy``), an
+    ``InferenceModel``'s ``input_contract``; ``None`` for plain callables."""
+    if isinstance(model, Predictor):
+        return model.contract
+    return getattr(model, "input_contract", None)
 
 
 def _batch_function(model: Any) -> Callable[[np.ndarray], np.ndarray]:
@@ -74,14 +83,17 @@ class StreamClassifier:
     """Sliding-window classifier over a stream of chunks.
 
     Args:
-        model: an ``InferenceModel``, a torch module (put in eval mode, run under
-            ``torch.inference_mode``), an :class:`OnnxClassifier`, or any callable mapping
-            ``(batch, channels, window)`` float32 numpy to probabilities ``(batch, ...)``.
-        sample_rate: rate of the stream in Hz; must equal the model's rate when it has one.
-        window_s: window length in seconds; default: the model's input length (the fixed length
-            of an exported model, else the length it was exported or trained with).
-        hop_s: seconds between predictions (``<= window_s``).
-        channels: channels of the stream (sensor streams may have several).
+        model: a runtime from :mod:`audioconv.deploy` (``OnnxClassifier``, or the TorchScript /
+            checkpoint ones of :func:`~audioconv.deploy.load_predictor`), an ``InferenceModel``
+            or torch module (put in eval mode, run under ``torch.inference_mode``), or any
+            callable mapping ``(batch, channels, window)`` float32 numpy to probabilities.
+        sample_rate: rate of the stream in Hz; must equal the model's rate when it has one
+            (:func:`simulate` resamples files first).
+        window_s: window length in seconds; default: the contract's window (the clip length the
+            model was trained on).
+        hop_s: seconds between predictions (``<= window_s``); default: the contract's hop (half
+            a window), required for models without a contract.
+        channels: channels of the stream; default: the contract's (else 1).
         smoothing: ``None``; ``"mean"`` — probabilities averaged over the last ``smoothing_k``
             windows; ``"majority"`` — the most frequent label of the last ``smoothing_k`` windows
             (ties go to the most recent), scored by its share of the votes, with the current
@@ -89,9 +101,12 @@ class StreamClassifier:
         smoothing_k: number of windows smoothed over.
         task, class_names: override the model's own (needed for plain callables; default
             multiclass with class indices as names).
+        threshold: binary / multilabel decision threshold; default: the contract's (else 0.5).
         max_batch: most windows classified in one model call.
 
-    ``push(chunk)`` takes ``(channels, n)`` or, for one channel, ``(n,)`` samples.
+    ``push(chunk)`` takes ``(channels, n)`` or, for one channel, ``(n,)`` samples. After
+    :meth:`flush`, ``clip`` holds the whole stream's answer: the mean of all its windows'
+    probabilities, the contract's rule for a long input.
     """
 
     def __init__(
@@ -100,30 +115,38 @@ class StreamClassifier:
         *,
         sample_rate: float,
         window_s: float | None = None,
-        hop_s: float,
-        channels: int = 1,
+        hop_s: float | None = None,
+        channels: int | None = None,
         smoothing: str | None = None,
         smoothing_k: int = 5,
         task: str | None = None,
         class_names: list[str] | None = None,
+        threshold: float | None = None,
         max_batch: int = 32,
     ):
-        model_rate = getattr(model, "sample_rate", None)
+        contract = contract_of_model(model)
+        model_rate = (
+            getattr(model, "sample_rate", None) if contract is None else contract.sample_rate
+        )
         if sample_rate is None or sample_rate <= 0:
             raise ConfigError(f"sample_rate={sample_rate!r} must be a positive number of Hz")
         if model_rate is not None and float(model_rate) != float(sample_rate):
             raise ConfigError(
                 f"sample_rate={sample_rate} differs from the model's {model_rate} Hz: resample "
-                "the stream to the model's rate first"
+                "the stream to the model's rate first (simulate() does it for files)"
             )
-        fixed = model.window_length if isinstance(model, OnnxClassifier) else None
         if window_s is None:
-            default = _default_window(model)
-            if default is None:
+            if contract is None or contract.window is None:
                 raise ConfigError(
                     "window_s=None but the model records no input length: pass window_s in seconds"
                 )
-            window_s = default / sample_rate
+            window_s = contract.window / sample_rate
+        if hop_s is None:
+            if contract is None or contract.window is None:
+                raise ConfigError("hop_s=None but the model has no input contract: pass hop_s")
+            hop_s = round(window_s * sample_rate) // 2 / sample_rate
+            if contract.hop is not None and round(window_s * sample_rate) == contract.window:
+                hop_s = contract.hop / sample_rate
         window = round(window_s * sample_rate)
         hop = round(hop_s * sample_rate)
         if window < 1 or hop < 1:
@@ -133,25 +156,23 @@ class StreamClassifier:
             )
         if hop > window:
             raise ConfigError(f"hop_s={hop_s} exceeds window_s={window_s}: use hop_s <= window_s")
-        if fixed is not None and window != fixed:
-            raise ConfigError(
-                f"window_s={window_s} is {window} samples but the model takes exactly {fixed}: "
-                f"use window_s={fixed / sample_rate}"
-            )
         if smoothing not in SMOOTHING:
             raise ConfigError(f"smoothing={smoothing!r} is not one of {SMOOTHING}")
         if smoothing_k < 1:
             raise ConfigError(f"smoothing_k={smoothing_k!r} must be >= 1")
+        model_channels = None if contract is None else contract.channels
+        if channels is None:
+            channels = model_channels or 1
         if channels < 1:
             raise ConfigError(f"channels={channels!r} must be >= 1")
-        model_shape = getattr(model, "input_shape", None)
-        if model_shape and model_shape[-2] is not None and int(model_shape[-2]) != channels:
+        if model_channels is not None and model_channels != channels:
             raise ConfigError(
-                f"channels={channels} but the model takes {model_shape[-2]}: pass a stream with "
-                f"{model_shape[-2]} channel(s)"
+                f"channels={channels} but the model takes {model_channels}: pass a stream with "
+                f"{model_channels} channel(s)"
             )
         if max_batch < 1:
             raise ConfigError(f"max_batch={max_batch!r} must be >= 1")
+        self.contract = contract
         self.sample_rate = float(sample_rate)
         self.window = window
         self.hop = hop
@@ -161,6 +182,12 @@ class StreamClassifier:
         self.max_batch = max_batch
         self.task = task or getattr(model, "task", None) or "multiclass"
         self.class_names = class_names or getattr(model, "class_names", None)
+        if threshold is None:
+            threshold = 0.5 if contract is None else contract.threshold
+        self.threshold = threshold
+        self.pad = "right" if contract is None else contract.pad
+        self.pad_value = 0.0 if contract is None else contract.pad_value
+        self.clip: Prediction | None = None
         self._run = _batch_function(model)
         # Preallocated state: the ring holds the last `window` samples, the batch the ready windows.
         self._ring = np.zeros((channels, window), dtype=np.float32)
@@ -176,6 +203,8 @@ class StreamClassifier:
         self._next_end = self.window  # sample count at which the next window is complete
         self._ready = 0  # windows waiting in self._batch
         self._last_end = 0  # end of the last classified window
+        self._sum: np.ndarray | None = None  # sum of the windows' probabilities (for `clip`)
+        self._count = 0  # windows classified
         self._history.clear()
 
     @property
@@ -194,10 +223,15 @@ class StreamClassifier:
 
     def _take_window(self) -> None:
         """Copy the last ``window`` samples, oldest first, into the next batch row."""
-        start = self._total % self.window  # the oldest sample sits where the next one goes
         row = self._batch[self._ready]
-        row[:, : self.window - start] = self._ring[:, start:]
-        row[:, self.window - start :] = self._ring[:, :start]
+        if self._total < self.window:  # a stream shorter than one window: pad by the contract
+            row[:] = fit_length(
+                self._ring[:, : self._total], self.window, pad=self.pad, pad_value=self.pad_value
+            )
+        else:
+            start = self._total % self.window  # the oldest sample sits where the next one goes
+            row[:, : self.window - start] = self._ring[:, start:]
+            row[:, self.window - start :] = self._ring[:, :start]
         self._ends[self._ready] = self._total
         self._ready += 1
 
@@ -213,12 +247,14 @@ class StreamClassifier:
 
     def _predict(self, probabilities: np.ndarray, end: int) -> Prediction:
         probabilities = np.array(probabilities, dtype=np.float32)  # own copy, kept in history
-        label, score = decide(probabilities, task=self.task, class_names=self.class_names)
+        self._sum = probabilities.astype(np.float64) + (0.0 if self._sum is None else self._sum)
+        self._count += 1
+        label, score = self._decide(probabilities)
         timestamp = end / self.sample_rate
         if self.smoothing == "mean":
             self._history.append(probabilities)
             mean = np.mean(np.stack(self._history), axis=0)  # (k, classes) -> (classes,)
-            label, score = decide(mean, task=self.task, class_names=self.class_names)
+            label, score = self._decide(mean)
             return Prediction(label, score, mean, timestamp)
         if self.smoothing == "majority":
             self._history.append(label)
@@ -228,10 +264,19 @@ class StreamClassifier:
             return Prediction(label, best / len(self._history), probabilities, timestamp)
         return Prediction(label, score, probabilities, timestamp)
 
+    def _decide(self, probabilities: np.ndarray) -> tuple[str, float]:
+        return decide(
+            probabilities, task=self.task, class_names=self.class_names, threshold=self.threshold
+        )
+
     def push(self, chunk: np.ndarray) -> list[Prediction]:
-        """Feed ``(channels, n)`` (or ``(n,)`` for one channel) samples; returns the predictions
-        of every window completed by this chunk, oldest first (possibly none)."""
-        chunk = np.asarray(chunk, dtype=np.float32)
+        """Feed ``(channels, n)`` (or ``(n,)`` for one channel) float samples; returns the
+        predictions of every window completed by this chunk, oldest first (possibly none)."""
+        chunk = np.asarray(chunk)
+        if chunk.size == 0:
+            return []
+        chunk = (self.contract or InputContract()).check(chunk, name="chunk")  # float, finite
+        chunk = chunk.astype(np.float32, copy=False)
         if chunk.ndim == 1 and self.channels == 1:
             chunk = chunk[None]  # (n,) -> (1, n)
         if chunk.ndim != 2 or chunk.shape[0] != self.channels:
@@ -254,12 +299,17 @@ class StreamClassifier:
 
     def flush(self) -> list[Prediction]:
         """End the stream: classify the last ``window`` samples if samples arrived after the last
-        window (zero padded at the start when the stream is shorter than one window), then
+        window (padded as the contract says, at the end by default, when the stream is shorter
+        than one window); set ``clip`` to the mean of every window's probabilities; then
         :meth:`reset`."""
         out = []
         if self._total > self._last_end:
             self._take_window()
             out = self._classify()
+        self.clip = None
+        if self._count:
+            mean = (self._sum / self._count).astype(np.float32)
+            self.clip = Prediction(*self._decide(mean), mean, self._total / self.sample_rate)
         self.reset()
         return out
 
@@ -295,14 +345,10 @@ class Simulation:
         yield from predictions
 
 
-def _file_chunks(path: Path, chunk: int, channels: int) -> Iterator[np.ndarray]:
-    import soundfile
-
-    for block in soundfile.blocks(str(path), blocksize=chunk, dtype="float32", always_2d=True):
-        block = block.T  # (n, file_channels) -> (file_channels, n)
-        if channels == 1 and block.shape[0] > 1:
-            block = block.mean(axis=0, keepdims=True)  # mono mix-down, as in training
-        yield block
+def _array_chunks(wave: np.ndarray, chunk: int) -> Iterator[np.ndarray]:
+    """``(channels, time)`` in chunks of ``chunk`` samples."""
+    for start in range(0, wave.shape[-1], chunk):
+        yield wave[:, start : start + chunk]
 
 
 def _pcm_chunks(
@@ -325,45 +371,49 @@ def simulate(
     *,
     sample_rate: float | None = None,
     window_s: float | None = None,
-    hop_s: float,
+    hop_s: float | None = None,
     channels: int | None = None,
     smoothing: str | None = None,
     smoothing_k: int = 5,
     chunk_s: float = 0.1,
     pcm_format: str = "s16le",
+    threshold: float | None = None,
 ) -> Simulation:
     """Replay ``source`` through a :class:`StreamClassifier` in chunks of ``chunk_s`` seconds.
 
-    ``source`` is an audio file path (read with soundfile block by block; its rate must equal the
-    model's), ``"-"`` for stdin, or a binary stream of raw interleaved PCM (``pcm_format``
-    ``"s16le"`` or ``"f32le"``) at ``sample_rate`` Hz with ``channels`` channels.
-    ``sample_rate`` and ``channels`` default to the model's. Iterate the result for predictions;
-    it then holds the real-time factor.
+    ``source`` is an audio file path, ``"-"`` for stdin, or a binary stream of raw interleaved
+    PCM (``pcm_format`` ``"s16le"`` or ``"f32le"``) at ``sample_rate`` Hz with ``channels``
+    channels. A file is decoded (with ``audioconv.io``'s checks), mixed down and resampled to the
+    model's rate by its input contract (:meth:`~audioconv.contract.InputContract.conform`), then
+    replayed; raw PCM must come at the model's rate. ``sample_rate`` and ``channels`` of raw PCM
+    default to the model's. Iterate the result for predictions; it then holds the real-time
+    factor, and ``result.stream.clip`` the whole recording's answer.
     """
-    model_rate = getattr(model, "sample_rate", None)
-    model_shape = getattr(model, "input_shape", None)
-    if channels is None:
-        channels = int(model_shape[1]) if model_shape is not None else 1
+    contract = contract_of_model(model)
     if pcm_format not in PCM_FORMATS:
         raise ConfigError(f"pcm_format={pcm_format!r} is not one of {sorted(PCM_FORMATS)}")
     if isinstance(source, (str, os.PathLike)) and str(source) != "-":
-        import soundfile
-
-        path = Path(source)
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such audio file: check the path")
-        file_rate = soundfile.info(str(path)).samplerate
-        if sample_rate is not None and sample_rate != file_rate:
+        if sample_rate is not None:
             raise ConfigError(
-                f"sample_rate={sample_rate} but {path} is {file_rate} Hz: drop sample_rate"
+                f"sample_rate={sample_rate} given with the file {source}: the file's own rate is "
+                "used, drop sample_rate"
             )
-        sample_rate = file_rate
-        chunks = _file_chunks(path, max(1, round(chunk_s * sample_rate)), channels)
+        wave, file_rate = read_audio(source)  # (channels, time)
+        if contract is not None:
+            wave = contract.conform(wave, sample_rate=file_rate, name=str(source))
+            sample_rate = contract.sample_rate or file_rate
+        else:
+            sample_rate = file_rate
+        channels = wave.shape[0]
+        chunks = _array_chunks(wave, max(1, round(chunk_s * sample_rate)))
     else:
         stream = sys.stdin.buffer if str(source) == "-" else source
-        sample_rate = sample_rate if sample_rate is not None else model_rate
+        if sample_rate is None and contract is not None:
+            sample_rate = contract.sample_rate
         if sample_rate is None:
             raise ConfigError("raw PCM has no header: pass sample_rate (--sample-rate) in Hz")
+        if channels is None:
+            channels = 1 if contract is None else contract.channels
         chunks = _pcm_chunks(stream, max(1, round(chunk_s * sample_rate)), channels, pcm_format)
     classifier = StreamClassifier(
         model,
@@ -373,43 +423,34 @@ def simulate(
         channels=channels,
         smoothing=smoothing,
         smoothing_k=smoothing_k,
+        threshold=threshold,
     )
     return Simulation(classifier, chunks)
 
 
-def load_stream_model(path: str | os.PathLike) -> Any:
-    """An exported ``.onnx`` file (-> :class:`OnnxClassifier`) or a training ``.ckpt`` (->
-    ``InferenceModel`` in eval mode; imports torch and Lightning)."""
-    path = Path(path)
-    if path.suffix == ".onnx":
-        return OnnxClassifier(path)
-    if path.suffix == ".ckpt":
-        from audioconv.export import InferenceModel
-        from audioconv.tasks import load_classifier
-
-        return InferenceModel.from_classifier(load_classifier(path))
-    raise ConfigError(f"{path}: expected an exported .onnx file or a training .ckpt checkpoint")
-
-
 def stream_main(
     source: str | os.PathLike | IO[bytes],
-    checkpoint_or_onnx: str | os.PathLike,
+    model_path: str | os.PathLike,
     *,
     window_s: float | None = None,
-    hop_s: float = 0.25,
+    hop_s: float | None = None,
     smoothing: str | None = None,
     smoothing_k: int = 5,
     sample_rate: float | None = None,
     channels: int | None = None,
     pcm_format: str = "s16le",
     chunk_s: float = 0.1,
+    threshold: float | None = None,
     out: IO[str] = sys.stdout,
 ) -> float:
-    """``audioconv stream``: print ``t=  1.25s  label  0.973`` per hop, then the real-time factor.
+    """``audioconv stream``: print ``t=  1.25s  label  0.973`` per hop, then the whole stream's
+    answer (``# clip  label  0.973 (mean of N windows)``) and the real-time factor.
 
-    ``source`` is an audio file or ``"-"`` (raw PCM on stdin); returns the real-time factor.
+    ``model_path`` is a training ``.ckpt``, an exported ``.onnx`` or a TorchScript file
+    (:func:`audioconv.deploy.load_predictor`); ``source`` an audio file or ``"-"`` (raw PCM on
+    stdin). Returns the real-time factor.
     """
-    model = load_stream_model(checkpoint_or_onnx)
+    model = load_predictor(model_path, threshold=threshold)
     run = simulate(
         source,
         model,
@@ -422,12 +463,17 @@ def stream_main(
         chunk_s=chunk_s,
         pcm_format=pcm_format,
     )
+    windows = 0
     for prediction in run:
+        windows += 1
         print(
             f"t={prediction.timestamp_s:6.2f}s  {prediction.label}  {prediction.score:.3f}",
             file=out,
             flush=True,
         )
+    clip = run.stream.clip
+    if clip is not None:
+        print(f"# clip  {clip.label}  {clip.score:.3f} (mean of {windows} windows)", file=out)
     print(
         f"# real-time factor {run.real_time_factor:.1f}x ({run.audio_s:.2f} s of signal in "
         f"{run.wall_s:.3f} s)",

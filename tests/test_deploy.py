@@ -13,9 +13,16 @@ import torch
 import torchaudio
 from torch import nn
 
-from audioconv.deploy import OnnxClassifier, decide, resample
-from audioconv.errors import AudioFileNotFoundError, ConfigError
-from audioconv.export import InferenceModel, export_onnx
+from audioconv.deploy import OnnxClassifier, decide, model_format, require_format, resample
+from audioconv.errors import (
+    AudioDecodeError,
+    AudioFileNotFoundError,
+    ConfigError,
+    EmptyAudioError,
+    InputError,
+    NonFiniteAudioError,
+)
+from audioconv.export import InferenceModel, export_onnx, export_torchscript
 from audioconv.features import FixedLength, LogMel
 from audioconv.io import load_audio
 
@@ -140,24 +147,41 @@ def test_file_at_another_rate_is_resampled(model, onnx_path, tmp_path):
     np.testing.assert_allclose(got, torch_probabilities(model, wave), rtol=0, atol=1e-4)
 
 
-def test_pad_and_crop_to_the_fixed_length(onnx_path):
+def test_short_clips_pad_at_the_end_long_clips_slide(onnx_path):
     classifier = OnnxClassifier(onnx_path)
-    long = tones(RATE, 0.8)
+    long = tones(RATE, 0.8)  # 6400 samples: windows at 0, 2000 and one ending at the last sample
     short = long[:, :1500]
     padded = np.pad(short, ((0, 0), (0, LENGTH - 1500)))
-    np.testing.assert_array_equal(classifier.prepare(short), padded)
-    excess = long.shape[-1] - LENGTH
-    np.testing.assert_array_equal(
-        classifier.prepare(long), long[:, excess // 2 : -(excess - excess // 2)]
-    )
-    fixed = FixedLength(LENGTH, crop="center").eval()  # what validation / test clips go through
-    for clip in (short, long):
-        np.testing.assert_array_equal(classifier.prepare(clip), fixed(torch.from_numpy(clip)))
+    np.testing.assert_array_equal(classifier.prepare(short), padded[None])
+    fixed = FixedLength(LENGTH, crop="center").eval()  # what training clips are padded by
+    np.testing.assert_array_equal(classifier.prepare(short)[0], fixed(torch.from_numpy(short)))
+    windows = classifier.prepare(long)
+    assert windows.shape == (3, 1, LENGTH)
+    for window, start in zip(windows, (0, 2000, 6400 - LENGTH)):
+        np.testing.assert_array_equal(window, long[:, start : start + LENGTH])
+    # No silent centre crop: the clip's answer is the mean over all of its windows.
+    prediction = classifier.predict(long, per_window=True)
+    np.testing.assert_allclose(prediction.windows, classifier(windows), atol=1e-6)
+    np.testing.assert_allclose(prediction.probabilities, classifier(windows).mean(0), atol=1e-6)
     np.testing.assert_allclose(
         classifier.predict(short).probabilities, classifier.predict(padded).probabilities, atol=0
     )
-    # An array at another rate is resampled before the crop.
-    assert classifier.prepare(tones(16000, 0.3), sample_rate=16000).shape == (1, LENGTH)
+    # An array at another rate is resampled before the windows are cut.
+    assert classifier.prepare(tones(16000, 0.3), sample_rate=16000).shape == (1, 1, LENGTH)
+
+
+def test_contract_is_read_from_the_bare_onnx_file(onnx_path, tmp_path):
+    import onnx
+
+    lonely = tmp_path / "lonely.onnx"  # no sidecar beside it
+    lonely.write_bytes(onnx_path.read_bytes())
+    props = {p.key: p.value for p in onnx.load(str(lonely)).metadata_props}
+    contract = json.loads(props["audioconv.input_contract"])
+    assert contract["window"] == LENGTH and contract["sample_rate"] == RATE
+    assert contract["pad"] == "right" and contract["threshold"] == 0.5
+    classifier = OnnxClassifier(lonely)
+    assert classifier.contract.to_dict() == contract
+    assert json.loads(props["audioconv"])["class_names"] == CLASSES
 
 
 def test_predict_batch_equals_predict(onnx_path):
@@ -178,14 +202,66 @@ def test_errors_name_the_fix(onnx_path, tmp_path):
     soundfile.write(wav, tones(RATE, 0.1)[0], RATE)
     with pytest.raises(ConfigError, match="drop sample_rate"):
         classifier.predict(wav, sample_rate=RATE)
-    with pytest.raises(ConfigError, match=r"\(time,\) or \(channels, time\)"):
-        classifier.predict(np.zeros((1, 1, 10), np.float32))
-    lonely = tmp_path / "lonely.onnx"
-    lonely.write_bytes(onnx_path.read_bytes())
-    with pytest.raises(ConfigError, match="sidecar is missing"):
-        OnnxClassifier(lonely)
     with pytest.raises(ConfigError, match="threshold=1.5"):
         OnnxClassifier(onnx_path, threshold=1.5)
+
+
+@pytest.mark.parametrize(
+    ("wave", "match"),
+    [
+        (np.zeros(0, np.float32), r"input\[1\]: empty input"),
+        (
+            np.zeros((1, 1, 10), np.float32),
+            r"input\[1\]: array of shape \(1, 1, 10\); pass \(time,\)",
+        ),
+        (np.zeros(100, np.int16), r"input\[1\]: samples of dtype int16.*convert"),
+        (np.array([0.1, np.nan, 0.2], np.float32), r"input\[1\]: the samples contain NaN"),
+        (np.array([0.1, np.inf], np.float32), r"input\[1\]: the samples contain NaN or infinity"),
+    ],
+)
+def test_bad_arrays_are_refused_naming_the_input(onnx_path, wave, match):
+    with pytest.raises(InputError, match=match):
+        OnnxClassifier(onnx_path).predict_batch([np.zeros(10, np.float32), wave])
+
+
+def test_bad_files_are_refused_naming_the_file(onnx_path, tmp_path):
+    classifier = OnnxClassifier(onnx_path)
+    whole = tmp_path / "whole.wav"
+    soundfile.write(whole, tones(RATE, 0.5)[0], RATE, subtype="PCM_16")
+    truncated = tmp_path / "truncated.wav"
+    truncated.write_bytes(whole.read_bytes()[:3000])  # the header still declares 0.5 s
+    with pytest.raises(AudioDecodeError, match="truncated.wav: truncated"):
+        classifier.predict(truncated)
+    text = tmp_path / "notes.wav"
+    text.write_text("not audio at all\n")
+    with pytest.raises(AudioDecodeError, match="notes.wav: cannot decode"):
+        classifier.predict(text)
+    empty = tmp_path / "empty.wav"
+    soundfile.write(empty, np.zeros(0, np.float32), RATE)
+    with pytest.raises(EmptyAudioError, match="empty.wav: the file holds 0 samples"):
+        classifier.predict(empty)
+    nan = tmp_path / "nan.wav"
+    soundfile.write(nan, np.array([0.1, np.nan, 0.2], np.float32), RATE, subtype="FLOAT")
+    with pytest.raises(NonFiniteAudioError, match="nan.wav: the samples contain NaN"):
+        classifier.predict(nan)
+
+
+def test_model_files_are_told_apart_by_content(model, onnx_path, tmp_path):
+    assert model_format(onnx_path) == "onnx"
+    renamed = tmp_path / "model.ckpt"  # an ONNX file under a checkpoint's name
+    renamed.write_bytes(onnx_path.read_bytes())
+    assert model_format(renamed) == "onnx"
+    with pytest.raises(ConfigError, match=r"model.ckpt: this is an ONNX model, but audioconv "):
+        require_format(renamed, ["checkpoint"], what="audioconv export")
+    scripted = tmp_path / "model.pt"
+    export_torchscript(model, scripted, torch.randn(2, 1, LENGTH))
+    assert model_format(scripted) == "torchscript"
+    with pytest.raises(ConfigError, match="model.pt: this is a TorchScript model, but Onnx"):
+        OnnxClassifier(scripted)
+    junk = tmp_path / "junk.onnx"
+    junk.write_text("hello")
+    with pytest.raises(ConfigError, match="junk.onnx: not an ONNX model"):
+        OnnxClassifier(junk)
 
 
 def test_decide_for_every_task():

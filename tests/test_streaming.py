@@ -12,8 +12,9 @@ import torch
 from numpy.lib.stride_tricks import sliding_window_view
 from torch import nn
 
+from audioconv.contract import resample
 from audioconv.deploy import OnnxClassifier
-from audioconv.errors import ConfigError
+from audioconv.errors import ConfigError, InputError
 from audioconv.export import InferenceModel, export_onnx
 from audioconv.features import LogMel
 from audioconv.streaming import StreamClassifier, simulate, stream_main
@@ -184,16 +185,53 @@ def test_memory_stays_flat():
     assert stream._ring.shape == (1, WINDOW)
 
 
-def test_flush_short_stream_zero_pads_front(model):
+def test_flush_short_stream_pads_at_the_end_as_training(model):
     recorder = Recorder(model)
     stream = StreamClassifier(recorder, sample_rate=RATE, window_s=WINDOW_S, hop_s=HOP_S)
     piece = np.linspace(-1, 1, 700, dtype=np.float32)
     assert stream.push(piece) == []
     (last,) = stream.flush()
     assert last.timestamp_s == 700 / RATE
-    expected = np.concatenate([np.zeros(WINDOW - 700, np.float32), piece])
+    expected = np.concatenate([piece, np.zeros(WINDOW - 700, np.float32)])  # FixedLength's pad
     assert np.array_equal(recorder.windows[-1][0], expected)
-    assert stream.flush() == [] and stream.time_s == 0.0
+    assert stream.clip.label == last.label  # one window: the clip's answer is that window's
+    assert stream.flush() == [] and stream.time_s == 0.0 and stream.clip is None
+
+
+def test_replayed_file_gets_the_contract_windows_and_clip(onnx_path, signal, tmp_path):
+    onnx = OnnxClassifier(onnx_path)
+    wav = tmp_path / "clip.wav"
+    soundfile.write(wav, signal[0], RATE, subtype="FLOAT")
+    run = simulate(wav, onnx, chunk_s=0.07)  # window and hop (half a window) from the contract
+    streamed = list(run)
+    windows = onnx.contract.apply(signal)  # (n, 1, 2000), the last one ending at the last sample
+    assert len(streamed) == len(windows) and onnx.contract.window == WINDOW
+    np.testing.assert_allclose(
+        np.stack([p.probabilities for p in streamed]), onnx(windows), rtol=0, atol=1e-5
+    )
+    offline = onnx.predict(wav)
+    assert run.stream.clip.label == offline.label
+    np.testing.assert_allclose(run.stream.clip.probabilities, offline.probabilities, atol=1e-5)
+
+
+def test_replayed_file_at_another_rate_is_resampled(onnx_path, signal, tmp_path):
+    onnx = OnnxClassifier(onnx_path)
+    wav = tmp_path / "clip16k.wav"
+    fast = resample(signal, RATE, 16000)
+    soundfile.write(wav, np.stack([fast[0], fast[0]], axis=1), 16000, subtype="FLOAT")  # stereo
+    run = simulate(wav, onnx, chunk_s=0.05)
+    list(run)
+    offline = onnx.predict(wav)  # the same contract: mono mix, resample to 8 kHz, windows
+    assert run.stream.sample_rate == RATE and run.stream.clip.label == offline.label
+    np.testing.assert_allclose(run.stream.clip.probabilities, offline.probabilities, atol=1e-5)
+
+
+def test_stream_rejects_bad_chunks_naming_them(onnx_path):
+    stream = StreamClassifier(OnnxClassifier(onnx_path), sample_rate=RATE)
+    with pytest.raises(InputError, match="chunk: samples of dtype int16"):
+        stream.push(np.zeros(100, np.int16))
+    with pytest.raises(InputError, match="chunk: the samples contain NaN"):
+        stream.push(np.full(100, np.nan, np.float32))
 
 
 def test_flush_covers_trailing_partial_hop(model, signal):
