@@ -413,12 +413,16 @@ def fit(
             monitor=monitor,
             mode=mode,
             save_top_k=1,
-            save_last=True,
             enable_version_counter=False,
             auto_insert_metric_name=False,
         )
+        # last.ckpt after every epoch (save_last=True writes it only when best.ckpt changed)
+        latest = ModelCheckpoint(
+            dirpath=ckpt_dir, filename="last", monitor=None, enable_version_counter=False
+        )
         all_callbacks: list[Callback] = [
             checkpoint,
+            latest,
             _EpochSeed(seed),
             LearningRateMonitor(logging_interval="epoch"),
         ]
