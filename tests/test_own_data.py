@@ -1,0 +1,475 @@
+"""Datasets as they ship and your own data, the way a user runs them: tiny copies of each layout
+on disk -> the recipe with ``--smoke`` -> the run folder, whose ``splits.csv`` must follow the
+dataset's protocol (no speaker / recording / fold in two splits). Bad files and bad manifests stop
+the run before training with one error naming every culprit, or are skipped and listed."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+from audioconv.data import scan as scan_module
+from audioconv.data.layouts import (
+    class_folders,
+    emodb,
+    esc50,
+    mtg_jamendo,
+    read_manifest,
+    speech_commands,
+    tess,
+    urbansound8k,
+)
+from audioconv.errors import DatasetError
+from audioconv.runner import load_recipe, parse_recipe, run
+
+pytestmark = pytest.mark.xdist_group("recipes")
+
+RATE = 8000
+TINY = [
+    "--model", "spectrogram_cnn", "--model_kwargs", '{"channels": [4, 8]}', "--sample_rate",
+    str(RATE), "--clip_seconds", "0.25", "--n_fft", "256", "--hop_length", "80", "--n_mels", "16",
+    "--time_mask", "2", "--freq_mask", "2", "--batch_size", "8", "--baseline", "false",
+]  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def _scan_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUDIOCONV_CACHE", str(tmp_path / "cache"))
+
+
+def tone(path, frequency: float, seconds: float = 0.3, rate: int = RATE, seed: int = 0) -> None:
+    """A noisy sine clip (the suffix picks the format: .wav, .au, .mp3, ...)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    wave = 0.5 * np.sin(2 * math.pi * frequency * t) + 0.05 * rng.standard_normal(len(t))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, wave.astype(np.float32), rate)
+
+
+def smoke(name: str, argv: list[str]) -> tuple[list, str]:
+    """Run recipe ``name`` with ``--smoke``; return the results and what it printed."""
+    recipe = parse_recipe(load_recipe(name), [*argv, *TINY, "--smoke"])
+    out = io.StringIO()
+    results = run(recipe, progress=False, out=out)
+    return results, out.getvalue()
+
+
+def splits_of(folder) -> pd.DataFrame:
+    table = pd.read_csv(folder / "splits.csv", dtype={"group": str})
+    assert set(table["split"]) <= {"train", "val", "test"}
+    return table
+
+
+def assert_groups_apart(table: pd.DataFrame) -> None:
+    """No group (speaker / recording) appears in two splits."""
+    spans = table.groupby("group")["split"].nunique()
+    assert spans.max() == 1, f"groups in two splits: {spans[spans > 1].index.tolist()}"
+
+
+# --------------------------------------------------------------------------------------------
+# Your own data
+# --------------------------------------------------------------------------------------------
+
+
+def test_class_folder_tree_group_regex_and_summary(tmp_path):
+    data = tmp_path / "clips"
+    for c, label in enumerate(["cat", "dog"]):
+        for speaker in ["anna", "ben", "cleo", "dan", "eve"]:
+            for k in range(2):
+                tone(data / label / f"{speaker}_{k}.wav", 300 + 500 * c, seed=k)
+    out = tmp_path / "run"
+    _, printed = smoke(
+        "audio_folder",
+        ["--data-dir", str(data), "--output-dir", str(out), "--group-regex", "/([a-z]+)_"],
+    )
+    table = splits_of(out)
+    assert len(table) == 20 and set(table["label"]) == {"cat", "dog"}
+    assert_groups_apart(table)
+    assert set(table["split"]) == {"train", "val", "test"}
+    # the summary before training: clips / seconds / groups per split and class, model, folder
+    before = printed.split("== before training")[1]
+    train_rows = [line.split() for line in before.splitlines() if line.startswith("train")]
+    n_train = (table["split"] == "train").sum()
+    assert train_rows and train_rows[0][1] == "cat"
+    total = next(line for line in before.splitlines() if line.split()[:1] == ["all"])
+    assert total.split()[1:3] == [str(n_train), f"{0.3 * n_train:.1f}"]
+    assert "parameters, input (1, 2000)" in before
+    assert f"run folder: {out.resolve()}" in before
+
+
+def test_csv_manifest_keeps_its_split_and_groups(tmp_path):
+    data = tmp_path / "mine"
+    rows = []
+    for k in range(18):
+        label = ["low", "high"][k % 2]
+        tone(data / "wav" / f"c{k}.flac", 300 if label == "low" else 1500, seed=k)
+        split = "test" if k < 4 else "val" if k < 8 else "train"
+        rows.append({"path": f"wav/c{k}.flac", "label": label, "group": f"g{k}", "split": split})
+    pd.DataFrame(rows).to_csv(data / "labels.tsv", sep="\t", index=False)
+    out = tmp_path / "run"
+    smoke("audio_folder", ["--data-dir", str(data), "--manifest-file", "labels.tsv",
+                           "--output-dir", str(out)])  # fmt: skip
+    table = splits_of(out)
+    expected = {str((data / r["path"]).resolve()): r["split"] for r in rows}
+    assert dict(zip(table["path"], table["split"])) == expected
+
+
+def test_csv_manifest_multilabel_tags_and_folds(tmp_path):
+    data = tmp_path / "tags"
+    rows = []
+    for k in range(12):
+        tone(data / f"c{k}.wav", 200 + 150 * (k % 4), seed=k)
+        rows.append({"path": f"c{k}.wav", "tags": ["a", "b;c", "a;c"][k % 3], "fold": k % 3 + 1})
+    pd.DataFrame(rows).to_csv(data / "manifest.csv", index=False)
+    out = tmp_path / "run"
+    smoke("audio_folder", ["--data-dir", str(data), "--manifest-file", "manifest.csv",
+                           "--output-dir", str(out), "--fold", "2"])  # fmt: skip
+    report = json.loads((out / "report.json").read_text())
+    assert report["task"] == "multilabel" and report["class_names"] == ["a", "b", "c"]
+    table = splits_of(out)
+    folds = {str((data / r["path"]).resolve()): r["fold"] for r in rows}
+    table["fold"] = table["path"].map(folds)
+    assert set(table.loc[table["split"] == "test", "fold"]) == {2}
+    assert set(table.loc[table["split"] != "test", "fold"]) == {1, 3}
+    recipe = parse_recipe(load_recipe("audio_folder"), ["--data-dir", str(data), "--output-dir",
+                          str(out), "--manifest-file", "manifest.csv"])  # fmt: skip
+    assert [name for name, _ in recipe.variants()] == ["fold1", "fold2", "fold3"]
+
+
+def test_split_file_pins_an_earlier_split(tmp_path):
+    data = tmp_path / "clips"
+    for c, label in enumerate(["a", "b"]):
+        for k in range(8):
+            tone(data / label / f"{k}.wav", 300 + 600 * c, seed=k)
+    first, second = tmp_path / "run1", tmp_path / "run2"
+    smoke("audio_folder", ["--data-dir", str(data), "--output-dir", str(first), "--seed", "1"])
+    smoke("audio_folder", ["--data-dir", str(data), "--output-dir", str(second), "--seed", "7",
+                           "--split-file", str(first / "splits.csv")])  # fmt: skip
+    one, two = splits_of(first), splits_of(second)
+    assert dict(zip(one["path"], one["split"])) == dict(zip(two["path"], two["split"]))
+
+
+# --------------------------------------------------------------------------------------------
+# Public layouts as they ship
+# --------------------------------------------------------------------------------------------
+
+
+def _urbansound(root, *, with_csv: bool) -> list[dict]:
+    rows = []
+    for fold in range(1, 11):
+        for class_id in (1, 3):  # car_horn, dog_bark
+            fs_id = 1000 * fold + class_id
+            for slice_id in range(2):  # two slices of one recording share a fold
+                name = f"{fs_id}-{class_id}-0-{slice_id}.wav"
+                tone(root / "audio" / f"fold{fold}" / name, 300 + 300 * class_id, seed=slice_id)
+                rows.append({"slice_file_name": name, "fsID": fs_id, "start": 0.0, "end": 0.3,
+                             "salience": 1, "fold": fold, "classID": class_id,
+                             "class": ["car_horn", "dog_bark"][class_id == 3]})  # fmt: skip
+    if with_csv:
+        (root / "metadata").mkdir(parents=True)
+        pd.DataFrame(rows).to_csv(root / "metadata" / "UrbanSound8K.csv", index=False)
+    return rows
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("with_csv", [True, False], ids=["csv", "file-names"])
+def test_urbansound8k_fold_protocol(tmp_path, with_csv):
+    root = tmp_path / "UrbanSound8K"
+    _urbansound(root, with_csv=with_csv)
+    frame = urbansound8k(root)
+    assert len(frame) == 40 and sorted(frame["fold"].unique()) == list(range(1, 11))
+    assert set(frame["label"]) == {"car_horn", "dog_bark"}
+    out = tmp_path / "run"
+    smoke("urban_sounds", ["--data-dir", str(root), "--output-dir", str(out), "--fold", "4"])
+    table = splits_of(out)
+    fold_of = dict(zip(frame["path"], frame["fold"]))
+    table["fold"] = [fold_of[p] for p in table["path"]]
+    assert set(table.loc[table["split"] == "test", "fold"]) == {4}
+    assert set(table.loc[table["split"] != "test", "fold"]) == set(range(1, 11)) - {4}
+    assert_groups_apart(table)  # slices of one recording never split
+    recipe = parse_recipe(load_recipe("urban_sounds"),
+                          ["--data-dir", str(root), "--output-dir", str(out)])  # fmt: skip
+    assert [name for name, _ in recipe.variants()] == [f"fold{k}" for k in range(1, 11)]
+
+
+@pytest.mark.slow
+def test_esc50_trains_on_four_folds(tmp_path):
+    root = tmp_path / "ESC-50-master"
+    rows = []
+    for fold in range(1, 6):
+        for target, category in enumerate(["dog", "rain"]):
+            for take in "AB":
+                name = f"{fold}-{target}{take}-A-{target}.wav"
+                tone(root / "audio" / name, 300 + 600 * target, seed=fold)
+                rows.append({"filename": name, "fold": fold, "target": target,
+                             "category": category, "esc10": True,
+                             "src_file": f"{fold}{target}{take}", "take": "A"})  # fmt: skip
+    (root / "meta").mkdir()
+    pd.DataFrame(rows).to_csv(root / "meta" / "esc50.csv", index=False)
+    out = tmp_path / "run"
+    smoke("environmental_sounds", ["--data-dir", str(root), "--output-dir", str(out),
+                                   "--fold", "2"])  # fmt: skip
+    table = splits_of(out)
+    fold_of = {str(root / "audio" / r["filename"]): r["fold"] for r in rows}
+    table["fold"] = table["path"].map(fold_of)
+    assert set(table.loc[table["split"] == "test", "fold"]) == {2}
+    assert set(table.loc[table["split"] == "train", "fold"]) == {1, 3, 4, 5}  # four folds
+    assert set(table.loc[table["split"] == "val", "fold"]) <= {1, 3, 4, 5}
+    assert_groups_apart(table)
+    with pytest.raises(DatasetError, match="pass --data-dir .*ESC-50-master"):
+        esc50(tmp_path)  # one level too high
+
+
+@pytest.mark.slow
+def test_emodb_speaker_independent(tmp_path):
+    root = tmp_path / "emodb"
+    for speaker in ["03", "08", "09", "10", "11", "12"]:
+        for code, frequency in (("W", 300), ("N", 1200)):
+            for text in ("a01", "b02"):
+                tone(root / "wav" / f"{speaker}{text}{code}a.wav", frequency, seed=int(speaker))
+    frame = emodb(root)
+    assert set(frame["label"]) == {"anger", "neutral"} and frame["group"].nunique() == 6
+    out = tmp_path / "run"
+    smoke("speech_emotion", ["--dataset", "emodb", "--data-dir", str(root), "--output-dir",
+                             str(out)])  # fmt: skip
+    table = splits_of(out)
+    assert_groups_apart(table)
+    assert set(table["split"]) == {"train", "val", "test"}
+
+
+@pytest.mark.slow
+def test_tess_one_talker_tests(tmp_path):
+    root = tmp_path / "TESS Toronto emotional speech set data"
+    for speaker in ("OAF", "YAF"):
+        for emotion, folder, frequency in (
+            ("angry", "angry", 300),
+            ("ps", "pleasant_surprise", 900),
+        ):
+            for word in ("back", "bean", "cab", "dog", "fall"):
+                path = root / f"{speaker}_{folder}" / f"{speaker}_{word}_{emotion}.wav"
+                tone(path, frequency, seed=len(word))
+    frame = tess(root)
+    assert set(frame["label"]) == {"angry", "pleasant_surprise"}
+    out = tmp_path / "run"
+    smoke("speech_emotion", ["--dataset", "tess", "--data-dir", str(root), "--output-dir",
+                             str(out)])  # fmt: skip
+    table = splits_of(out)
+    talker = table["path"].str.extract(r"/(OAF|YAF)_[a-z]+_[a-z]+\.wav$")[0]
+    assert set(talker[table["split"] == "test"]) == {"YAF"}
+    assert set(talker[table["split"] != "test"]) == {"OAF"}
+    fit = table[table["split"] != "test"]
+    assert fit.groupby("group")["split"].nunique().max() == 1  # val words never trained on
+
+
+@pytest.mark.slow
+def test_gtzan_original_au_files(tmp_path):
+    root = tmp_path / "gtzan" / "genres"
+    for g, genre in enumerate(["blues", "metal"]):
+        for k in range(6):
+            tone(root / genre / f"{genre}.{k:05d}.au", 200 + 600 * g, seed=k)
+    out = tmp_path / "run"
+    smoke("music_genre", ["--data-dir", str(tmp_path / "gtzan"), "--output-dir", str(out),
+                          "--test_size", "0.3", "--val_size", "0.2"])  # fmt: skip
+    table = splits_of(out)
+    assert len(table) == 12 and table["path"].str.endswith(".au").all()
+
+
+@pytest.mark.slow
+def test_mtg_jamendo_autotagging_tsv(tmp_path):
+    root = tmp_path / "mtg-jamendo-dataset"
+    header = "TRACK_ID\tARTIST_ID\tALBUM_ID\tPATH\tDURATION\tTAGS"
+    lines, parts = [header], {"train": [header], "validation": [header], "test": [header]}
+    for k in range(12):
+        rel = f"{k:02d}/{k}.mp3"
+        tone(root / "audio" / rel, 300 + 200 * (k % 3), seed=k)
+        tags = ["mood/theme---happy", "mood/theme---sad\tmood/theme---calm"][k % 2]
+        line = f"track_{k:07d}\tartist_{k // 2:06d}\talbum_{k:06d}\t{rel}\t0.3\t{tags}"
+        lines.append(line)
+        parts["test" if k < 2 else "validation" if k < 4 else "train"].append(line)
+    (root / "data" / "splits" / "split-0").mkdir(parents=True)
+    (root / "data" / "autotagging_moodtheme.tsv").write_text("\n".join(lines) + "\n")
+    for part, part_lines in parts.items():
+        path = root / "data" / "splits" / "split-0" / f"autotagging_moodtheme-{part}.tsv"
+        path.write_text("\n".join(part_lines) + "\n")
+    (root / "audio").rename(root / "data" / "audio")
+    frame = mtg_jamendo(root)
+    assert frame.attrs["class_names"] == ["calm", "happy", "sad"]
+    out = tmp_path / "run"
+    smoke("music_emotion", ["--dataset", "mtg_jamendo", "--data-dir", str(root), "--output-dir",
+                            str(out)])  # fmt: skip
+    table = splits_of(out)
+    assert (table["split"] == "test").sum() == 2 and (table["split"] == "val").sum() == 2
+    assert json.loads((out / "report.json").read_text())["task"] == "multilabel"
+
+
+@pytest.mark.slow
+def test_fsdd_official_split_keeps_every_speaker_in_training(tmp_path):
+    data = tmp_path / "recordings"
+    for speaker in ("jackson", "nicolas", "theo"):
+        for digit in range(2):
+            for index in range(12):
+                tone(data / f"{digit}_{speaker}_{index}.wav", 300 + 700 * digit, seed=index)
+    out = tmp_path / "run"
+    smoke("spoken_digits", ["--data-dir", str(data), "--output-dir", str(out),
+                            "--split", "official", "--speed_factors", "null"])  # fmt: skip
+    table = splits_of(out)
+    index = table["path"].str.extract(r"_(\d+)\.wav$")[0].astype(int)
+    assert set(index[table["split"] == "test"]) == set(range(5))
+    assert set(table.loc[table["split"] == "train", "group"]) == {"jackson", "nicolas", "theo"}
+    assert (table["split"] == "val").sum() > 0
+
+
+def test_speech_commands_without_list_files_fails_before_training(tmp_path):
+    root = tmp_path / "speech_commands_v0.02"
+    tone(root / "yes" / "a1_nohash_0.wav", 300)
+    tone(root / "no" / "b2_nohash_0.wav", 900)
+    with pytest.raises(DatasetError, match="testing_list.txt"):
+        speech_commands(root)
+    recipe = parse_recipe(
+        load_recipe("speech_commands"),
+        ["--data-dir", str(root), "--output-dir", str(tmp_path / "run")],
+    )
+    with pytest.raises(DatasetError, match="validation_list.txt and testing_list.txt"):
+        run(recipe, progress=False, out=io.StringIO())
+    assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+# --------------------------------------------------------------------------------------------
+# Bad files: found before training, all at once
+# --------------------------------------------------------------------------------------------
+
+
+def _plant_bad_files(data) -> dict[str, str]:
+    """Two class folders of good clips plus one unreadable, one empty, one truncated and one NaN
+    file; returns {path: the reason's first word}."""
+    for c, label in enumerate(["a", "b"]):
+        for k in range(6):
+            tone(data / label / f"good{k}.wav", 300 + 600 * c, seed=k)
+    bad = {
+        data / "a" / "unreadable.wav": "unreadable",
+        data / "a" / "empty.wav": "empty",
+        data / "b" / "truncated.wav": "truncated",
+        data / "b" / "nan.wav": "non-finite",
+    }
+    (data / "a" / "unreadable.wav").write_bytes(b"this is not audio\x00" * 20)
+    sf.write(data / "a" / "empty.wav", np.zeros((0, 1), np.float32), RATE)
+    tone(data / "b" / "full.wav", 500, seconds=1.0)
+    whole = (data / "b" / "full.wav").read_bytes()
+    (data / "b" / "full.wav").unlink()
+    (data / "b" / "truncated.wav").write_bytes(whole[: len(whole) // 2])
+    wave = np.full(2400, 0.1, np.float32)
+    wave[7] = np.nan
+    sf.write(data / "b" / "nan.wav", wave, RATE, subtype="FLOAT")
+    return {str(path): word for path, word in bad.items()}
+
+
+def test_bad_files_raise_lists_all_four_before_training(tmp_path):
+    data = tmp_path / "clips"
+    bad = _plant_bad_files(data)
+    out = tmp_path / "run"
+    with pytest.raises(DatasetError) as error:
+        smoke("audio_folder", ["--data-dir", str(data), "--output-dir", str(out)])
+    message = str(error.value)
+    assert message.startswith("4 bad audio file(s) of 16")
+    for path, word in bad.items():
+        assert f"{path}: {word}" in message
+    assert "--on-error skip" in message
+    assert not (out / "checkpoints").exists() and not (out / "metrics.csv").exists()
+
+
+@pytest.mark.slow
+def test_bad_files_skip_trains_and_writes_skipped_csv(tmp_path):
+    data = tmp_path / "clips"
+    bad = _plant_bad_files(data)
+    out = tmp_path / "run"
+    _, printed = smoke("audio_folder", ["--data-dir", str(data), "--output-dir", str(out),
+                                        "--on-error", "skip"])  # fmt: skip
+    skipped = pd.read_csv(out / "skipped.csv")
+    assert sorted(skipped["path"]) == sorted(bad)
+    for path, reason in zip(skipped["path"], skipped["reason"]):
+        assert reason.startswith(bad[path])
+    assert len(splits_of(out)) == 12  # only the good clips trained and tested
+    report = json.loads((out / "report.json").read_text())
+    assert any("4 bad file(s) skipped" in note for note in report["notes"])
+    assert "4 bad file(s) skipped" in (out / "report.md").read_text()
+    assert "skipped 4 bad file(s)" in printed
+
+
+def test_wrong_rate_is_a_bad_file(tmp_path):
+    data = tmp_path / "clips"
+    for c, label in enumerate(["a", "b"]):
+        for k in range(3):
+            tone(data / label / f"{k}.wav", 300 + 600 * c, seed=k)
+    tone(data / "b" / "odd.wav", 900, rate=11025)
+    recipe = parse_recipe(load_recipe("audio_folder"), ["--data-dir", str(data), "--output-dir",
+                          str(tmp_path / "run"), "--expect-rate", str(RATE)])  # fmt: skip
+    with pytest.raises(DatasetError, match=r"odd.wav: wrong rate: 11025 Hz where the dataset is"):
+        recipe.checked_manifest()
+
+
+def test_scan_is_cached_by_path_size_and_mtime(tmp_path, monkeypatch):
+    files = []
+    for k in range(3):
+        tone(tmp_path / f"{k}.wav", 400, seed=k)
+        files.append(tmp_path / f"{k}.wav")
+    cache = tmp_path / "scan.json"
+    first = scan_module.scan_files(files, cache_file=cache, progress=False)
+    decoded = []
+    real = scan_module._decode
+    monkeypatch.setattr(scan_module, "_decode", lambda path: decoded.append(path) or real(path))
+    assert scan_module.scan_files(files, cache_file=cache, progress=False) == first
+    assert decoded == []  # the second scan decodes nothing
+    time.sleep(0.01)
+    tone(files[1], 400, seconds=0.5, seed=9)  # changed size and mtime: decoded again
+    again = scan_module.scan_files(files, cache_file=cache, progress=False)
+    assert decoded == [str(files[1])] and again[str(files[1])].seconds == 0.5
+
+
+# --------------------------------------------------------------------------------------------
+# Bad manifests and folders: clear errors naming the file and line
+# --------------------------------------------------------------------------------------------
+
+
+def _manifest(tmp_path, text: str | bytes, name: str = "m.csv"):
+    for k in range(2):
+        tone(tmp_path / f"c{k}.wav", 400)
+    path = tmp_path / name
+    path.write_bytes(text if isinstance(text, bytes) else text.encode())
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("path,label\nc0.wav,a\nc1.wav,b\nc0.wav,a\n", r"c0.wav is listed on lines \[2, 4\]"),
+        ("path,label\nc0.wav,a\n../../etc/x.wav,b\n", r"line 3: '../../etc/x.wav' leaves the"),
+        ("path,label\nc0.wav,a\nc1.wav,\n", r"line 3 has an empty 'label' cell"),
+        ("", "the file is empty"),
+        ("path,label\n", "a header but no rows"),
+        (b"RIFF\x00\x00\x00\x00WAVEfmt ", "binary file, not a text CSV"),
+        ("file,class\nc0.wav,a\n", r"a manifest needs 'path' and 'label'"),
+    ],
+    ids=["duplicate", "escapes-root", "empty-label", "empty-file", "no-rows", "binary", "columns"],
+)
+def test_bad_manifest_is_a_clear_error(tmp_path, text, match):
+    path = _manifest(tmp_path, text)
+    with pytest.raises(DatasetError, match=match) as error:
+        read_manifest(path)
+    assert str(path) in str(error.value)
+
+
+def test_class_folders_one_level_too_high(tmp_path):
+    for label in ("cat", "dog"):
+        tone(tmp_path / "download" / "my_clips" / label / "x.wav", 400)
+    with pytest.raises(DatasetError, match="pass --data-dir .*my_clips"):
+        class_folders(tmp_path / "download")
+    tone(tmp_path / "loose" / "x.wav", 400)
+    with pytest.raises(DatasetError, match="1 clips lie loose"):
+        class_folders(tmp_path / "loose")
