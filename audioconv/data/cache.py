@@ -1,9 +1,18 @@
 """Feature cache: compute features once, store them as a memory-mapped ``.npy``, reuse them.
 
-The cache key is a SHA-256 over the feature module (class, ``repr`` — i.e. its configuration — and
-every tensor in its ``state_dict``, so fitted statistics count), the dataset's options and
-transform, its class names and, per file, the path, size, mtime and segment. Change any of them and
-the key changes, so the features are recomputed in a new folder ``<cache_dir>/<key[:20]>/``.
+The cache key is a SHA-256 over the audioconv version, the feature module's configuration — a
+registered front end (:mod:`audioconv.features.registry`) by its name and keyword arguments, any
+other module by its class, ``repr`` and every buffer (non-persistent ones included, e.g. MFCC's
+DCT matrix) — and the tensors of its ``state_dict`` (fitted statistics count), the dataset's
+options (sample rate, channels, task), transform and class names and, per file, the path, size,
+mtime and segment. Change any of them and the key changes, so the features are recomputed in a new
+folder ``<cache_dir>/<key[:20]>/``.
+
+One writer: building holds a file lock ``<cache_dir>/<key[:20]>.lock``, so processes that ask
+for the same cache at once (DDP ranks, parallel jobs on one machine) build it once — the others
+wait and then read it. A complete folder is never deleted; a half-written one only by the lock
+holder. Under Lightning, :meth:`AudioDataModule.prepare_data` builds the caches on one process
+per node before any rank's ``setup``.
 
 Crash safety: ``features.npy`` and ``labels.npy`` are written to temporary files and renamed into
 place; ``complete.json`` (key, shape, dtype, byte size) is written last, also atomically. A folder
@@ -19,27 +28,45 @@ import hashlib
 import json
 import os
 import shutil
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import torch
+from filelock import FileLock
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
+import audioconv
 from audioconv._atomic import atomic_path, atomic_write_text
 from audioconv.errors import CacheError, ConfigError
 
 __all__ = ["CachedFeatures", "cache_key", "cached_features"]
 
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2
+
+
+def _registered_config(module: nn.Module) -> dict | None:
+    """``{"name", "kwargs"}`` of a registered component (its ``spec``), else None."""
+    spec = getattr(module, "spec", None)
+    if isinstance(spec, Mapping) and isinstance(spec.get("name"), str):
+        return {"name": spec["name"], "kwargs": dict(spec.get("kwargs") or {})}
+    return None
 
 
 def _module_digest(module: nn.Module | None, digest) -> None:
     if module is None:
         digest.update(b"<no feature>")
         return
-    digest.update(f"{type(module).__module__}.{type(module).__qualname__}\n{module!r}".encode())
-    for name, tensor in sorted(module.state_dict().items()):
+    config = _registered_config(module)
+    if config is not None:  # a registered component: its name and keyword arguments
+        digest.update(json.dumps(config, sort_keys=True, default=repr).encode())
+        tensors = dict(module.state_dict())  # fitted statistics / learned weights
+    else:  # anything else: its full repr and every buffer, persistent or not
+        name = f"{type(module).__module__}.{type(module).__qualname__}"
+        digest.update(f"{name}\n{module!r}".encode())
+        tensors = {**dict(module.named_buffers()), **module.state_dict()}
+    for name, tensor in sorted(tensors.items()):
         array = tensor.detach().cpu().contiguous().numpy()
         digest.update(f"{name}:{array.dtype}:{array.shape}".encode())
         digest.update(array.tobytes())
@@ -47,7 +74,8 @@ def _module_digest(module: nn.Module | None, digest) -> None:
 
 def cache_key(dataset, feature: nn.Module | None) -> str:
     """Hex SHA-256 identifying ``feature`` applied to ``dataset`` (an ``AudioDataset``)."""
-    digest = hashlib.sha256(f"audioconv-feature-cache-v{_FORMAT_VERSION}".encode())
+    version = f"audioconv-feature-cache-v{_FORMAT_VERSION}-{audioconv.__version__}"
+    digest = hashlib.sha256(version.encode())
     _module_digest(feature, digest)
     transform = getattr(dataset, "transform", None)
     digest.update(repr(transform).encode())
@@ -166,6 +194,7 @@ def cached_features(
     the waves), computed on ``device`` once and then read from ``cache_dir``.
 
     The cache folder of a different configuration is left alone; delete ``cache_dir`` to reclaim it.
+    Concurrent callers for the same cache build it once (a file lock; the others wait, then read).
     """
     if batch_size < 1:
         raise ConfigError(f"batch_size={batch_size!r} must be >= 1")
@@ -175,14 +204,18 @@ def cached_features(
     task = getattr(dataset, "task", None)
     if _read_complete(folder, key) is not None:
         return CachedFeatures(folder, key, computed=False, class_names=names, task=task)
-    if folder.exists():
-        shutil.rmtree(folder)
-    compute = None
-    if feature is not None:
-        module = feature.to(device).eval()
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(folder.parent / f"{folder.name}.lock"):
+        if _read_complete(folder, key) is not None:  # built by another process while we waited
+            return CachedFeatures(folder, key, computed=False, class_names=names, task=task)
+        if folder.exists():  # half-written by a process that died: no one else writes it now
+            shutil.rmtree(folder)
+        compute = None
+        if feature is not None:
+            module = feature.to(device).eval()
 
-        def compute(x: torch.Tensor) -> torch.Tensor:
-            return module(x.to(device))
+            def compute(x: torch.Tensor) -> torch.Tensor:
+                return module(x.to(device))
 
-    _compute(dataset, compute, folder, key, batch_size, num_workers, repr(feature))
+        _compute(dataset, compute, folder, key, batch_size, num_workers, repr(feature))
     return CachedFeatures(folder, key, computed=True, class_names=names, task=task)

@@ -11,7 +11,7 @@ with :func:`audioconv.data.sampling.balanced_sampler` instead of shuffling.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,13 @@ from audioconv.data.sampling import balanced_sampler, class_weights
 from audioconv.data.splits import assign_splits, resolve_splits
 from audioconv.errors import ConfigError
 
-__all__ = ["AudioDataModule", "ImageDataModule", "TimeSeriesDataModule", "pad_collate"]
+__all__ = [
+    "AudioDataModule",
+    "ImageDataModule",
+    "TimeSeriesDataModule",
+    "pad_collate",
+    "window_collate",
+]
 
 
 def pad_collate(
@@ -41,6 +47,18 @@ def pad_collate(
     longest = max(w.shape[-1] for w in waves)
     x = torch.stack([nn.functional.pad(w, (0, longest - w.shape[-1])) for w in waves])
     return x, torch.stack(labels)
+
+
+def window_collate(
+    batch: Sequence[tuple[torch.Tensor, torch.Tensor]],
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Evaluation batches of clips cut into windows by the input contract: ``(windows_i,
+    channels, window)`` items -> ``(sum windows_i, channels, window)``, each window labelled with
+    its clip's label (``(n,)`` or multi-hot ``(n, C)``)."""
+    waves, labels = zip(*batch, strict=True)
+    x = torch.cat(waves)  # clips' (n_i, channels, window) -> (sum n_i, channels, window)
+    y = torch.cat([label.expand(len(w), *label.shape) for w, label in zip(waves, labels)])
+    return x, y
 
 
 def _targets(dataset) -> np.ndarray:
@@ -78,6 +96,9 @@ class _LabeledDataModule(L.LightningDataModule):
         self._labels: np.ndarray | None = None
         self._meta: dict[str, Any] = {}
         self.collate_fn = None
+        self.eval_collate_fn = None  # validation / test batches, when they differ from training
+        #: what one evaluated sample is: "window" (a model input) or "clip"; None: not stated
+        self.eval_level: str | None = None
 
     def _build(self) -> None:
         raise NotImplementedError
@@ -148,8 +169,9 @@ class _LabeledDataModule(L.LightningDataModule):
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
             pin_memory=torch.cuda.is_available(),  # page-locked batches only help a GPU
-            collate_fn=self.collate_fn,
-        )
+            collate_fn=self.collate_fn if train or self.eval_collate_fn is None
+            else self.eval_collate_fn,
+        )  # fmt: skip
 
     def train_dataloader(self) -> DataLoader:
         self._ensure()
@@ -192,11 +214,15 @@ class AudioDataModule(_LabeledDataModule):
     :mod:`audioconv.data.layouts`), a CSV manifest path, or a class-per-folder directory.
     Splits follow :func:`audioconv.data.splits.resolve_splits` (``split``, ``val_size``,
     ``test_size``, ``test_fold``, ``val_fold``, ``seed``); a ``group`` column keeps every speaker /
-    recording in one split. ``fixed_length`` (samples) crops / pads every clip (a random crop for
-    training, the centre for val / test); without it clips of different lengths are zero-padded
-    to the longest in each batch. ``features`` plus ``cache_dir`` store the features of every split
-    once (:func:`audioconv.data.cache.cached_features`); batches are then features, e.g.
-    ``(batch, channels, freq, time)``, and crops are always centred.
+    recording in one split. ``fixed_length`` (samples) crops / pads every training clip (a random
+    crop); validation and test clips go through the input contract's rule
+    (:meth:`audioconv.contract.InputContract.apply`, the one ``predict`` and every export use):
+    padded at the end, or cut into sliding windows (half a window apart) that are each scored
+    with the clip's label (``eval_level = "window"``; ``test_clips`` gives the whole clips for
+    clip-level scores, as ``audioconv test`` does). Without ``fixed_length`` clips of different
+    lengths are zero-padded to the longest in each batch. ``features`` plus ``cache_dir`` store
+    the features of every split once (:func:`audioconv.data.cache.cached_features`); batches are
+    then features, e.g. ``(batch, channels, freq, time)``, and crops are always centred.
     """
 
     def __init__(
@@ -274,7 +300,24 @@ class AudioDataModule(_LabeledDataModule):
             parts.append(part.assign(split=split))
         return pd.concat(parts, ignore_index=True)
 
+    def prepare_data(self) -> None:
+        """With ``cache_dir``: build the feature caches. Lightning calls this on one process per
+        node and makes the other ranks wait before ``setup``, which then reads the caches."""
+        if self.cache_dir is not None:
+            self._ensure()
+
+    def test_clips(self) -> tuple[Iterator[torch.Tensor], float | None, np.ndarray]:
+        """The test split's whole clips as training reads them (``(channels, time)`` at the
+        dataset's rate, not cropped or padded), lazily; that rate; their labels ``(n,)`` (or
+        multi-hot ``(n, C)``). For clip-level evaluation through a model's input contract."""
+        self._ensure()
+        rows = self.split_indices["test"]
+        clips = self.dataset.subset(rows)
+        labels = self.dataset.targets()[rows]
+        return (clips.load(i) for i in range(len(rows))), self.dataset.sample_rate, labels
+
     def _build(self) -> None:
+        from audioconv.contract import InputContract
         from audioconv.features import FixedLength
 
         dataset = self._dataset()
@@ -286,9 +329,13 @@ class AudioDataModule(_LabeledDataModule):
         if len(self.split_indices["train"]) == 0:
             raise ConfigError("the training split is empty; check split / test_fold / val_size")
         sets = {}
+        windows = self.fixed_length is not None and self.cache_dir is None and dataset.mono
+        contract = InputContract(window=self.fixed_length) if windows else None
         for name, rows in self.split_indices.items():
             transform = None
-            if self.fixed_length is not None:
+            if windows and name != "train":
+                transform = contract.apply  # (1, time) -> (windows, 1, fixed_length)
+            elif self.fixed_length is not None:
                 crop = "random" if name == "train" and self.cache_dir is None else "center"
                 transform = FixedLength(self.fixed_length, crop=crop)
             subset = dataset.subset(rows, transform=transform) if len(rows) else None
@@ -304,6 +351,8 @@ class AudioDataModule(_LabeledDataModule):
         self.collate_fn = (
             pad_collate if self.fixed_length is None and self.cache_dir is None else None
         )
+        self.eval_collate_fn = window_collate if windows else None
+        self.eval_level = "window" if windows else None
 
 
 class ImageDataModule(_LabeledDataModule):

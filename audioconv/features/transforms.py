@@ -28,6 +28,7 @@ import torch
 import torchaudio.functional as AF
 from torch import nn
 
+from audioconv.contract import fit_length
 from audioconv.errors import ConfigError
 from audioconv.features import functional as FF
 
@@ -393,6 +394,9 @@ class MFCC(nn.Module):
         coefficients = FF.mfcc(self.log_mel(wave), self.dct)
         return coefficients if self.deltas is None else self.deltas(coefficients)
 
+    def extra_repr(self) -> str:
+        return f"n_mfcc={self.n_mfcc}"
+
 
 class Standardize(nn.Module):
     """Zero mean, unit variance for ``(..., freq, time)`` features.
@@ -500,6 +504,7 @@ class FixedLength(nn.Module):
     ``"center"`` and ``"left"`` are always deterministic. One offset serves the whole call (all
     channels of a clip stay aligned), so apply it per clip (in the dataset) for independent crops.
     Shorter inputs are zero-padded at the end (``pad="right"``) or on both sides (``"center"``).
+    Crop and pad are :func:`audioconv.contract.fit_length`, the rule every prediction path uses.
     """
 
     def __init__(self, num_samples: int, *, crop: str = "random", pad: str = "right"):
@@ -518,7 +523,7 @@ class FixedLength(nn.Module):
             start = int(torch.randint(excess + 1, ()))
         else:
             start = excess // 2
-        return FF.fix_length(wave, self.num_samples, start=start, pad=self.pad)
+        return fit_length(wave, self.num_samples, start=start, pad=self.pad)
 
     def extra_repr(self) -> str:
         return f"{self.num_samples}, crop={self.crop!r}, pad={self.pad!r}"
