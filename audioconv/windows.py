@@ -954,6 +954,7 @@ def read_sensor_log(
     label_column: str | None = None,
     stream_column: str | None = None,
     nan_policy: Literal["raise", "interpolate", "drop"] = "raise",
+    sort: bool = False,
 ) -> SensorLog:
     """Read a CSV (``.csv``, ``.tsv``, optionally ``.gz``) or parquet sensor log with pandas.
 
@@ -968,13 +969,18 @@ def read_sensor_log(
             fills them linearly within their stream (the ends take the nearest value);
             ``"drop"`` drops those rows (windows then span the removed gap: prefer interpolate for
             short gaps).
+        sort: timestamps out of order within a stream are an error; ``sort=True`` sorts the rows
+            by stream and time instead. Repeated timestamps in a stream are always an error.
 
     Returns:
         a :class:`SensorLog` with ``data`` of shape ``(time, channels)`` float32.
 
     Raises:
         SensorFileNotFoundError: no such file (also a ``FileNotFoundError``).
-        SensorDataError: unknown suffix, a missing or non-numeric column, non-finite values.
+        SensorDataError: unknown suffix, an empty or binary file, a missing column, a
+            non-numeric cell in a channel column (row and column named; a column with no number
+            at all is not a channel), non-finite values, an empty label or stream id, unsorted or
+            repeated timestamps.
     """
     import pandas as pd
 
@@ -991,7 +997,7 @@ def read_sensor_log(
     if kind in (".parquet", ".pq"):
         frame, header_lines = pd.read_parquet(path), None
     elif kind in (".csv", ".tsv", ".txt"):
-        frame = pd.read_csv(path, sep="\t" if kind == ".tsv" else ",", skip_blank_lines=False)
+        frame = _read_text_log(path, sep="\t" if kind == ".tsv" else ",")
         header_lines = 1
     else:
         raise SensorDataError(
@@ -1004,9 +1010,18 @@ def read_sensor_log(
             raise SensorDataError(
                 f"{path}: no column {column!r}; available columns: {list(frame.columns)}"
             )
-    if channels is None:
+    for column in (label_column, stream_column):
+        if column is not None:
+            _require_filled(path, frame, column, header_lines)
+    if channels is None:  # a column holding any number is a channel; its other cells must be too
         channels = [
-            c for c in frame.columns if c not in special and pd.api.types.is_numeric_dtype(frame[c])
+            c
+            for c in frame.columns
+            if c not in special
+            and (
+                pd.api.types.is_numeric_dtype(frame[c])
+                or pd.to_numeric(frame[c], errors="coerce").notna().any()
+            )
         ]
         if not channels:
             raise SensorDataError(
@@ -1016,10 +1031,9 @@ def read_sensor_log(
     channels = list(channels)
     for column in channels:
         if not pd.api.types.is_numeric_dtype(frame[column]):
-            raise SensorDataError(
-                f"{path}: channel column {column!r} is not numeric (dtype {frame[column].dtype}); "
-                "fix the values or leave it out of channels"
-            )
+            _raise_non_numeric(path, frame, column, header_lines)
+    if time_column is not None:
+        frame = _check_time_order(path, frame, time_column, stream_column, sort, header_lines)
     values = frame[channels].to_numpy(dtype=np.float64)  # (time, channels)
     bad = ~np.isfinite(values)
     if bad.any():
@@ -1038,6 +1052,95 @@ def read_sensor_log(
         timestamps=frame[time_column].to_numpy() if time_column else None,
         stream_ids=frame[stream_column].to_numpy() if stream_column else None,
     )
+
+
+def _read_text_log(path: Path, sep: str):
+    """A CSV / TSV log as a DataFrame; an empty or binary file is a SensorDataError."""
+    import gzip
+
+    import pandas as pd
+
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    with opener(path, "rb") as handle:
+        head = handle.read(4096)
+    if not head.strip():
+        raise SensorDataError(f"{path}: the file is empty; a sensor log needs a header row")
+    if b"\x00" in head:
+        raise SensorDataError(f"{path}: this is a binary file, not a text CSV / TSV sensor log")
+    try:
+        return pd.read_csv(path, sep=sep, skip_blank_lines=False)
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise SensorDataError(f"{path}: cannot parse the log ({error})") from None
+
+
+def _line(row: int, header_lines: int | None) -> str:
+    where = f"data row {row + 1}"
+    return where if header_lines is None else f"{where} (line {row + 1 + header_lines} of the file)"
+
+
+def _raise_non_numeric(path, frame, column, header_lines) -> None:
+    import pandas as pd
+
+    numbers = pd.to_numeric(frame[column], errors="coerce")
+    bad = np.flatnonzero(numbers.isna().to_numpy() & frame[column].notna().to_numpy())
+    if len(bad) == 0 or numbers.isna().all():  # a boolean or text column, not a channel
+        raise SensorDataError(
+            f"{path}: channel column {column!r} is not numeric (dtype {frame[column].dtype}); "
+            "fix the values or leave it out of channels"
+        )
+    raise SensorDataError(
+        f"{path}: column {column!r} holds {frame[column].iloc[bad[0]]!r} at "
+        f"{_line(int(bad[0]), header_lines)}, not a number ({len(bad)} such cell(s)); fix the "
+        "cells, or pass channels=[...] without this column"
+    )
+
+
+def _require_filled(path, frame, column, header_lines) -> None:
+    empty = np.flatnonzero(frame[column].isna().to_numpy())
+    if len(empty):
+        raise SensorDataError(
+            f"{path}: column {column!r} is empty at {_line(int(empty[0]), header_lines)} "
+            f"({len(empty)} empty cell(s)); every row needs its {column}: fill them in or drop "
+            "those rows"
+        )
+
+
+def _check_time_order(path, frame, time_column, stream_column, sort, header_lines):
+    """``frame`` with each stream's timestamps strictly increasing (sorted when ``sort``)."""
+    import pandas as pd
+
+    _require_filled(path, frame, time_column, header_lines)
+    times = frame[time_column]
+    if not pd.api.types.is_numeric_dtype(times):
+        try:
+            times = pd.to_datetime(times)
+        except (ValueError, TypeError) as error:
+            raise SensorDataError(
+                f"{path}: time column {time_column!r} holds neither numbers nor dates ({error})"
+            ) from None
+    keys = frame[stream_column] if stream_column is not None else pd.Series(0, index=frame.index)
+    table = pd.DataFrame({"stream": keys.to_numpy(), "time": times.to_numpy()})
+    repeated = np.flatnonzero(table.duplicated(keep="first").to_numpy())
+    if len(repeated):
+        row = int(repeated[0])
+        raise SensorDataError(
+            f"{path}: time {frame[time_column].iloc[row]} repeats at {_line(row, header_lines)}"
+            + ("" if stream_column is None else f" in stream {table['stream'].iloc[row]!r}")
+            + f" ({len(repeated)} repeated timestamp(s)); keep one row per time step"
+        )
+    step = table.groupby("stream", sort=False)["time"].diff()  # NaN / NaT at each stream start
+    zero = pd.Timedelta(0) if pd.api.types.is_timedelta64_dtype(step) else 0
+    earlier = np.flatnonzero((step < zero).to_numpy())
+    if len(earlier) and not sort:
+        row = int(earlier[0])
+        raise SensorDataError(
+            f"{path}: time {frame[time_column].iloc[row]} at {_line(row, header_lines)} comes "
+            "before the row above it: the log is not in time order; sort it, or pass sort=True"
+        )
+    if len(earlier):
+        order = table.sort_values(["stream", "time"], kind="stable").index
+        frame = frame.loc[order].reset_index(drop=True)
+    return frame
 
 
 def _non_finite_message(path, frame, channels, bad, header_lines) -> str:

@@ -1,0 +1,86 @@
+"""Bad sensor logs are clear errors naming the row and column (never a silently dropped channel,
+a misordered stream or a one-row stream); ``sort=True`` puts a shuffled log in time order."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from audioconv.errors import SensorDataError
+from audioconv.windows import read_sensor_log
+
+
+@pytest.fixture
+def log_csv(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "rec": ["r1"] * 4 + ["r2"] * 4,
+            "t": [0.0, 0.1, 0.2, 0.3] * 2,
+            "acc_x": np.arange(8, dtype=float),
+            "acc_y": np.arange(8, dtype=float) * 2,
+            "activity": ["walk"] * 4 + ["run"] * 4,
+        }
+    )
+    path = tmp_path / "log.csv"
+    frame.to_csv(path, index=False)
+    return path, frame
+
+
+def _write(path, frame):
+    frame.to_csv(path, index=False)
+    return path
+
+
+OPTIONS = {"time_column": "t", "label_column": "activity", "stream_column": "rec"}
+
+
+def test_non_numeric_cell_names_row_and_column(log_csv):
+    path, frame = log_csv
+    frame["acc_y"] = frame["acc_y"].astype(object)
+    frame.loc[5, "acc_y"] = "n/a?"
+    _write(path, frame)
+    with pytest.raises(SensorDataError, match=r"column 'acc_y' holds 'n/a\?' at data row 6 "
+                       r"\(line 7 of the file\), not a number"):  # fmt: skip
+        read_sensor_log(path, **OPTIONS)  # inferred channels: never dropped silently
+
+
+def test_unsorted_timestamps_raise_or_sort(log_csv):
+    path, frame = log_csv
+    shuffled = frame.iloc[[0, 2, 1, 3, 4, 5, 7, 6]].reset_index(drop=True)
+    _write(path, shuffled)
+    with pytest.raises(SensorDataError, match=r"time 0.1 at data row 3 .* not in time order"):
+        read_sensor_log(path, **OPTIONS)
+    log = read_sensor_log(path, sort=True, **OPTIONS)
+    assert log.timestamps.tolist() == frame["t"].tolist()
+    assert log.data[:, 0].tolist() == frame["acc_x"].tolist()  # rows moved with their times
+
+
+def test_repeated_timestamps_raise(log_csv):
+    path, frame = log_csv
+    frame.loc[2, "t"] = 0.1
+    _write(path, frame)
+    for sort in (False, True):
+        with pytest.raises(SensorDataError, match=r"time 0.1 repeats at data row 3 .* 'r1'"):
+            read_sensor_log(path, sort=sort, **OPTIONS)
+
+
+@pytest.mark.parametrize("column", ["activity", "rec"])
+def test_empty_label_or_stream_id_is_named(log_csv, column):
+    path, frame = log_csv
+    frame.loc[6, column] = None
+    _write(path, frame)
+    with pytest.raises(SensorDataError, match=rf"column '{column}' is empty at data row 7"):
+        read_sensor_log(path, **OPTIONS)
+
+
+@pytest.mark.parametrize(
+    ("content", "match"),
+    [(b"", "the file is empty"), (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary file")],
+    ids=["empty", "binary"],
+)
+def test_empty_or_binary_file(tmp_path, content, match):
+    path = tmp_path / "log.csv"
+    path.write_bytes(content)
+    with pytest.raises(SensorDataError, match=match):
+        read_sensor_log(path)
