@@ -10,8 +10,10 @@ torch / Lightning when it runs.
   RUN/config.yaml --output-dir NEW`` re-runs a run from its folder (the recipe it names).
 - ``audioconv test --checkpoint RUN/checkpoints/best.ckpt`` re-evaluates a checkpoint on the test
   split of the recipe run that wrote it (options from ``RUN/config.yaml``).
-- ``audioconv predict --checkpoint CKPT FILE...`` prints ``path  label  probability`` for audio
-  (wav / flac / ogg ...), image (png / jpg ...) and CSV (one sensor window) files.
+- ``audioconv predict --checkpoint MODEL INPUT... [--output predictions.csv]`` prints
+  ``path  label  probability`` for audio (wav / flac / ogg ...), image (png / jpg ...) and sensor
+  CSV files, folders of them or CSV manifests, with a ``.ckpt``, ``.onnx`` or TorchScript model;
+  every input goes through the model's input contract (:mod:`audioconv.contract`).
 - ``audioconv summary MODEL --dims 2 --in-channels 1 --num-classes 10 --input-shape 1 32 32``.
 - ``audioconv features FILE --kind logmel [--plot out.png] [--out out.npy]``.
 - ``audioconv export`` / ``audioconv stream``: see :mod:`audioconv.export` and
@@ -64,9 +66,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
 def cmd_test(args: argparse.Namespace) -> int:
     import dataclasses
 
+    from audioconv.deploy import require_format
     from audioconv.runner import evaluate_checkpoint, load_recipe, recipe_options_from_run
 
     checkpoint = Path(args.checkpoint)
+    require_format(checkpoint, ["checkpoint"], what="audioconv test")
     run_dir = Path(args.run_dir) if args.run_dir else checkpoint.resolve().parent.parent
     name, options = recipe_options_from_run(run_dir)
     recipe_class = load_recipe(name)
@@ -91,21 +95,60 @@ def input_kind_of(path: Path) -> str | None:
     return next((kind for kind, exts in KIND_EXTENSIONS.items() if suffix in exts), None)
 
 
-def read_input(path: Path, hparams: dict, *, channels: list[str] | None = None):
-    """One file as the model's raw input ``input_shape``: audio ``(1, samples)`` resampled and
-    centre-cropped / padded, an image ``(C, H, W)`` in [0, 1] resized, a sensor CSV
-    ``(channels, time)`` centre-cropped to the window.
+def gather_inputs(items: list[str], kind: str) -> list[Path]:
+    """The files to classify: each item is a file, a folder (searched recursively for files of
+    the model's input ``kind``) or, unless the model takes sensor CSVs, a CSV manifest whose
+    ``path`` column lists files (relative to the manifest's folder).
 
     Raises:
-        ConfigError: the file's kind is not the model's, or its shape cannot fit.
+        ConfigError: a folder without such files, a manifest without a ``path`` column.
+        FileNotFoundError: missing files, all named.
     """
-    import torch
+    import pandas as pd
 
     from audioconv.errors import ConfigError
-    from audioconv.features import FixedLength
 
-    expected = hparams.get("input_kind") or "audio"
-    shape = tuple(hparams.get("input_shape") or ())
+    files: list[Path] = []
+    for item in map(Path, items):
+        if item.is_dir():
+            found = sorted(p for p in item.rglob("*") if p.is_file() and input_kind_of(p) == kind)
+            if not found:
+                raise ConfigError(
+                    f"{item}: no {kind} files ({', '.join(KIND_EXTENSIONS[kind])}) in this folder "
+                    "or below"
+                )
+            files += found
+        elif input_kind_of(item) == "sensor" and kind != "sensor" and item.is_file():
+            manifest = pd.read_csv(item)
+            if "path" not in manifest.columns:
+                raise ConfigError(
+                    f"{item}: a manifest needs a 'path' column (found {list(manifest.columns)})"
+                )
+            files += [
+                p if p.is_absolute() else item.parent / p for p in map(Path, manifest["path"])
+            ]
+        else:
+            files.append(item)
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        shown = ", ".join(missing[:5]) + (
+            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+        )
+        raise FileNotFoundError(f"no such file: {shown}")
+    return files
+
+
+def read_input(path: Path, contract, *, channels: list[str] | None = None):
+    """One file as the runtime takes it: audio stays a path (decoded and resampled by the
+    contract), an image becomes ``(C, H, W)`` in [0, 1] resized to the model's size, a sensor CSV
+    ``(channels, time)`` (windows / padding by the contract).
+
+    Raises:
+        ConfigError: the file's kind is not the model's, or its columns do not fit.
+    """
+    from audioconv.errors import ConfigError
+
+    expected = contract.input_kind
     kind = input_kind_of(path)
     if kind is None:
         raise ConfigError(
@@ -117,79 +160,91 @@ def read_input(path: Path, hparams: dict, *, channels: list[str] | None = None):
             f"{path}: this is {kind} input, but the model expects {expected} input "
             f"({', '.join(KIND_EXTENSIONS[expected])} files)"
         )
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
     if kind == "audio":
-        from audioconv.io import load_audio
-
-        rate = hparams.get("sample_rate")
-        wave, _ = load_audio(path, sample_rate=None if rate is None else int(rate), mono=True)
-        return FixedLength(shape[-1], crop="center")(wave) if shape else wave
+        return path
     if kind == "image":
         import torchvision.transforms.v2.functional as TF
         from torchvision.io import ImageReadMode, decode_image
 
-        mode = ImageReadMode.GRAY if shape and shape[0] == 1 else ImageReadMode.RGB
+        mode = ImageReadMode.GRAY if contract.channels == 1 else ImageReadMode.RGB
         try:
             image = decode_image(str(path), mode=mode)  # (C, H, W) uint8
         except RuntimeError as err:
             raise ConfigError(f"{path}: cannot decode the image ({err})") from err
         image = image.float() / 255.0
-        if shape and tuple(image.shape[-2:]) != shape[-2:]:
-            image = TF.resize(image, list(shape[-2:]), antialias=True)
-        return image
+        if tuple(image.shape[-2:]) != contract.image_size:
+            image = TF.resize(image, list(contract.image_size), antialias=True)
+        return image.numpy()
     from audioconv.windows import read_sensor_log
 
     log = read_sensor_log(path, channels=channels)
-    x = torch.as_tensor(log.data).T.contiguous()  # (time, channels) -> (channels, time)
-    if shape and x.shape[0] != shape[0]:
+    if log.data.shape[1] != contract.channels:
         raise ConfigError(
-            f"{path}: {x.shape[0]} numeric columns {list(log.channels)}, but the model takes "
-            f"{shape[0]} channels: pass --channels with the {shape[0]} channel columns"
+            f"{path}: {log.data.shape[1]} numeric columns {list(log.channels)}, but the model "
+            f"takes {contract.channels} channels: pass --channels with the {contract.channels} "
+            "channel columns"
         )
-    if shape and x.shape[1] < shape[1]:
-        raise ConfigError(
-            f"{path}: {x.shape[1]} rows, but the model's window is {shape[1]} samples: give at "
-            "least one window of rows"
-        )
-    return FixedLength(shape[1], crop="center")(x) if shape else x
+    return log.data.T.astype("float32")  # (time, channels) -> (channels, time)
 
 
-def _decide(probabilities, hparams: dict) -> tuple[str, float]:
-    """(label, probability) of one example's ``predict_step`` output."""
-    names = list(hparams.get("class_names") or [])
-    task = hparams["task"]
-    if task == "binary":
-        p = float(probabilities)
-        names = names or ["0", "1"]
-        return (names[1], p) if p >= 0.5 else (names[0], 1.0 - p)
-    if task == "multilabel":
-        chosen = [i for i, p in enumerate(probabilities.tolist()) if p >= 0.5]
-        label = ";".join(names[i] if names else str(i) for i in chosen) or "-"
-        return label, float(probabilities.max())
-    index = int(probabilities.argmax())
-    return (names[index] if names else str(index)), float(probabilities[index])
+def _records(paths: list[Path], predictions: list, predictor, top_k: int) -> list[dict]:
+    """One plain record per input: path, label, probability, the top-k classes (and windows)."""
+    records = []
+    for path, prediction in zip(paths, predictions):
+        record = {"path": str(path), "label": prediction.label, "probability": prediction.score}
+        for rank, (name, p) in enumerate(predictor.top_k(prediction, top_k), start=1):
+            record[f"top{rank}"], record[f"top{rank}_probability"] = name, p
+        if prediction.windows is not None:
+            record["windows"] = prediction.windows.tolist()
+        records.append(record)
+    return records
+
+
+def _write_predictions(path: Path, records: list[dict]) -> None:
+    """``records`` to ``path`` (``.csv`` or ``.json``), atomically."""
+    import json
+
+    import pandas as pd
+
+    from audioconv._atomic import atomic_write_text
+    from audioconv.errors import ConfigError
+
+    if path.suffix == ".json":
+        atomic_write_text(path, json.dumps(records, indent=2) + "\n")
+    elif path.suffix == ".csv":
+        frame = pd.DataFrame(records)
+        if "windows" in frame:
+            frame["windows"] = [json.dumps(w) for w in frame["windows"]]
+        atomic_write_text(path, frame.to_csv(index=False))
+    else:
+        raise ConfigError(f"--output {path}: use a .csv or .json file")
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    import torch
+    from audioconv.deploy import load_predictor
+    from audioconv.errors import ConfigError
 
-    from audioconv.tasks import load_classifier
-
-    model = load_classifier(args.checkpoint)
-    hparams = dict(model.hparams)
-    if "heads" in hparams:
-        from audioconv.errors import ConfigError
-
-        raise ConfigError(f"{args.checkpoint}: predict handles single-head classifiers")
+    if args.output is not None and Path(args.output).suffix not in (".csv", ".json"):
+        raise ConfigError(f"--output {args.output}: use a .csv or .json file")
+    if args.top_k < 1:
+        raise ConfigError(f"--top-k {args.top_k}: must be >= 1")
+    predictor = load_predictor(args.checkpoint, threshold=args.threshold)
+    paths = gather_inputs(args.inputs, predictor.input_kind)
     channels = args.channels.split(",") if args.channels else None
-    inputs = [read_input(Path(f), hparams, channels=channels) for f in args.files]
-    width = max(len(f) for f in args.files)
-    with torch.inference_mode():
-        for path, x in zip(args.files, inputs):
-            output = model.predict_step(x[None], 0)[0]  # (1, ...) -> one example
-            label, probability = _decide(output, hparams)
-            print(f"{path:<{width}}  {label}  {probability:.4f}")
+    inputs = [read_input(path, predictor.contract, channels=channels) for path in paths]
+    predictions = predictor.predict_batch(
+        inputs,
+        batch_size=args.batch_size,
+        per_window=args.per_window,
+        progress=not args.quiet and len(inputs) > 1,
+    )
+    records = _records(paths, predictions, predictor, args.top_k)
+    width = max(len(r["path"]) for r in records)
+    for record in records:
+        print(f"{record['path']:<{width}}  {record['label'] or '-'}  {record['probability']:.4f}")
+    if args.output is not None:
+        _write_predictions(Path(args.output), records)
+        print(f"wrote {args.output}", file=sys.stderr)
     return 0
 
 
@@ -290,6 +345,7 @@ def cmd_stream(args: argparse.Namespace) -> int:
         channels=args.channels,
         pcm_format=args.pcm_format,
         chunk_s=args.chunk_s,
+        threshold=args.threshold,
     )
     return 0
 
@@ -331,10 +387,23 @@ def build_parser() -> argparse.ArgumentParser:
     test.set_defaults(func=cmd_test)
 
     predict = commands.add_parser(
-        "predict", help="classify audio / image / CSV files: path  label  probability"
+        "predict",
+        help="classify files, folders or a CSV manifest: path  label  probability",
+        description="Classify with a training checkpoint (.ckpt), an exported .onnx or a "
+        "TorchScript file. Inputs are files, folders (searched recursively) or CSV manifests "
+        "with a 'path' column; each is prepared by the model's input contract (mix-down, "
+        "resampling, padding, sliding windows averaged over a long clip).",
     )
-    predict.add_argument("--checkpoint", required=True)
-    predict.add_argument("files", nargs="+", metavar="FILE")
+    predict.add_argument(
+        "--checkpoint", "--model", required=True, help="a .ckpt, .onnx or TorchScript file"
+    )
+    predict.add_argument("inputs", nargs="+", metavar="INPUT", help="file, folder or manifest")
+    predict.add_argument("--output", help="write predictions.csv or predictions.json")
+    predict.add_argument("--top-k", type=int, default=3, help="classes listed per input (file)")
+    predict.add_argument("--threshold", type=float, help="binary / multilabel decision threshold")
+    predict.add_argument("--batch-size", type=int, default=32, help="model inputs per call")
+    predict.add_argument("--per-window", action="store_true", help="keep each window's output")
+    predict.add_argument("--quiet", action="store_true", help="no progress bar")
     predict.add_argument("--channels", help="comma-separated channel columns of CSV inputs")
     predict.set_defaults(func=cmd_predict)
 
@@ -375,10 +444,13 @@ def build_parser() -> argparse.ArgumentParser:
     export.set_defaults(func=cmd_export)
 
     stream = commands.add_parser("stream", help="classify a stream window by window")
-    stream.add_argument("--checkpoint", required=True, help="a .ckpt or an exported .onnx")
+    stream.add_argument(
+        "--checkpoint", "--model", required=True, help="a .ckpt, .onnx or TorchScript file"
+    )
     stream.add_argument("source", help="an audio file, or - for raw PCM on stdin")
-    stream.add_argument("--window-s", type=float)
-    stream.add_argument("--hop-s", type=float, default=0.25)
+    stream.add_argument("--window-s", type=float, help="default: the model's training length")
+    stream.add_argument("--hop-s", type=float, help="default: half a window")
+    stream.add_argument("--threshold", type=float, help="binary / multilabel decision threshold")
     stream.add_argument("--smoothing", choices=("mean", "majority"))
     stream.add_argument("--smoothing-k", type=int, default=5)
     stream.add_argument("--sample-rate", type=float)

@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from torch import nn
 
 from audioconv._atomic import atomic_write_text
 from audioconv.errors import ConfigError, DatasetError
@@ -91,7 +90,7 @@ class Experiment:
     input_shape: tuple[int, ...]
     dims: int
     sample_rate: float | None = None
-    frontend: nn.Module | None = None
+    frontend: Any = None  # a torch.nn.Module (torch loads only to train: fast --help)
     frontend_spec: dict | None = None
     backbone_channels: int | None = None
 
@@ -287,11 +286,11 @@ class AudioRecipe(Recipe):
             manifest = pin_splits(manifest, self.split_file, root=root, skipped=skipped["path"])
         return manifest, skipped
 
-    def augment(self) -> list[nn.Module]:
+    def augment(self) -> list:
         """Waveform augmentation for training batches (SpecAugment lives in the front end)."""
         from audioconv.data.augment import AddNoise, Gain, SpeedPerturb, TimeShift
 
-        steps: list[nn.Module] = []
+        steps = []  # nn.Module steps
         if self.speed_factors:
             steps.append(SpeedPerturb(sample_rate=self.sample_rate, factors=self.speed_factors))
         if self.time_shift > 0:
@@ -508,12 +507,22 @@ def evaluate_checkpoint(
     recipe: Recipe, checkpoint: str | os.PathLike, output_dir: str | os.PathLike
 ):
     """Test ``checkpoint`` on ``recipe``'s test split; write report.json / report.md / plots to
-    ``output_dir``. Returns the report."""
+    ``output_dir``. Returns the report.
+
+    A DataModule that hands out whole test clips (``test_clips``, e.g. ``AudioDataModule``) is
+    scored per clip through the checkpoint's input contract — the path ``audioconv predict``
+    takes: windows, the mean of their probabilities, ``>= threshold`` (``level: "clip"``).
+    Others are scored per model input by ``Trainer.test``.
+    """
     import lightning as L
 
     from audioconv.tasks import load_classifier
 
     experiment = recipe.experiment()
+    if hasattr(experiment.datamodule, "test_clips"):
+        report = _clip_level_report(experiment.datamodule, checkpoint, smoke=recipe.smoke)
+        report.save(output_dir)
+        return report
     model = load_classifier(checkpoint)
     trainer = L.Trainer(
         accelerator=recipe.accelerator,
@@ -527,6 +536,31 @@ def evaluate_checkpoint(
     trainer.test(model, datamodule=experiment.datamodule, verbose=False)
     model.test_report.save(output_dir)
     return model.test_report
+
+
+def _clip_level_report(datamodule, checkpoint: str | os.PathLike, *, smoke: bool):
+    """Each test clip through ``CheckpointClassifier`` (the input contract), then evaluated."""
+    import itertools
+
+    import numpy as np
+
+    from audioconv.evaluation import evaluate
+    from audioconv.export import CheckpointClassifier
+
+    predictor = CheckpointClassifier(checkpoint)
+    clips, rate, labels = datamodule.test_clips()
+    if smoke:
+        limit = SMOKE_BATCHES * datamodule.batch_size
+        clips, labels = itertools.islice(clips, limit), labels[:limit]
+    predictions = predictor.predict_batch(clips, sample_rate=rate, batch_size=datamodule.batch_size)
+    return evaluate(
+        labels,
+        np.stack([p.probabilities for p in predictions]),
+        task=predictor.task,
+        class_names=predictor.class_names,
+        threshold=predictor.threshold,
+        level="clip",
+    )
 
 
 # --------------------------------------------------------------------------------------------

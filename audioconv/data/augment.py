@@ -33,6 +33,7 @@ import torchaudio.transforms as AT
 import torchvision.transforms.v2 as v2
 from torch import nn
 
+from audioconv import contract
 from audioconv.errors import ConfigError, DatasetError
 
 __all__ = [
@@ -63,12 +64,9 @@ def _chosen(batch: int, p: float, device) -> torch.Tensor:
 
 
 def fit_length(wave: torch.Tensor, length: int) -> torch.Tensor:
-    """Centre-crop or zero-pad (at the end) ``(..., time)`` to ``(..., length)``."""
-    excess = wave.shape[-1] - length
-    if excess >= 0:
-        start = excess // 2
-        return wave[..., start : start + length]
-    return nn.functional.pad(wave, (0, -excess))
+    """Centre-crop or zero-pad (at the end) ``(..., time)`` to ``(..., length)``
+    (:func:`audioconv.contract.fit_length` with a centred start)."""
+    return contract.fit_length(wave, length, start=max(wave.shape[-1] - length, 0) // 2)
 
 
 def random_shift(wave: torch.Tensor, shift: torch.Tensor, *, rollover: bool) -> torch.Tensor:

@@ -9,12 +9,10 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 import torchaudio.functional as AF
 
 __all__ = [
     "deltas",
-    "fix_length",
     "log_mel",
     "mel_scale",
     "mfcc",
@@ -160,19 +158,3 @@ def standardize(
         dims = (-1,) if per_bin else (-2, -1)
         std, mean = torch.std_mean(features, dim=dims, correction=0, keepdim=True)
     return (features - mean) / std.clamp_min(eps)
-
-
-def fix_length(
-    wave: torch.Tensor, num_samples: int, *, start: int = 0, pad: str = "right"
-) -> torch.Tensor:
-    """Crop ``(..., time)`` to ``num_samples`` from ``start``, or zero-pad it up to that length.
-
-    ``pad="right"`` puts the zeros at the end, ``pad="center"`` splits them between both ends.
-    Returns ``(..., num_samples)``.
-    """
-    length = wave.shape[-1]
-    if length >= num_samples:
-        return wave[..., start : start + num_samples]
-    missing = num_samples - length
-    before = missing // 2 if pad == "center" else 0
-    return F.pad(wave, (before, missing - before))
