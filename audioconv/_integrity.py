@@ -1,4 +1,5 @@
-"""Checkpoint integrity: a SHA-256 record beside each checkpoint, checked when it is loaded.
+"""Checkpoint integrity: a SHA-256 record beside each checkpoint, checked when it is loaded, and
+finite weights.
 
 ``best.ckpt`` gets ``best.ckpt.sha256`` in the ``sha256sum`` format (``<hex>  best.ckpt``), so
 ``sha256sum -c best.ckpt.sha256`` checks it too. Training writes the pair with
@@ -10,13 +11,37 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from pathlib import Path
+
+import torch
 
 from audioconv.errors import CheckpointError
 
-__all__ = ["digest_path", "file_sha256", "record_text", "verify_checkpoint"]
+__all__ = ["check_finite", "digest_path", "file_sha256", "record_text", "verify_checkpoint"]
 
 _CHUNK = 1 << 20
+
+
+def check_finite(state: Mapping[str, object], path: str | os.PathLike) -> None:
+    """Refuse a state dict whose floating-point tensors hold NaN or infinity.
+
+    Raises:
+        CheckpointError: naming ``path`` and the first offending tensors.
+    """
+    bad = [
+        key
+        for key, tensor in state.items()
+        if isinstance(tensor, torch.Tensor)
+        and tensor.is_floating_point()
+        and not torch.isfinite(tensor).all()
+    ]
+    if bad:
+        raise CheckpointError(
+            f"{path}: {len(bad)} weight tensor(s) hold NaN or infinity ({', '.join(bad[:5])}"
+            f"{', ...' if len(bad) > 5 else ''}): the training diverged or the file is damaged; "
+            "use an earlier checkpoint or retrain (e.g. a lower learning rate)"
+        )
 
 
 def file_sha256(path: str | os.PathLike) -> str:

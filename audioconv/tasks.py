@@ -40,7 +40,7 @@ from torch import nn
 from torch.utils.data import DistributedSampler
 
 from audioconv._plain import check_plain
-from audioconv.contract import InputContract, is_positive
+from audioconv.contract import ClipWindows, InputContract, clip_means, is_positive
 from audioconv.errors import CheckpointError, ConfigError
 from audioconv.models import channels_last_1d as cl1d
 
@@ -441,6 +441,13 @@ def _batch_size(x: Any) -> int:
     return len(x) if isinstance(x, torch.Tensor) else 1
 
 
+def _repeat_labels(y: Any, counts: torch.Tensor) -> Any:
+    """Each clip's labels once per window: ``(clips, ...)`` -> ``(windows, ...)``; per head."""
+    if isinstance(y, Mapping):
+        return {name: _repeat_labels(value, counts) for name, value in y.items()}
+    return torch.repeat_interleave(y, counts.to(y.device), dim=0)
+
+
 class _TaskModule(L.LightningModule):
     """Optimisers, schedulers and the shared training / evaluation / predict steps.
 
@@ -596,16 +603,27 @@ class _TaskModule(L.LightningModule):
 
     def _shared_eval_step(self, batch: Any, stage: str) -> torch.Tensor:
         """Loss and a cheap metric per head, logged as ``{stage}/loss``, ``{stage}/acc`` (or
-        ``mae``; multi-output: ``{stage}/{head}/...``); test outputs are kept for the report."""
+        ``mae``; multi-output: ``{stage}/{head}/...``); test outputs are kept for the report.
+
+        Clips cut into windows by the input contract (``x`` a :class:`ClipWindows`) are scored
+        per clip, by the mean of their windows' outputs; the loss is the windows' (each window
+        with its clip's label)."""
         x, y = _unpack(batch)
-        total, losses, pairs = self._losses(self(x), y)
-        n = _batch_size(x)
+        counts = None
+        if isinstance(x, ClipWindows):
+            x, counts = x.windows, x.counts
+        per_window = y if counts is None else _repeat_labels(y, counts)
+        total, losses, pairs = self._losses(self(x), per_window)
+        n = _batch_size(x) if counts is None else len(counts)
         log = {"on_step": False, "on_epoch": True, "sync_dist": True, "batch_size": n}
         for name, (logits, target) in pairs.items():
             spec = self.criteria[name].spec
             output = task_output(
                 logits.float(), task=spec.task, regression_output=spec.regression_output
             )
+            if counts is not None:  # (windows, ...) -> (clips, ...)
+                output = clip_means(output, counts)
+                target = y if name is None else y[name]
             if spec.task in ("regression", "multilabel"):
                 target = target.reshape(output.shape)  # e.g. (batch, 1) -> (batch,)
             else:
@@ -986,7 +1004,7 @@ def load_classifier(
             spec names an unregistered component or holds non-plain values; the weights are
             not finite or do not fit the model.
     """
-    from audioconv._integrity import verify_checkpoint
+    from audioconv._integrity import check_finite, verify_checkpoint
 
     try:
         digest = verify_checkpoint(path)
@@ -1013,19 +1031,7 @@ def load_classifier(
             f"{path}: the model has a frontend without a stored spec: pass frontend=<the same "
             "module> (or train with frontend_spec=... so it can be rebuilt)"
         )
-    bad = [
-        key
-        for key, tensor in state.items()
-        if isinstance(tensor, torch.Tensor)
-        and tensor.is_floating_point()
-        and not torch.isfinite(tensor).all()
-    ]
-    if bad:
-        raise CheckpointError(
-            f"{path}: {len(bad)} weight tensor(s) hold NaN or infinity ({', '.join(bad[:5])}"
-            f"{', ...' if len(bad) > 5 else ''}): the training diverged or the file is damaged; "
-            "use an earlier checkpoint or retrain (e.g. a lower learning rate)"
-        )
+    check_finite(state, path)
     cls = MultiOutputClassifier if "heads" in hparams else Classifier
     try:
         model = cls(backbone=backbone, frontend=frontend, **hparams)

@@ -32,6 +32,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from audioconv._integrity import check_finite, verify_checkpoint
 from audioconv.errors import CheckpointError, ConfigError
 
 __all__ = ["freeze", "load_backbone", "param_groups", "stages", "unfreeze"]
@@ -141,6 +142,7 @@ def param_groups(
 def _load_file(path: Path) -> Mapping[str, torch.Tensor]:
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint / weights file")
+    verify_checkpoint(path)  # against its SHA-256 record, when the run folder has one
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # torch raises many types for a corrupt or foreign file
@@ -151,6 +153,7 @@ def _load_file(path: Path) -> Mapping[str, torch.Tensor]:
         isinstance(v, torch.Tensor) for v in state.values()
     ):
         raise CheckpointError(f"{path}: holds no state dict of tensors")
+    check_finite(state, path)
     return state
 
 

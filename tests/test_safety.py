@@ -31,6 +31,7 @@ from audioconv.features import (
 from audioconv.models import create
 from audioconv.tasks import Classifier, load_classifier
 from audioconv.training import TensorDataModule, fit
+from audioconv.transfer import load_backbone
 
 RATE, SAMPLES, CLASSES = 8000, 2000, ("low", "high")
 FRONTEND = {"kind": "logmel", "sample_rate": RATE, "n_fft": 128, "hop_length": 64, "n_mels": 16}
@@ -256,6 +257,9 @@ def test_byte_flipped_checkpoint_is_refused(run, tmp_path, capsys):
     damaged.write_bytes(bytes(data))
     with pytest.raises(CheckpointError, match=r"best\.ckpt.*SHA-256.*Copy the checkpoint again"):
         load_classifier(damaged)
+    backbone = create("conv1d", dims=2, in_channels=1, num_classes=2, filters=(4,))
+    with pytest.raises(CheckpointError, match="does not match the digest recorded"):
+        load_backbone(backbone, damaged)  # transfer learning reads the same record
     with pytest.raises(SystemExit):
         cli_main(["predict", "--checkpoint", str(damaged), str(run["wavs"][0])])
     assert "does not match the digest recorded" in capsys.readouterr().err
@@ -270,6 +274,8 @@ def test_non_finite_weights_are_refused(run, tmp_path, value):
     torch.save(checkpoint, path)
     with pytest.raises(CheckpointError, match=f"NaN or infinity \\({key}"):
         load_classifier(path)
+    with pytest.raises(CheckpointError, match="NaN or infinity"):
+        load_backbone(create("conv1d", dims=2, in_channels=1, num_classes=2, filters=(4,)), path)
 
 
 def test_export_records_the_source_checkpoint_digest(run, tmp_path):
