@@ -2,11 +2,17 @@
 
 Run folder written by :func:`fit`::
 
+    <output_dir>/.lock                  held by the fitting process (names it: pid, host, start)
     <output_dir>/config.yaml            resolved configuration (model, data, fit settings)
     <output_dir>/checkpoints/best.ckpt  best by ``monitor``; tested at the end
     <output_dir>/checkpoints/last.ckpt  end of the latest epoch; ``resume=True`` continues from it
     <output_dir>/metrics.csv            Lightning CSV log (appended to on resume)
+    <output_dir>/splits.csv             every sample and its split
+    <output_dir>/predictions.csv        the test split: true, predicted, each class probability
     <output_dir>/report.json, report.md, *.png   the evaluation of the best checkpoint on test
+
+The folder's rules (lock, refusals, what a resume may change) are in docs/architecture.md
+("Run folder").
 
 Reproducibility: ``seed`` goes through ``lightning.seed_everything(seed, workers=True)`` and every
 later epoch starts from the RNG state ``seed + epoch``, so a run resumed from ``last.ckpt`` draws
@@ -345,16 +351,18 @@ def fit(
     """Train ``model`` on ``datamodule``, test the best checkpoint and write the run folder.
 
     Early stopping on ``monitor`` is on when ``patience`` is set. ``resume=True`` continues from
-    ``checkpoints/last.ckpt`` if it exists (else starts fresh); without it, a folder that already
-    holds a run is refused. ``deterministic``: see :func:`deterministic_mode`. ``config`` (e.g. the
-    CLI's resolved config) is written to config.yaml on top of the model, data and fit settings
-    recorded here. The datamodule needs a test split.
+    ``checkpoints/last.ckpt`` once the run's recorded options are checked against these (see
+    ``_prepare_run_folder``); without it, a folder that already holds a run is refused, and so is
+    a folder another fit holds. ``deterministic``: see :func:`deterministic_mode`. ``config``
+    (e.g. the CLI's resolved config) is written to config.yaml on top of the model, data and fit
+    settings recorded here. The datamodule needs a test split.
     ``compile=True`` compiles the backbone in place with ``torch.compile`` (``nn.Module.compile``,
     so checkpoints keep their parameter names); meant for GPUs: on this 2-core CPU the compiled
     demo model trained at 0.75x the eager speed, after 10 s of compiling.
 
     Raises:
-        ConfigError: an option is invalid or ``output_dir`` holds a run and ``resume`` is False.
+        ConfigError: an option is invalid; ``output_dir`` is locked by another fit, holds a run
+            and ``resume`` is False, or cannot be resumed with these options.
     """
     if mode not in ("min", "max"):
         raise ConfigError(f"mode={mode!r} must be 'min' or 'max'")
@@ -582,12 +590,15 @@ def _write_samples(out: Path, datamodule: L.LightningDataModule, model, report) 
         ids = ids.drop(columns=[c for c in ("split", "label", "tags") if c in ids.columns])
     heads = report.heads if hasattr(report, "heads") else {None: report}
     columns: dict[str, Any] = {}
-    for name, (output, target) in model.test_outputs.items():
+    for name, (output, target) in getattr(model, "test_outputs", {}).items():
         columns.update(_prediction_columns(heads[name], output, target, f"{name}/" if name else ""))
+    if not columns:
+        return
     n = len(next(iter(columns.values())))
     frame = pd.DataFrame(columns)
-    if ids is None or len(ids) != n:
+    if ids is None or len(ids) < n:
         ids = pd.DataFrame({"index": range(n)})
+    ids = ids.iloc[:n]  # limit_test_batches tests the first n (the test loader keeps its order)
     frame = pd.concat([ids, frame], axis=1)
     with atomic_path(out / "predictions.csv") as tmp:
         frame.to_csv(tmp, index=False, float_format="%.8g")
