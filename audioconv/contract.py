@@ -30,7 +30,7 @@ import dataclasses
 import math
 import sys
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -38,7 +38,9 @@ from audioconv.errors import ConfigError, InputError
 
 __all__ = [
     "CONTRACT_VERSION",
+    "ClipWindows",
     "InputContract",
+    "clip_means",
     "decide",
     "fit_length",
     "is_positive",
@@ -191,6 +193,28 @@ def top_k(
     names = _names(class_names, p.shape[-1])
     order = np.argsort(-p, kind="stable")[:k]
     return [(names[i], round(float(p[i]), 6)) for i in order]
+
+
+class ClipWindows(NamedTuple):
+    """A batch of clips cut into windows: ``windows`` ``(sum of counts, channels, window)`` and
+    ``counts`` ``(clips,)`` windows per clip, in order. Evaluation scores each clip by the mean
+    of its windows' outputs (:func:`clip_means`)."""
+
+    windows: Any
+    counts: Any
+
+
+def clip_means(outputs: Any, counts: Any) -> Any:
+    """Per-clip means of per-window ``outputs`` ``(sum of counts, ...)`` -> ``(clips, ...)``
+    (torch tensors), the contract's rule for a long input."""
+    import torch
+
+    clip = torch.repeat_interleave(torch.arange(len(counts), device=outputs.device), counts)
+    sums = torch.zeros(
+        (len(counts), *outputs.shape[1:]), dtype=outputs.dtype, device=outputs.device
+    )
+    sums.index_add_(0, clip, outputs)  # (windows, ...) -> (clips, ...)
+    return sums / counts.reshape(-1, *([1] * (outputs.dim() - 1))).to(outputs.dtype)
 
 
 # --------------------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset
 
+from audioconv.contract import ClipWindows
 from audioconv.data.audio import AudioDataset, AudioFolder, AudioManifest
 from audioconv.data.augment import apply_augment
 from audioconv.data.cache import cached_features
@@ -51,14 +52,15 @@ def pad_collate(
 
 def window_collate(
     batch: Sequence[tuple[torch.Tensor, torch.Tensor]],
-) -> tuple[torch.Tensor, torch.Tensor]:
+) -> tuple[ClipWindows, torch.Tensor]:
     """Evaluation batches of clips cut into windows by the input contract: ``(windows_i,
-    channels, window)`` items -> ``(sum windows_i, channels, window)``, each window labelled with
-    its clip's label (``(n,)`` or multi-hot ``(n, C)``)."""
+    channels, window)`` items -> ``ClipWindows(windows (sum windows_i, channels, window),
+    counts (batch,))`` and the clips' stacked labels; the task scores each clip by the mean of
+    its windows' outputs."""
     waves, labels = zip(*batch, strict=True)
-    x = torch.cat(waves)  # clips' (n_i, channels, window) -> (sum n_i, channels, window)
-    y = torch.cat([label.expand(len(w), *label.shape) for w, label in zip(waves, labels)])
-    return x, y
+    windows = torch.cat(waves)  # clips' (n_i, channels, window) -> (sum n_i, channels, window)
+    counts = torch.tensor([len(w) for w in waves])
+    return ClipWindows(windows, counts), torch.stack(labels)
 
 
 def _targets(dataset) -> np.ndarray:
@@ -217,12 +219,13 @@ class AudioDataModule(_LabeledDataModule):
     recording in one split. ``fixed_length`` (samples) crops / pads every training clip (a random
     crop); validation and test clips go through the input contract's rule
     (:meth:`audioconv.contract.InputContract.apply`, the one ``predict`` and every export use):
-    padded at the end, or cut into sliding windows (half a window apart) that are each scored
-    with the clip's label (``eval_level = "window"``; ``test_clips`` gives the whole clips for
-    clip-level scores, as ``audioconv test`` does). Without ``fixed_length`` clips of different
-    lengths are zero-padded to the longest in each batch. ``features`` plus ``cache_dir`` store
-    the features of every split once (:func:`audioconv.data.cache.cached_features`); batches are
-    then features, e.g. ``(batch, channels, freq, time)``, and crops are always centred.
+    padded at the end, or cut into sliding windows (half a window apart), and each is scored as a
+    clip by the mean of its windows' outputs (``eval_level = "clip"``; ``test_clips`` gives the
+    whole clips, which ``audioconv test`` runs through a checkpoint's contract). Without
+    ``fixed_length`` clips of different lengths are zero-padded to the longest in each batch.
+    ``features`` plus ``cache_dir`` store the features of every split once
+    (:func:`audioconv.data.cache.cached_features`); batches are then features, e.g. ``(batch,
+    channels, freq, time)``, and crops are always centred (one window per clip).
     """
 
     def __init__(
@@ -352,7 +355,7 @@ class AudioDataModule(_LabeledDataModule):
             pad_collate if self.fixed_length is None and self.cache_dir is None else None
         )
         self.eval_collate_fn = window_collate if windows else None
-        self.eval_level = "window" if windows else None
+        self.eval_level = "clip" if windows else None
 
 
 class ImageDataModule(_LabeledDataModule):
