@@ -350,6 +350,37 @@ def cmd_stream(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_models(args: argparse.Namespace) -> int:
+    from audioconv.models import list_models
+    from audioconv.models.registry import model_spec
+
+    for name in list_models(args.dims):
+        dims = " and ".join(f"{d}D" for d in model_spec(name).dims)
+        print(f"{name:<24} {dims}")
+    return 0
+
+
+def recipe_summaries() -> dict[str, str]:
+    """``{recipe name: first paragraph of its docstring}``, read with ``ast`` (nothing is
+    imported, so listing is instant and never runs a recipe file)."""
+    import ast
+
+    from audioconv.runner import list_recipes, recipes_dir
+
+    out = {}
+    for name in list_recipes():
+        tree = ast.parse((recipes_dir() / f"{name}.py").read_text(encoding="utf-8"))
+        out[name] = " ".join((ast.get_docstring(tree) or "").strip().split("\n\n")[0].split())
+    return out
+
+
+def cmd_recipes(args: argparse.Namespace) -> int:
+    for name, line in recipe_summaries().items():
+        print(f"{name:<22} {line}")
+    print("\naudioconv fit RECIPE --help lists a recipe's options")
+    return 0
+
+
 # --------------------------------------------------------------------------------------------
 # Parser
 # --------------------------------------------------------------------------------------------
@@ -361,7 +392,16 @@ def build_parser() -> argparse.ArgumentParser:
         prog="audioconv",
         description="ConvNets that classify audio, sensor streams, time series and images.",
     )
+    from audioconv import __version__
+
+    parser.add_argument("--version", action="version", version=f"audioconv {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    models = commands.add_parser("models", help="list the registered models (1D / 2D)")
+    models.add_argument("--dims", type=int, choices=(1, 2), help="only models of these dims")
+    models.set_defaults(func=cmd_models)
+    recipes = commands.add_parser("recipes", help="list the recipes audioconv fit runs")
+    recipes.set_defaults(func=cmd_recipes)
 
     fit = commands.add_parser(
         "fit",
