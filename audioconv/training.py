@@ -193,8 +193,9 @@ class _EpochSeed(Callback):
 
 class _AtomicCheckpointIO(TorchCheckpointIO):
     """Checkpoints written to a temporary file and renamed, so a crash never leaves a torn one,
-    each with its SHA-256 record ``<name>.ckpt.sha256`` (written as a pair; checked by
-    ``tasks.load_classifier``)."""
+    each with its SHA-256 record ``<name>.ckpt.sha256`` (written as a pair). Reading one (resume,
+    testing the best) checks the record and never unpickles code (``weights_only=True``), as
+    ``tasks.load_classifier`` does."""
 
     def save_checkpoint(self, checkpoint: dict, path: Any, storage_options: Any = None) -> None:
         record = digest_path(path)
@@ -202,6 +203,12 @@ class _AtomicCheckpointIO(TorchCheckpointIO):
             super().save_checkpoint(checkpoint, tmp, storage_options=storage_options)
             text = record_text(file_sha256(tmp), Path(path).name)
             tmp_record.write_text(text, encoding="utf-8")
+
+    def load_checkpoint(
+        self, path: Any, map_location: Any = lambda storage, loc: storage, weights_only: Any = None
+    ) -> dict[str, Any]:
+        verify_checkpoint(path)
+        return super().load_checkpoint(path, map_location=map_location, weights_only=True)
 
     def remove_checkpoint(self, path: Any) -> None:
         super().remove_checkpoint(path)
