@@ -25,6 +25,7 @@ Every front-end, model, augmentation and clip-length option of the dataset recip
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
 import sys
 from pathlib import Path
@@ -84,11 +85,10 @@ class AudioFolder(AudioRecipe):
     def manifest(self) -> pd.DataFrame:
         frame = self.layout()
         if self.group_regex is not None:
-            root = self.data_dir.resolve()
             pattern = re.compile(self.group_regex)
             groups = []
             for path in frame["path"]:
-                relative = Path(path).resolve().relative_to(root).as_posix()
+                relative = Path(os.path.relpath(path, self.data_dir)).as_posix()
                 match = pattern.search(relative)
                 if match is None:
                     raise DatasetError(

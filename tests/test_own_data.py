@@ -473,3 +473,13 @@ def test_class_folders_one_level_too_high(tmp_path):
     tone(tmp_path / "loose" / "x.wav", 400)
     with pytest.raises(DatasetError, match="1 clips lie loose"):
         class_folders(tmp_path / "loose")
+
+
+def test_manifest_symlink_inside_the_folder_is_not_an_escape(tmp_path):
+    outside = tmp_path / "elsewhere" / "real.wav"
+    tone(outside, 400)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "link.wav").symlink_to(outside)
+    (data / "m.csv").write_text("path,label\nlink.wav,a\n")
+    assert read_manifest(data / "m.csv")["path"].tolist() == [str(data / "link.wav")]

@@ -409,7 +409,7 @@ def read_manifest(
             "'tags' for multi-label), optionally 'group', 'split', 'fold'"
         )
     root = Path(root) if root is not None else path.parent
-    base = root.resolve()
+    base = Path(os.path.abspath(root))
     target = "label" if "label" in frame.columns else "tags"
     line = frame.index + 2  # the header is line 1
     for column in ("path", target):
@@ -419,7 +419,8 @@ def read_manifest(
                 f"{path}: line {line[empty][0]} has an empty {column!r} cell "
                 f"({int(empty.sum())} such row(s)); fill it in or delete the row"
             )
-    resolved = [(root / p.strip()).resolve() for p in frame["path"]]
+    # lexical, so a symlink inside the folder may point anywhere; ``..`` may not leave it
+    resolved = [Path(os.path.normpath(base / p.strip())) for p in frame["path"]]
     for row, file in enumerate(resolved):
         if not file.is_relative_to(base):
             raise DatasetError(
