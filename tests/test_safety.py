@@ -316,3 +316,14 @@ def test_config_naming_a_file_outside_recipes_is_refused(run, tmp_path, capsys, 
     err = capsys.readouterr().err
     assert "config.yaml" in err and "spoken_digits" in err
     assert not marker.exists()
+
+
+def test_a_recipe_path_is_accepted_only_when_typed(tmp_path):
+    from audioconv.runner import list_recipes, load_recipe, recipes_dir
+
+    assert "spoken_digits" in list_recipes()
+    script = str(recipes_dir() / "ucr.py")
+    assert load_recipe(script, allow_path=True).name == "ucr"  # `audioconv fit path/to/ucr.py`
+    for name in (script, "../recipes/ucr", "ucr.py"):
+        with pytest.raises(ConfigError, match="no recipe"):
+            load_recipe(name)  # what a file names: registered names only
