@@ -483,3 +483,40 @@ def test_manifest_symlink_inside_the_folder_is_not_an_escape(tmp_path):
     (data / "link.wav").symlink_to(outside)
     (data / "m.csv").write_text("path,label\nlink.wav,a\n")
     assert read_manifest(data / "m.csv")["path"].tolist() == [str(data / "link.wav")]
+
+
+def test_missing_file_in_a_manifest_is_a_bad_file(tmp_path):
+    data = tmp_path / "data"
+    for k in range(4):
+        tone(data / f"{k}.wav", 400)
+    (data / "m.csv").write_text("path,label\n0.wav,a\n1.wav,a\n2.wav,b\n3.wav,b\ngone.wav,b\n")
+    recipe = parse_recipe(load_recipe("audio_folder"), ["--data-dir", str(data), "--output-dir",
+                          str(tmp_path / "run"), "--manifest-file", "m.csv"])  # fmt: skip
+    with pytest.raises(DatasetError, match=r"1 bad audio file\(s\) of 5:\n  .*gone.wav: missing"):
+        recipe.checked_manifest()
+
+
+def test_scan_finds_an_mp3_cut_short(tmp_path):
+    whole = tmp_path / "whole.mp3"
+    tone(whole, 400, seconds=5.0)
+    cut = tmp_path / "cut.mp3"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    scans = scan_module.scan_files([whole, cut], progress=False)
+    assert scans[str(whole)].problem is None  # the header passes; only decoding shows the cut
+    assert scans[str(cut)].problem.startswith("truncated: decoded ")
+
+
+def test_split_file_must_match_the_dataset(tmp_path):
+    data = tmp_path / "clips"
+    for c, label in enumerate(["a", "b"]):
+        for k in range(3):
+            tone(data / label / f"{k}.wav", 300 + 600 * c, seed=k)
+    pins = tmp_path / "splits.csv"
+    pins.write_text("path,split\na/0.wav,train\na/1.wav,train\nb/0.wav,test\n")
+    options = ["--data-dir", str(data), "--output-dir", str(tmp_path / "run")]
+    recipe = parse_recipe(load_recipe("audio_folder"), [*options, "--split-file", str(pins)])
+    with pytest.raises(DatasetError, match=r"3 clip\(s\) of the dataset are not listed"):
+        recipe.checked_manifest()
+    pins.write_text(pins.read_text() + "a/2.wav,val\nb/1.wav,train\nb/2.wav,train\nc/9.wav,test\n")
+    with pytest.raises(DatasetError, match=r"1 listed clip\(s\) are not in the dataset"):
+        recipe.checked_manifest()
