@@ -13,9 +13,10 @@ Every audio dataset here is an :class:`AudioDataset` over a pandas manifest with
 reads it from a CSV, and :mod:`audioconv.data.layouts` builds it for the public dataset layouts.
 
 Files are checked when the dataset is built: every missing file is listed in one
-:class:`~audioconv.errors.DatasetError`, and an unreadable or empty file raises its
-:class:`~audioconv.errors.AudioError`. With ``on_error="skip"`` the bad rows are dropped instead,
-a warning lists each of them, and ``dataset.skipped`` keeps ``(path, reason)`` pairs.
+:class:`~audioconv.errors.DatasetError`, then every unreadable or empty one in another (their
+headers only; :mod:`audioconv.data.scan` decodes every file, as the recipes do). With
+``on_error="skip"`` the bad rows are dropped instead, a warning lists each of them, and
+``dataset.skipped`` keeps ``(path, reason)`` pairs.
 
 >>> import tempfile, torch
 >>> from pathlib import Path
@@ -203,22 +204,19 @@ class AudioDataset(Dataset):
             + "\nfix the paths (relative paths resolve from `root`) or pass on_error='skip'"
         )
         frame = self._skip_or_raise(frame, missing, error)
+        bad = {}
         for i, path in frame["path"].items():
             try:
-                info = audio_info(path)
+                if audio_info(path).frames == 0:
+                    bad[i] = "the file holds 0 samples"
             except AudioError as failure:
-                if self.on_error == "raise":
-                    raise
-                self.skipped.append((path, str(failure)))
-                frame = frame.drop(index=i)
-                continue
-            if info.frames == 0:
-                reason = "the file holds 0 samples"
-                if self.on_error == "raise":
-                    raise DatasetError(f"{path}: {reason}; remove it or pass on_error='skip'")
-                self.skipped.append((path, reason))
-                frame = frame.drop(index=i)
-        return frame
+                bad[i] = str(failure).removeprefix(f"{path}: ")
+        error = DatasetError(
+            f"{len(bad)} audio file(s) cannot be used:"
+            + _listing([f"{frame.at[i, 'path']}: {reason}" for i, reason in bad.items()])
+            + "\nremove or re-export them, or pass on_error='skip'"
+        )
+        return self._skip_or_raise(frame, bad, error)
 
     # -- access -----------------------------------------------------------------------------------
     @property
