@@ -216,6 +216,9 @@ class AudioRecipe(Recipe):
     """
 
     model: str = "spectrogram_cnn"
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    label_smoothing: float = 0.05
     sample_rate: int = 16000
     clip_seconds: float = 1.0
     features: Literal["logmel", "mfcc", "spectrogram"] = "logmel"
@@ -224,9 +227,9 @@ class AudioRecipe(Recipe):
     n_mels: int = 64
     n_mfcc: int = 40
     speed_factors: list[float] | None = None
-    time_shift: float = 0.1
+    time_shift: float = 0.15
     gain_db: float = 6.0
-    noise_snr_db: tuple[float, float] | None = (20.0, 40.0)
+    noise_snr_db: tuple[float, float] | None = (15.0, 40.0)
     time_mask: int = 10
     freq_mask: int = 8
     val_size: float = 0.1
@@ -447,8 +450,6 @@ def _before_training(recipe: Recipe, experiment: Experiment, model, output_dir: 
             table["seconds"] = table["path"].map(dict(zip(manifest["path"], manifest["seconds"])))
         if "label" not in table.columns and "tags" in table.columns:
             table["tags"] = table["tags"].str.split(";")
-        if not {"label", "tags"} & set(table.columns):
-            table = table.assign(label="-")
     text = describe_run(
         table,
         model_name=recipe.model,
@@ -520,8 +521,11 @@ def evaluate_checkpoint(
 
     experiment = recipe.experiment()
     if hasattr(experiment.datamodule, "test_clips"):
-        report = _clip_level_report(experiment.datamodule, checkpoint, smoke=recipe.smoke)
+        report, predictions = _clip_level_report(
+            experiment.datamodule, checkpoint, smoke=recipe.smoke
+        )
         report.save(output_dir)
+        atomic_write_text(Path(output_dir) / "predictions.csv", predictions.to_csv(index=False))
         return report
     model = load_classifier(checkpoint)
     trainer = L.Trainer(
@@ -539,21 +543,23 @@ def evaluate_checkpoint(
 
 
 def _clip_level_report(datamodule, checkpoint: str | os.PathLike, *, smoke: bool):
-    """Each test clip through ``CheckpointClassifier`` (the input contract), then evaluated."""
+    """Each test clip through ``CheckpointClassifier`` (the input contract), then evaluated:
+    the report and a table ``path, predicted, probability`` per clip."""
     import itertools
 
     import numpy as np
+    import pandas as pd
 
     from audioconv.evaluation import evaluate
     from audioconv.export import CheckpointClassifier
 
     predictor = CheckpointClassifier(checkpoint)
-    clips, rate, labels = datamodule.test_clips()
+    clips, rate, labels, paths = datamodule.test_clips()
     if smoke:
         limit = SMOKE_BATCHES * datamodule.batch_size
-        clips, labels = itertools.islice(clips, limit), labels[:limit]
+        clips, labels, paths = itertools.islice(clips, limit), labels[:limit], paths[:limit]
     predictions = predictor.predict_batch(clips, sample_rate=rate, batch_size=datamodule.batch_size)
-    return evaluate(
+    report = evaluate(
         labels,
         np.stack([p.probabilities for p in predictions]),
         task=predictor.task,
@@ -561,6 +567,14 @@ def _clip_level_report(datamodule, checkpoint: str | os.PathLike, *, smoke: bool
         threshold=predictor.threshold,
         level="clip",
     )
+    table = pd.DataFrame(
+        {
+            "path": paths,
+            "predicted": [p.label for p in predictions],
+            "probability": [p.score for p in predictions],
+        }
+    )
+    return report, table
 
 
 # --------------------------------------------------------------------------------------------

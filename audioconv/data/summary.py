@@ -30,11 +30,13 @@ _ORDER = {"train": 0, "val": 1, "test": 2}
 def split_table(table: pd.DataFrame) -> pd.DataFrame:
     """Rows ``(split, class)`` plus ``(split, "all")``; columns ``clips``, ``seconds`` (when
     ``table`` has them) and ``groups`` (when it has a ``group`` column). ``table`` has one row per
-    clip: ``split`` and ``label`` (or ``tags``: a clip counts once under each of its tags)."""
+    clip: ``split`` and ``label`` (or ``tags``: a clip counts once under each of its tags; with
+    neither, only the ``"all"`` rows)."""
     table = table.copy()
-    if "label" not in table.columns:
+    if not {"label", "tags"} & set(table.columns):
+        table["label"] = None
+    elif "label" not in table.columns:
         table = table.explode("tags").rename(columns={"tags": "label"})
-    table["label"] = table["label"].astype(str)
     columns = {"clips": ("split", "size")}
     if "seconds" in table.columns:
         columns["seconds"] = ("seconds", "sum")
@@ -42,7 +44,8 @@ def split_table(table: pd.DataFrame) -> pd.DataFrame:
         columns["groups"] = ("group", "nunique")
     parts = []
     for split, rows in sorted(table.groupby("split"), key=lambda item: _ORDER.get(item[0], 3)):
-        per_class = rows.groupby("label").agg(**columns)
+        per_class = rows.groupby(rows["label"].astype(str)).agg(**columns)
+        per_class = per_class[per_class.index != "None"]
         total = rows.agg(dict(columns.values())).to_frame().T
         total.columns, total.index = list(columns), ["all"]
         parts.append(pd.concat([per_class, total]).assign(split=split))
