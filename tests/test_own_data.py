@@ -430,6 +430,10 @@ def test_scan_is_cached_by_path_size_and_mtime(tmp_path, monkeypatch):
     tone(files[1], 400, seconds=0.5, seed=9)  # changed size and mtime: decoded again
     again = scan_module.scan_files(files, cache_file=cache, progress=False)
     assert decoded == [str(files[1])] and again[str(files[1])].seconds == 0.5
+    tone(tmp_path / "new.wav", 400)  # scanning another subset keeps the others cached
+    scan_module.scan_files([tmp_path / "new.wav"], cache_file=cache, progress=False)
+    scan_module.scan_files(files, cache_file=cache, progress=False)
+    assert decoded == [str(files[1]), str(tmp_path / "new.wav")]
 
 
 # --------------------------------------------------------------------------------------------

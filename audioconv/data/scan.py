@@ -151,11 +151,12 @@ def scan_files(
             for path, scan in zip(todo, bar):
                 results[path] = scan
     if cache_file is not None and todo:
-        files = {
-            path: {"stamp": stamps[path], "scan": results[path].__dict__}
-            for path in unique
+        files = dict(cached)  # other files of the folder (another subset, another manifest) stay
+        files.update(
+            (path, {"stamp": stamps[path], "scan": results[path].__dict__})
+            for path in todo
             if stamps[path] is not None
-        }
+        )
         cache_file.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_text(cache_file, json.dumps({"version": _CACHE_VERSION, "files": files}))
     return {path: results[path] for path in unique}
