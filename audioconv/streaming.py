@@ -441,15 +441,16 @@ def stream_main(
     pcm_format: str = "s16le",
     chunk_s: float = 0.1,
     threshold: float | None = None,
-    out: IO[str] = sys.stdout,
+    out: IO[str] | None = None,
 ) -> float:
     """``audioconv stream``: print ``t=  1.25s  label  0.973`` per hop, then the whole stream's
     answer (``# clip  label  0.973 (mean of N windows)``) and the real-time factor.
 
     ``model_path`` is a training ``.ckpt``, an exported ``.onnx`` or a TorchScript file
     (:func:`audioconv.deploy.load_predictor`); ``source`` an audio file or ``"-"`` (raw PCM on
-    stdin). Returns the real-time factor.
+    stdin); ``out`` defaults to standard output. Returns the real-time factor.
     """
+    out = sys.stdout if out is None else out
     model = load_predictor(model_path, threshold=threshold)
     run = simulate(
         source,

@@ -275,3 +275,17 @@ def test_decide_for_every_task():
     assert decide(np.array([3.14159]), task="regression") == ("3.142", pytest.approx(3.14159))
     with pytest.raises(ConfigError, match="task='ranking'"):
         decide(np.array([1.0]), task="ranking")
+
+
+def test_one_thresholding_rule_for_evaluation_prediction_and_training_scores():
+    """A score exactly at the threshold is positive everywhere: report, predict, task score."""
+    from audioconv.evaluation import evaluate
+    from audioconv.tasks import task_score
+
+    report = evaluate([1, 0], [0.5, 0.2], task="binary", threshold=0.5)
+    assert report.metrics["accuracy_score"] == 1.0
+    assert decide(np.array(0.5), task="binary", class_names=["no", "yes"])[0] == "yes"
+    assert decide(np.array([0.5, 0.49]), task="multilabel", class_names=["a", "b"])[0] == "a"
+    assert task_score(torch.tensor([0.5]), torch.tensor([1]), task="binary")[1] == 1.0
+    report = evaluate([[1, 0]], [[0.3, 0.1]], task="multilabel", threshold=0.3)
+    assert report.metrics["accuracy_score"] == 1.0

@@ -309,15 +309,17 @@ class AudioDataModule(_LabeledDataModule):
         if self.cache_dir is not None:
             self._ensure()
 
-    def test_clips(self) -> tuple[Iterator[torch.Tensor], float | None, np.ndarray]:
+    def test_clips(self) -> tuple[Iterator[torch.Tensor], float | None, np.ndarray, list[str]]:
         """The test split's whole clips as training reads them (``(channels, time)`` at the
         dataset's rate, not cropped or padded), lazily; that rate; their labels ``(n,)`` (or
-        multi-hot ``(n, C)``). For clip-level evaluation through a model's input contract."""
+        multi-hot ``(n, C)``); their paths. For clip-level evaluation through a model's input
+        contract."""
         self._ensure()
         rows = self.split_indices["test"]
         clips = self.dataset.subset(rows)
         labels = self.dataset.targets()[rows]
-        return (clips.load(i) for i in range(len(rows))), self.dataset.sample_rate, labels
+        paths = [str(p) for p in clips.manifest["path"]]
+        return (clips.load(i) for i in range(len(rows))), self.dataset.sample_rate, labels, paths
 
     def _build(self) -> None:
         from audioconv.contract import InputContract
