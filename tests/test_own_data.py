@@ -20,6 +20,7 @@ from audioconv.data.layouts import (
     class_folders,
     emodb,
     esc50,
+    gtzan,
     mtg_jamendo,
     read_manifest,
     speech_commands,
@@ -270,12 +271,14 @@ def test_tess_one_talker_tests(tmp_path):
 
 @pytest.mark.slow
 def test_gtzan_original_au_files(tmp_path):
-    root = tmp_path / "gtzan" / "genres"
+    root = tmp_path / "downloads" / "gtzan" / "genres"
     for g, genre in enumerate(["blues", "metal"]):
         for k in range(6):
             tone(root / genre / f"{genre}.{k:05d}.au", 200 + 600 * g, seed=k)
+    with pytest.raises(DatasetError, match="pass --data-dir .*downloads/gtzan$"):
+        gtzan(tmp_path / "downloads")  # one level too high
     out = tmp_path / "run"
-    smoke("music_genre", ["--data-dir", str(tmp_path / "gtzan"), "--output-dir", str(out),
+    smoke("music_genre", ["--data-dir", str(root.parent), "--output-dir", str(out),
                           "--test_size", "0.3", "--val_size", "0.2"])  # fmt: skip
     table = splits_of(out)
     assert len(table) == 12 and table["path"].str.endswith(".au").all()

@@ -213,15 +213,9 @@ def gtzan(root: str | os.PathLike) -> pd.DataFrame:
         if (root / name).is_dir():
             root = root / name
             break
-    rows = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir()):
-        files = _audio_files(folder)
-        if not files:
-            raise DatasetError(f"{folder}: genre folder is empty; restore its clips")
-        rows += [{"path": str(f), "label": folder.name, "group": f.stem} for f in files]
-    if not rows:
-        raise DatasetError(f"{root}: no genre folders found; expected <genre>/<genre>.00000.wav")
-    return pd.DataFrame(rows)
+    frame = class_folders(root)  # one folder per genre; a root one level too high is named
+    frame["group"] = [Path(p).stem for p in frame["path"]]
+    return frame
 
 
 # -- ESC-50 ---------------------------------------------------------------------------------------
