@@ -217,14 +217,21 @@ class _AtomicCheckpointIO(TorchCheckpointIO):
 
 class _AppendingWriter(ExperimentWriter):
     """CSV writer that keeps an existing metrics.csv (Lightning's deletes it) and its columns,
-    and replaces the file atomically on every save (Lightning appends or rewrites in place, which
-    a kill can tear)."""
+    and replaces it (and hparams.yaml) atomically on every save (Lightning appends or rewrites in
+    place, which a kill can tear)."""
 
     def _check_log_dir_exists(self) -> None:
         if self._fs.isfile(self.metrics_file_path):
             with self._fs.open(self.metrics_file_path, "r", newline="") as file:
                 header = file.readline().strip()
             self.metrics_keys = sorted(header.split(",")) if header else []
+
+    def log_hparams(self, params: dict[str, Any]) -> None:
+        from lightning.pytorch.core.saving import save_hparams_to_yaml
+
+        self.hparams.update(params)
+        with atomic_path(Path(self.log_dir) / self.NAME_HPARAMS_FILE) as tmp:
+            save_hparams_to_yaml(tmp, self.hparams)
 
     def save(self) -> None:
         if not self.metrics:
