@@ -7,7 +7,9 @@ Data (``--dataset``):
 - ``mnist``: the four idx files in ``<data-dir>/MNIST/raw/`` (http://yann.lecun.com/exdb/mnist/).
 - ``cifar10``: ``<data-dir>/cifar-10-batches-py/`` (https://www.cs.toronto.edu/~kriz/cifar.html).
 - ``folder``: one sub-folder per class of png / jpg files in ``<data-dir>`` (or in
-  ``<data-dir>/train`` and ``<data-dir>/test``), resized to ``--image-size`` (default 64).
+  ``<data-dir>/train`` and ``<data-dir>/test``), resized to ``--image-size`` (default 64). Every
+  image is decoded before training: ``--on-error raise`` (default) lists every bad image in one
+  error, ``--on-error skip`` trains without them and lists them in ``skipped.csv``.
 
 Models: ``--model lenet5|vgg11|vgg11_bn|resnet18|alexnet|...`` (``audioconv summary`` shows any).
 
@@ -20,8 +22,12 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from pathlib import Path
 from typing import Literal
 
+import pandas as pd
+
+from audioconv.errors import DatasetError
 from audioconv.runner import Experiment, Recipe, main
 
 
@@ -37,6 +43,8 @@ class ImageClassification(Recipe):
         flip, rotation, shift, zoom: training augmentation (``flip`` default: on for cifar10 and
             folder, off for digits).
         val_size, test_size: fractions carved out when the dataset has no such split.
+        on_error: ``folder`` images are decoded before training; ``"raise"`` stops with one
+            error listing every bad image, ``"skip"`` trains without them (``skipped.csv``).
     """
 
     dataset: Literal["digits", "mnist", "cifar10", "folder"] = "digits"
@@ -53,6 +61,7 @@ class ImageClassification(Recipe):
     zoom: float = 0.1
     val_size: float = 0.1
     test_size: float = 0.2
+    on_error: Literal["raise", "skip"] = "raise"
 
     name = "image_classification"
 
@@ -68,11 +77,35 @@ class ImageClassification(Recipe):
         root = self.require_data_dir("folder holding one sub-folder of images per class")
         options = {"size": self.image_size or 64, "grayscale": self.grayscale}
         if (root / "train").is_dir() and (root / "test").is_dir():
-            return {
-                "train": image_folder(root / "train", **options),
-                "test": image_folder(root / "test", **options),
-            }
-        return {"train": image_folder(root, **options)}
+            parts = {"train": root / "train", "test": root / "test"}
+        else:
+            parts = {"train": root}
+        return {name: image_folder(folder, **options) for name, folder in parts.items()}
+
+    def _checked(self, sources: dict) -> tuple[dict, pd.DataFrame]:
+        """Folder images decoded once before training (:func:`audioconv.data.scan.decode_image`):
+        ``on_error="raise"`` lists every bad image in one error, ``"skip"`` drops them."""
+        from audioconv.data.base import LabeledDataset
+        from audioconv.data.scan import bad_file_error, decode_image, scan_files
+
+        folders = {name: source.dataset for name, source in sources.items()}  # ImageFolder
+        for folder in folders.values():
+            if len(folder.classes) < 2:
+                nested = Path(folder.root) / folder.classes[0]
+                raise DatasetError(
+                    f"{folder.root}: only one class folder ({folder.classes[0]}); if the class "
+                    f"folders are inside it, pass --data-dir {nested}"
+                )
+        paths = [path for folder in folders.values() for path, _ in folder.samples]
+        scans = scan_files(paths, decode=decode_image, progress=not self.smoke)
+        bad = {path: scan.problem for path, scan in scans.items() if scan.problem is not None}
+        if bad and self.on_error == "raise":
+            raise bad_file_error(bad, len(scans), "image")
+        for name, folder in folders.items():
+            folder.samples = [sample for sample in folder.samples if sample[0] not in bad]
+            folder.imgs, folder.targets = folder.samples, [t for _, t in folder.samples]
+            sources[name] = LabeledDataset(folder, folder.targets, class_names=folder.classes)
+        return sources, pd.DataFrame({"path": list(bad), "reason": list(bad.values())})
 
     def experiment(self) -> Experiment:
         from audioconv.data import ImageDataModule
@@ -80,6 +113,9 @@ class ImageClassification(Recipe):
 
         flip = self.flip if self.flip is not None else self.dataset in ("cifar10", "folder")
         sources = self._sources()
+        skipped = None
+        if self.dataset == "folder":
+            sources, skipped = self._checked(sources)
         augment = ImageAugment(flip=flip, rotation=self.rotation, shift=self.shift, zoom=self.zoom)
         datamodule = ImageDataModule(
             sources["train"],
@@ -91,6 +127,7 @@ class ImageClassification(Recipe):
             num_workers=self.num_workers,
             augment=augment,
         )
+        datamodule.skipped = skipped  # bad folder images: skipped.csv and a note in the report
         shape = tuple(sources["train"][0][0].shape)  # (channels, height, width)
         return Experiment(datamodule=datamodule, input_kind="image", input_shape=shape, dims=2)
 

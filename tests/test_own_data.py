@@ -527,3 +527,52 @@ def test_split_file_must_match_the_dataset(tmp_path):
     pins.write_text(pins.read_text() + "a/2.wav,val\nb/1.wav,train\nb/2.wav,train\nc/9.wav,test\n")
     with pytest.raises(DatasetError, match=r"1 listed clip\(s\) are not in the dataset"):
         recipe.checked_manifest()
+
+
+def _image_folder(root) -> dict[str, str]:
+    """Class folders of 8x8 PNGs plus an unreadable, an empty and a truncated one."""
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for c, label in enumerate(["circle", "square"]):
+        for k in range(8):
+            pixels = (rng.random((8, 8, 3)) * 60 + 150 * c).astype(np.uint8)
+            (root / label).mkdir(parents=True, exist_ok=True)
+            Image.fromarray(pixels).save(root / label / f"{k}.png")
+    (root / "circle" / "unreadable.png").write_bytes(b"not an image at all")
+    (root / "circle" / "empty.png").write_bytes(b"")
+    whole = (root / "square" / "0.png").read_bytes()
+    (root / "square" / "truncated.png").write_bytes(whole[: len(whole) // 2])
+    return {
+        str(root / "circle" / "unreadable.png"): "unreadable",
+        str(root / "circle" / "empty.png"): "empty",
+        str(root / "square" / "truncated.png"): "truncated",
+    }
+
+
+@pytest.mark.slow
+def test_image_class_folders_bad_images_raise_then_skip(tmp_path):
+    data = tmp_path / "top" / "images"
+    bad = _image_folder(data)
+    options = ["--dataset", "folder", "--data-dir", str(data), "--image-size", "16",
+               "--batch-size", "8", "--smoke"]  # fmt: skip
+    recipe = parse_recipe(load_recipe("image_classification"),
+                          [*options, "--output-dir", str(tmp_path / "r1")])  # fmt: skip
+    with pytest.raises(DatasetError) as error:
+        run(recipe, progress=False, out=io.StringIO())
+    assert str(error.value).startswith("3 bad image file(s) of 19")
+    for path, word in bad.items():
+        assert f"{path}: {word}" in str(error.value)
+    assert not (tmp_path / "r1" / "checkpoints").exists()
+    out = tmp_path / "r2"
+    recipe = parse_recipe(load_recipe("image_classification"),
+                          [*options, "--output-dir", str(out), "--on-error", "skip"])  # fmt: skip
+    run(recipe, progress=False, out=io.StringIO())
+    skipped = pd.read_csv(out / "skipped.csv")
+    assert dict(zip(skipped["path"], skipped["reason"].str.split(":").str[0])) == bad
+    assert json.loads((out / "report.json").read_text())["n_samples"] > 0
+    recipe = parse_recipe(load_recipe("image_classification"),
+                          ["--dataset", "folder", "--data-dir", str(tmp_path / "top"),
+                           "--output-dir", str(tmp_path / "r3")])  # fmt: skip
+    with pytest.raises(DatasetError, match="pass --data-dir .*top/images"):
+        run(recipe, progress=False, out=io.StringIO())  # one level too high

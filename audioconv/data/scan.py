@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,7 +39,14 @@ from audioconv._atomic import atomic_write_text
 from audioconv.errors import AudioError, ConfigError, DatasetError
 from audioconv.io import audio_info
 
-__all__ = ["FileScan", "check_audio_files", "default_cache_file", "scan_files"]
+__all__ = [
+    "FileScan",
+    "bad_file_error",
+    "check_audio_files",
+    "decode_image",
+    "default_cache_file",
+    "scan_files",
+]
 
 _BLOCK = 1 << 16  # frames decoded at a time (bounded memory for long files)
 _CACHE_VERSION = 1
@@ -88,6 +95,23 @@ def _decode(path: str) -> FileScan:
     return FileScan(round(frames / info.sample_rate, 6), info.sample_rate, None)
 
 
+def decode_image(path: str) -> FileScan:
+    """Decode an image fully with Pillow (torchvision's reader); a problem is a one-line reason."""
+    from PIL import Image
+
+    if not os.path.isfile(path):
+        return FileScan(None, None, "missing: no such file")
+    if os.path.getsize(path) == 0:
+        return FileScan(None, None, "empty: the file is 0 bytes")
+    try:
+        with Image.open(path) as image:
+            image.load()
+    except OSError as error:  # PIL.UnidentifiedImageError is an OSError
+        kind = "truncated" if "truncated" in str(error) else "unreadable"
+        return FileScan(None, None, f"{kind}: {error}")
+    return FileScan(None, None, None)
+
+
 def default_cache_file(root: str | os.PathLike) -> Path:
     """Where scans of the dataset folder ``root`` are cached: ``$AUDIOCONV_CACHE`` (default
     ``$XDG_CACHE_HOME/audioconv``, i.e. ``~/.cache/audioconv``) ``/scan-<hash of root>.json``."""
@@ -124,10 +148,12 @@ def scan_files(
     cache_file: str | os.PathLike | None = None,
     workers: int | None = None,
     progress: bool = True,
+    decode: Callable[[str], FileScan] | None = None,
 ) -> dict[str, FileScan]:
     """Decode every file of ``paths`` fully (``workers`` threads; default the CPU count) -> one
     :class:`FileScan` per distinct path. ``cache_file`` (JSON) keeps results keyed by path, size
-    and mtime: an unchanged file is not decoded again."""
+    and mtime: an unchanged file is not decoded again. ``decode``: audio by default,
+    :func:`decode_image` for images."""
     from tqdm.auto import tqdm
 
     unique = list(dict.fromkeys(str(p) for p in paths))
@@ -145,7 +171,7 @@ def scan_files(
     if todo:
         workers = workers or min(8, os.cpu_count() or 1)
         with ThreadPoolExecutor(max_workers=workers) as pool:  # libsndfile releases the GIL
-            decoded = pool.map(_decode, todo)
+            decoded = pool.map(decode or _decode, todo)
             bar = tqdm(decoded, total=len(todo), desc="checking audio files", unit="file",
                        disable=not progress, leave=False)  # fmt: skip
             for path, scan in zip(todo, bar):
@@ -193,12 +219,7 @@ def check_audio_files(
         {"path": list(bad), "reason": list(bad.values())}, columns=["path", "reason"]
     )
     if bad and on_error == "raise":
-        listing = "\n  ".join(f"{path}: {reason}" for path, reason in bad.items())
-        raise DatasetError(
-            f"{len(bad)} bad audio file(s) of {len(scans)}:\n  {listing}\n"
-            "fix or remove them, or pass --on-error skip to train without them "
-            "(they are listed in skipped.csv)"
-        )
+        raise bad_file_error(bad, len(scans), "audio")
     kept = manifest[~manifest["path"].astype(str).isin(bad)].copy()
     seconds = kept["path"].astype(str).map(lambda p: scans[p].seconds)
     if "duration" in kept:
@@ -206,3 +227,13 @@ def check_audio_files(
     kept["seconds"] = seconds.astype(float).to_numpy()
     kept.attrs = dict(manifest.attrs)
     return kept, skipped
+
+
+def bad_file_error(bad: dict[str, str], total: int, kind: str) -> DatasetError:
+    """One error listing every bad file (``{path: reason}``) and the two ways out."""
+    listing = "\n  ".join(f"{path}: {reason}" for path, reason in bad.items())
+    return DatasetError(
+        f"{len(bad)} bad {kind} file(s) of {total}:\n  {listing}\n"
+        "fix or remove them, or pass --on-error skip to train without them "
+        "(they are listed in skipped.csv)"
+    )
