@@ -7,6 +7,7 @@ import json
 import math
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -183,3 +184,63 @@ def test_fit_unknown_recipe_lists_recipes(capsys):
     with pytest.raises(SystemExit):
         main(["fit", "spoken_numbers", "--output-dir", "x"])
     assert "spoken_digits" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_predict_folder_and_manifest_write_csv_and_json(checkpoints, tmp_path, capsys):
+    clips = tmp_path / "clips"
+    for i, (frequency, seconds) in enumerate([(300, 0.1), (700, 0.25), (1100, 0.8)]):
+        tone(clips / ("nested" if i else ".") / f"c{i}.wav", frequency, seconds=seconds, seed=i)
+    (clips / "notes.txt").write_text("not an input")  # skipped: not audio
+    out = tmp_path / "predictions.csv"
+    argv = ["predict", "--quiet", "--checkpoint", str(checkpoints["audio"]), str(clips)]
+    assert main([*argv, "--output", str(out), "--top-k", "2"]) == 0
+    frame = pd.read_csv(out, dtype=str)
+    assert list(frame.columns) == [
+        "path", "label", "probability", "top1", "top1_probability", "top2", "top2_probability",
+    ]  # fmt: skip
+    assert sorted(Path(p).name for p in frame["path"]) == ["c0.wav", "c1.wav", "c2.wav"]
+    assert (frame["label"] == frame["top1"]).all()
+    printed = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in printed] == list(frame["path"])
+
+    manifest = tmp_path / "list.csv"
+    pd.DataFrame({"path": ["clips/nested/c2.wav", "clips/c0.wav"]}).to_csv(manifest, index=False)
+    out = tmp_path / "predictions.json"
+    argv = ["predict", "--quiet", "--checkpoint", str(checkpoints["audio"]), str(manifest)]
+    assert main([*argv, "--output", str(out), "--per-window"]) == 0
+    records = json.loads(out.read_text())
+    assert [Path(r["path"]).name for r in records] == ["c2.wav", "c0.wav"]
+    long_clip = records[0]  # 0.8 s with a 0.25 s window: 6 windows, the clip is their mean
+    assert len(long_clip["windows"]) == 6 and len(records[1]["windows"]) == 1
+    mean = np.mean(long_clip["windows"], axis=0)
+    assert long_clip["probability"] == pytest.approx(float(mean.max()), abs=1e-5)
+    assert by_path(frame)[str(clips / "nested" / "c2.wav")] == long_clip["label"]
+
+
+def by_path(frame: pd.DataFrame) -> dict[str, str]:
+    return dict(zip(frame["path"], frame["label"]))
+
+
+@pytest.mark.slow
+def test_model_file_of_the_wrong_kind_is_a_one_line_error(checkpoints, tmp_path, capsys):
+    onnx = tmp_path / "digits.onnx"
+    ckpt = str(checkpoints["audio"])
+    assert main(["export", "--checkpoint", ckpt, "--output", str(onnx)]) == 0
+    capsys.readouterr()
+    for argv in (["export", "--checkpoint", str(onnx), "--output", str(tmp_path / "x.onnx")],
+                 ["test", "--checkpoint", str(onnx)]):  # fmt: skip
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err.strip()
+        assert len(err.splitlines()) == 1 and "this is an ONNX model" in err, err
+        assert "needs a training checkpoint (.ckpt)" in err
+    bad = tmp_path / "list.csv"
+    pd.DataFrame({"file": ["a.wav"]}).to_csv(bad, index=False)
+    with pytest.raises(SystemExit):
+        main(["predict", "--checkpoint", str(onnx), str(bad)])
+    assert "list.csv: a manifest needs a 'path' column" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["predict", "--checkpoint", str(onnx), str(tmp_path / "gone.wav")])
+    assert "gone.wav" in capsys.readouterr().err
