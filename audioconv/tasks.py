@@ -404,7 +404,7 @@ def _frontend_spec(frontend: nn.Module | None, spec: Any) -> dict | None:
             )
         spec = {"name": _LEGACY_FRONTENDS[path], "kwargs": spec.get("init_args", {})}
     name, kwargs = _name_kwargs(spec, "frontend_spec")
-    return {"name": name, "kwargs": kwargs}
+    return {"name": _LEGACY_FRONTENDS.get(name, name), "kwargs": kwargs}  # ("pkg.Class", {...})
 
 
 def _build_backbone(spec: dict) -> nn.Module:
