@@ -96,11 +96,13 @@ def test_class_folder_tree_group_regex_and_summary(tmp_path):
     assert set(table["split"]) == {"train", "val", "test"}
     # the summary before training: clips / seconds / groups per split and class, model, folder
     before = printed.split("== before training")[1]
-    train_rows = [line.split() for line in before.splitlines() if line.startswith("train")]
-    n_train = (table["split"] == "train").sum()
-    assert train_rows and train_rows[0][1] == "cat"
-    total = next(line for line in before.splitlines() if line.split()[:1] == ["all"])
-    assert total.split()[1:3] == [str(n_train), f"{0.3 * n_train:.1f}"]
+    rows = {line.split()[0]: line.split()[1:] for line in before.splitlines()[4:7]}
+    assert list(rows) == ["cat", "dog", "all"]  # clips, seconds, groups of train, val, test
+    expected = []
+    for split in ("train", "val", "test"):
+        part = table[table["split"] == split]
+        expected += [str(len(part)), f"{0.3 * len(part):.1f}", str(part["group"].nunique())]
+    assert rows["all"] == expected
     assert "parameters, input (1, 2000)" in before
     assert f"run folder: {out.resolve()}" in before
 

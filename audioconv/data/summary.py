@@ -4,6 +4,9 @@ and class, the model's size and input, the run folder; and the bad files it left
 >>> import pandas as pd
 >>> table = pd.DataFrame({"split": ["train", "train", "test"], "label": ["a", "b", "a"],
 ...                       "group": ["s1", "s2", "s3"], "seconds": [1.0, 2.0, 1.5]})
+>>> wide_table(table).loc[["all"]].to_dict("records")  # doctest: +NORMALIZE_WHITESPACE
+[{('train', 'clips'): 2, ('train', 'seconds'): 3.0, ('train', 'groups'): 2,
+ ('test', 'clips'): 1, ('test', 'seconds'): 1.5, ('test', 'groups'): 1}]
 >>> print(split_table(table).reset_index().to_string(index=False))
 split class  clips  seconds  groups
 train     a      1      1.0       1
@@ -22,7 +25,7 @@ import pandas as pd
 
 from audioconv._atomic import atomic_path
 
-__all__ = ["describe_run", "split_table", "write_skipped"]
+__all__ = ["describe_run", "split_table", "wide_table", "write_skipped"]
 
 _ORDER = {"train": 0, "val": 1, "test": 2}
 
@@ -57,6 +60,17 @@ def split_table(table: pd.DataFrame) -> pd.DataFrame:
     return out.astype({c: int for c in out.columns if c != "seconds"})
 
 
+def wide_table(table: pd.DataFrame) -> pd.DataFrame:
+    """:func:`split_table` with one row per class (``"all"`` last) and the splits side by side:
+    columns ``(split, clips / seconds / groups)``."""
+    long = split_table(table)
+    wide = long.unstack("split").swaplevel(axis=1).fillna(0)
+    splits = [s for s in (*_ORDER, *wide.columns.get_level_values(0)) if s in wide.columns]
+    wide = wide[[(s, metric) for s in dict.fromkeys(splits) for metric in long.columns]]
+    wide = wide.loc[[name for name in wide.index if name != "all"] + ["all"]]
+    return wide.astype({c: int for c in wide.columns if c[1] != "seconds"})
+
+
 def describe_run(
     table: pd.DataFrame | None,
     *,
@@ -70,7 +84,7 @@ def describe_run(
     """The text printed before training (``table``: one row per clip, see :func:`split_table`)."""
     lines = ["== before training"]
     if table is not None and len(table):
-        lines.append(split_table(table).to_string())
+        lines.append(wide_table(table).to_string())
     if skipped:
         lines.append(f"skipped {skipped} bad file(s) (on_error='skip'): see skipped.csv")
     lines.append(
