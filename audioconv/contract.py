@@ -151,8 +151,8 @@ def decide(
 
     multiclass: the argmax and its probability; binary: the positive name when P(positive)
     ``>= threshold`` (else the negative name and ``1 - P``); multilabel: the names at or above the
-    threshold joined by ``"+"`` (``""`` for none) and the highest probability; regression: the
-    first value formatted with 4 significant digits, and that value.
+    threshold joined by ``";"`` as in manifests' ``tags`` (``""`` for none) and the highest
+    probability; regression: the first value formatted with 4 significant digits, and that value.
 
     >>> decide(np.array([0.1, 0.7, 0.2]), task="multiclass", class_names=["a", "b", "c"])
     ('b', 0.7)
@@ -172,7 +172,7 @@ def decide(
     if task == "multilabel":
         names = _names(class_names, p.shape[-1])
         active = [name for name, value in zip(names, p) if is_positive(value, threshold)]
-        return "+".join(active), round(float(p.max()), 6)
+        return ";".join(active), round(float(p.max()), 6)
     if task == "regression":
         value = float(p.reshape(-1)[0])
         return f"{value:.4g}", value

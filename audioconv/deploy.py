@@ -69,7 +69,7 @@ class Prediction:
 
     Attributes:
         label: the predicted class name (binary: the positive or negative name; multilabel: the
-            names at or above the threshold joined by ``"+"``, ``""`` for none; regression: the
+            names at or above the threshold joined by ``";"``, ``""`` for none; regression: the
             value formatted with 4 significant digits).
         score: the probability of ``label`` (multilabel: the highest probability; regression: the
             first predicted value).

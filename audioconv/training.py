@@ -26,6 +26,7 @@ import contextlib
 import csv
 import dataclasses
 import os
+from argparse import Namespace
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -42,8 +43,7 @@ from lightning.pytorch.callbacks import (
     ModelCheckpoint,
     TQDMProgressBar,
 )
-from lightning.pytorch.loggers import CSVLogger
-from lightning.pytorch.loggers.csv_logs import ExperimentWriter
+from lightning.pytorch.loggers import Logger
 from lightning.pytorch.utilities.model_helpers import is_overridden
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from torch.utils.data import DataLoader, Dataset
@@ -51,9 +51,10 @@ from torch.utils.data import DataLoader, Dataset
 from audioconv._atomic import atomic_pair, atomic_path, atomic_write_text
 from audioconv._integrity import digest_path, file_sha256, record_text, verify_checkpoint
 from audioconv._runfolder import existing_artifacts, run_lock
+from audioconv.contract import is_positive
 from audioconv.errors import ConfigError
 
-__all__ = ["RunResult", "TensorDataModule", "deterministic_mode", "fit"]
+__all__ = ["RunLogger", "RunResult", "TensorDataModule", "deterministic_mode", "fit"]
 
 PRECISIONS = ("32-true", "16-mixed", "bf16-mixed", "bf16-true", "16-true", "64-true")
 
@@ -215,49 +216,80 @@ class _AtomicCheckpointIO(TorchCheckpointIO):
         digest_path(path).unlink(missing_ok=True)
 
 
-class _AppendingWriter(ExperimentWriter):
-    """CSV writer that keeps an existing metrics.csv (Lightning's deletes it) and its columns,
-    and replaces it (and hparams.yaml) atomically on every save (Lightning appends or rewrites in
-    place, which a kill can tear)."""
+class RunLogger(Logger):
+    """Lightning logger writing ``<run>/metrics.csv`` and ``<run>/hparams.yaml`` (public
+    :class:`~lightning.pytorch.loggers.Logger` API).
 
-    def _check_log_dir_exists(self) -> None:
-        if self._fs.isfile(self.metrics_file_path):
-            with self._fs.open(self.metrics_file_path, "r", newline="") as file:
-                header = file.readline().strip()
-            self.metrics_keys = sorted(header.split(",")) if header else []
+    Rows are those of Lightning's ``CSVLogger`` (one per logging call: the metrics and ``step``;
+    columns sorted, the header grown when a new metric appears). Unlike it, an existing
+    ``metrics.csv`` is kept and appended to (a resumed run continues its log; ``fit`` has already
+    dropped the rows of the interrupted epoch), and every save replaces the file atomically, so a
+    kill never leaves a torn log.
+    """
 
-    def log_hparams(self, params: dict[str, Any]) -> None:
-        from lightning.pytorch.core.saving import save_hparams_to_yaml
-
-        self.hparams.update(params)
-        with atomic_path(Path(self.log_dir) / self.NAME_HPARAMS_FILE) as tmp:
-            save_hparams_to_yaml(tmp, self.hparams)
-
-    def save(self) -> None:
-        if not self.metrics:
-            return
-        path = Path(self.metrics_file_path)
-        old = []
-        if path.is_file():
-            with open(path, newline="", encoding="utf-8") as file:
-                old = list(csv.DictReader(file))
-        self._record_new_keys()
-        with atomic_path(path) as tmp, open(tmp, "w", newline="", encoding="utf-8") as file:
-            writer = csv.DictWriter(file, fieldnames=self.metrics_keys)
-            writer.writeheader()
-            writer.writerows([*old, *self.metrics])
-        self.metrics = []
-
-
-class _RunCSVLogger(CSVLogger):
-    """CSVLogger writing ``<save_dir>/metrics.csv`` and appending to it on resume."""
+    def __init__(self, run_dir: str | os.PathLike):
+        super().__init__()
+        self.run_dir = Path(run_dir)
+        self.metrics_csv = self.run_dir / "metrics.csv"
+        self.hparams: dict[str, Any] = {}
+        self._pending: list[dict[str, Any]] = []
 
     @property
-    def experiment(self) -> ExperimentWriter:
-        if self._experiment is None:
-            self._fs.makedirs(self._root_dir, exist_ok=True)
-            self._experiment = _AppendingWriter(log_dir=self.log_dir)
-        return self._experiment
+    def name(self) -> str:
+        return ""
+
+    @property
+    def version(self) -> str:
+        return ""
+
+    @property
+    def save_dir(self) -> str:
+        return str(self.run_dir)
+
+    @property
+    def log_dir(self) -> str:
+        return str(self.run_dir)
+
+    @rank_zero_only
+    def log_hyperparams(self, params: Mapping[str, Any] | Namespace, *args: Any, **kwargs: Any):
+        from lightning.pytorch.core.saving import save_hparams_to_yaml
+
+        self.hparams.update(vars(params) if isinstance(params, Namespace) else dict(params))
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        with atomic_path(self.run_dir / "hparams.yaml") as tmp:
+            save_hparams_to_yaml(tmp, self.hparams)
+
+    @rank_zero_only
+    def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
+        row = {k: v.item() if isinstance(v, torch.Tensor) else v for k, v in metrics.items()}
+        row["step"] = len(self._pending) if step is None else step
+        self._pending.append(row)
+
+    @rank_zero_only
+    def save(self) -> None:
+        """Rewrite metrics.csv (its rows + the pending ones) atomically."""
+        if not self._pending:
+            return
+        rows, keys = [], set()
+        if self.metrics_csv.is_file():
+            with open(self.metrics_csv, newline="", encoding="utf-8") as file:
+                reader = csv.DictReader(file)
+                rows, keys = list(reader), set(reader.fieldnames or ())
+        rows += self._pending
+        keys = sorted(keys.union(*self._pending))
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        with (
+            atomic_path(self.metrics_csv) as tmp,
+            open(tmp, "w", newline="", encoding="utf-8") as f,
+        ):
+            writer = csv.DictWriter(f, fieldnames=keys)
+            writer.writeheader()
+            writer.writerows(rows)
+        self._pending = []
+
+    @rank_zero_only
+    def finalize(self, status: str) -> None:
+        self.save()
 
 
 def _plain(value: Any) -> Any:
@@ -464,7 +496,7 @@ def fit(
             precision=precision,
             gradient_clip_val=gradient_clip_val,
             deterministic=deterministic,
-            logger=_RunCSVLogger(save_dir=out, name="", version=""),
+            logger=RunLogger(out),
             callbacks=all_callbacks,
             plugins=[_AtomicCheckpointIO()],
             enable_progress_bar=enable_progress_bar,
@@ -631,7 +663,7 @@ def _prediction_columns(report, output: torch.Tensor, target: torch.Tensor, pref
     names = list(report.class_names)
     if report.task == "binary":  # (n,) P(positive) -> (n, 2)
         p = np.stack([1 - p, p], axis=1)
-        predicted = (p[:, 1] >= report.threshold).astype(int)
+        predicted = is_positive(p[:, 1], report.threshold).astype(int)
         true, pred = [names[int(t)] for t in y], [names[k] for k in predicted]
     elif report.task == "multilabel":  # (n, C) multi-hot targets, sigmoid outputs
 
@@ -639,7 +671,7 @@ def _prediction_columns(report, output: torch.Tensor, target: torch.Tensor, pref
             return ";".join(n for n, on in zip(names, row, strict=True) if on)
 
         true = [tags(row > 0.5) for row in y]
-        pred = [tags(row >= report.threshold) for row in p]
+        pred = [tags(is_positive(row, report.threshold)) for row in p]
     else:
         true, pred = [names[int(t)] for t in y], [names[k] for k in p.argmax(1)]
     probs = {f"{prefix}p_{c}": p[:, i] for i, c in enumerate(names)}

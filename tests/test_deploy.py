@@ -268,7 +268,7 @@ def test_decide_for_every_task():
     assert decide(np.array([0.2, 0.5]), task="multiclass") == ("1", 0.5)
     assert decide(np.array(0.9), task="binary", class_names=["neg", "pos"]) == ("pos", 0.9)
     assert decide(np.array([0.7, 0.1, 0.6]), task="multilabel", class_names=list("abc")) == (
-        "a+c",
+        "a;c",
         0.7,
     )
     assert decide(np.array([0.1, 0.2]), task="multilabel")[0] == ""
