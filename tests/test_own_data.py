@@ -578,3 +578,12 @@ def test_image_class_folders_bad_images_raise_then_skip(tmp_path):
                            "--output-dir", str(tmp_path / "r3")])  # fmt: skip
     with pytest.raises(DatasetError, match="pass --data-dir .*top/images"):
         run(recipe, progress=False, out=io.StringIO())  # one level too high
+
+
+@pytest.mark.parametrize(("text", "match"), [("", "the file is empty"), ("path,tags\n", "no rows")])
+def test_empty_tag_csv_is_a_clear_error(tmp_path, text, match):
+    from audioconv.data.layouts import tags_csv
+
+    (tmp_path / "tags.csv").write_text(text)
+    with pytest.raises(DatasetError, match=rf"tags.csv: .*{match}"):
+        tags_csv(tmp_path / "tags.csv")

@@ -323,7 +323,10 @@ def tags_csv(
     csv = Path(csv)
     if not csv.is_file():
         raise DatasetError(f"{csv}: no such tag CSV")
+    _check_text_file(csv)
     frame = pd.read_csv(csv)
+    if frame.empty:
+        raise DatasetError(f"{csv}: a header but no rows; add one row per clip")
     if "path" not in frame.columns:
         raise DatasetError(f"{csv}: no 'path' column (columns: {list(frame.columns)})")
     if tag_columns is not None:
