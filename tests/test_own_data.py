@@ -389,6 +389,20 @@ def test_bad_files_raise_lists_all_four_before_training(tmp_path):
     assert not (out / "checkpoints").exists() and not (out / "metrics.csv").exists()
 
 
+def test_bad_files_through_the_command_line_exit_2_with_the_list(tmp_path, capsys):
+    from audioconv.cli import main
+
+    data = tmp_path / "clips"
+    bad = _plant_bad_files(data)
+    with pytest.raises(SystemExit) as exit_:
+        main(["fit", "audio_folder", "--data-dir", str(data), "--output-dir",
+              str(tmp_path / "run"), "--smoke"])  # fmt: skip
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "audioconv fit: error: 4 bad audio file(s) of 16" in err
+    assert all(path in err for path in bad)
+
+
 @pytest.mark.slow
 def test_bad_files_skip_trains_and_writes_skipped_csv(tmp_path):
     data = tmp_path / "clips"
