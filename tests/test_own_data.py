@@ -335,8 +335,12 @@ def test_speech_commands_without_list_files_fails_before_training(tmp_path):
     root = tmp_path / "speech_commands_v0.02"
     tone(root / "yes" / "a1_nohash_0.wav", 300)
     tone(root / "no" / "b2_nohash_0.wav", 900)
-    with pytest.raises(DatasetError, match="testing_list.txt"):
+    with pytest.raises(DatasetError, match="validation_list.txt and testing_list.txt missing"):
         speech_commands(root)
+    with pytest.raises(DatasetError, match="pass --data-dir .*speech_commands_v0.02"):
+        (root / "testing_list.txt").write_text("")
+        speech_commands(tmp_path)  # one level too high
+    (root / "testing_list.txt").unlink()
     recipe = parse_recipe(
         load_recipe("speech_commands"),
         ["--data-dir", str(root), "--output-dir", str(tmp_path / "run")],

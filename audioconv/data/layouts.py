@@ -151,17 +151,16 @@ def speech_commands(
     if classes not in (12, 35):
         raise ConfigError(f"classes={classes!r}: Speech Commands tasks have 12 or 35 classes")
     root = _require_dir(root, "Speech Commands folder (holding the word folders)")
-    root = _locate(
-        root,
-        "testing_list.txt",
-        "Speech Commands folder (the official split needs "
-        "validation_list.txt and testing_list.txt, which ship with the dataset)",
-    )
+    below = [p for p in root.iterdir() if p.is_dir() and (p / "testing_list.txt").is_file()]
+    if not (root / "testing_list.txt").is_file() and below:
+        raise DatasetError(f"{root}: the dataset is in {below[0]}: pass --data-dir {below[0]}")
     lists = [root / "validation_list.txt", root / "testing_list.txt"]
-    if not all(p.is_file() for p in lists):
+    missing = [p.name for p in lists if not p.is_file()]
+    if missing:
         raise DatasetError(
-            f"{root}: validation_list.txt and testing_list.txt must both be there; the official "
-            "split needs them (they ship in the dataset archive): restore them"
+            f"{root}: {' and '.join(missing)} missing; the official split needs "
+            "validation_list.txt and testing_list.txt (they ship in the dataset archive): "
+            "restore them"
         )
     val, test = (_read_list(p) for p in lists)
     rows = []
