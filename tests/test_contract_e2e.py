@@ -180,3 +180,19 @@ def test_stream_of_a_checkpoint_from_the_command_line(trained, capsys):
     offline = load_predictor(run / "checkpoints" / "best.ckpt").predict(clip)
     assert clip_line.split()[2] == offline.label
     assert float(clip_line.split()[3]) == pytest.approx(offline.score, abs=1e-3)
+
+
+def test_classifier_predict_clip_takes_the_same_path(trained):
+    from audioconv.decode import read_audio
+    from audioconv.tasks import load_classifier
+
+    run, heldout, _ = trained
+    checkpoint = run / "checkpoints" / "best.ckpt"
+    model = load_classifier(checkpoint)
+    assert model.input_contract.window == WINDOW_S * RATE
+    clip = heldout / "1_t1_4.wav"  # 0.9 s at 16 kHz
+    wave, rate = read_audio(clip)
+    expected = load_predictor(checkpoint).predict(clip)
+    got = model.predict_clip(wave, sample_rate=rate)
+    np.testing.assert_allclose(got.numpy(), expected.probabilities, rtol=0, atol=1e-5)
+    assert tuple(model.predict_clip(wave, sample_rate=rate, per_window=True).shape) == (7, 3)

@@ -307,3 +307,52 @@ def test_invalid_options(tmp_path):
         InferenceModel(fixed, task="ranking")
     with pytest.raises(ConfigError, match="format='tflite'"):
         export_checkpoint(tmp_path / "x.ckpt", format="tflite", output=tmp_path / "m")
+
+
+def test_every_runtime_carries_and_applies_the_recorded_contract(tmp_path):
+    import onnx
+
+    from audioconv.contract import InputContract
+    from audioconv.deploy import OnnxClassifier, load_predictor
+    from audioconv.export import CheckpointClassifier, TorchScriptClassifier
+
+    contract = InputContract(sample_rate=RATE, window=4000, hop=1000, threshold=0.4)
+    _, ckpt = _classifier_checkpoint(
+        tmp_path,
+        sample_rate=RATE,
+        input_shape=[1, 4000],
+        input_kind="audio",
+        input_contract=contract.to_dict(),
+    )
+    onnx_file = export_checkpoint(ckpt, output=tmp_path / "m.onnx")
+    script_file = export_checkpoint(ckpt, format="torchscript", output=tmp_path / "m.pt")
+    props = {p.key: json.loads(p.value) for p in onnx.load(str(onnx_file)).metadata_props}
+    assert props["audioconv.input_contract"] == contract.to_dict()
+    assert props["audioconv"]["class_names"] == ["a", "b", "c"]
+    extra = {"audioconv.json": ""}
+    torch.jit.load(str(script_file), _extra_files=extra)
+    assert json.loads(extra["audioconv.json"])["input_contract"] == contract.to_dict()
+
+    clip = np.random.default_rng(0).standard_normal((2, 9000)).astype(np.float32)  # stereo, long
+    runtimes = [load_predictor(f) for f in (ckpt, onnx_file, script_file)]
+    assert [type(r) for r in runtimes] == [
+        CheckpointClassifier,
+        OnnxClassifier,
+        TorchScriptClassifier,
+    ]
+    windows = contract.apply(clip)  # mono mix, windows at 0, 1000, ..., 5000
+    assert windows.shape == (6, 1, 4000)
+    reference = None
+    for runtime in runtimes:
+        assert runtime.contract == contract and runtime.threshold == 0.4
+        prediction = runtime.predict(clip, per_window=True)
+        assert prediction.windows.shape == (6, 3)
+        if reference is None:
+            reference = prediction
+        np.testing.assert_allclose(prediction.probabilities, reference.probabilities, atol=ATOL)
+        np.testing.assert_allclose(prediction.windows, reference.windows, atol=ATOL)
+        assert prediction.label == reference.label
+    np.testing.assert_allclose(
+        reference.probabilities, reference.windows.mean(0), rtol=0, atol=1e-6
+    )
+    assert load_predictor(onnx_file, threshold=0.7).threshold == 0.7
