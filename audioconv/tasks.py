@@ -695,7 +695,7 @@ class _TaskModule(L.LightningModule):
     def _eval_level(self) -> str | None:
         """What one test sample is, as the DataModule says (``eval_level``: ``"clip"`` /
         ``"window"``); ``None`` when it does not."""
-        datamodule = getattr(self._trainer, "datamodule", None)
+        datamodule = getattr(self.trainer, "datamodule", None)  # called from test hooks only
         return getattr(datamodule, "eval_level", None)
 
     def on_test_epoch_start(self) -> None:
