@@ -365,16 +365,18 @@ class AudioManifest(AudioDataset):
         tag_columns: Sequence[str] | None = None,
         **kwargs,
     ):
+        from audioconv.data.layouts import check_text_file, read_manifest, tags_from_columns
+
         csv = Path(csv)
-        if not csv.is_file():
-            raise DatasetError(f"{csv}: no such manifest file")
+        root = Path(root) if root is not None else csv.parent
+        if tag_columns is None:  # checked: empty / binary file, empty cells, repeats, ``..``
+            super().__init__(read_manifest(csv, root=root), **kwargs)
+            return
+        check_text_file(csv)
         try:
             frame = pd.read_csv(csv)
         except (pd.errors.ParserError, UnicodeDecodeError) as error:
             raise DatasetError(f"{csv}: cannot parse the CSV ({error})") from error
-        if tag_columns is not None:
-            from audioconv.data.layouts import tags_from_columns
-
-            frame = tags_from_columns(frame, tag_columns)
-            kwargs.setdefault("class_names", list(tag_columns))
-        super().__init__(frame, root=root if root is not None else csv.parent, **kwargs)
+        frame = tags_from_columns(frame, tag_columns)
+        kwargs.setdefault("class_names", list(tag_columns))
+        super().__init__(frame, root=root, **kwargs)

@@ -33,6 +33,7 @@ __all__ = [
     "EMODB_EMOTIONS",
     "TESS_EMOTIONS",
     "URBANSOUND8K_CLASSES",
+    "check_text_file",
     "class_folders",
     "emodb",
     "mtg_jamendo",
@@ -322,7 +323,7 @@ def tags_csv(
     csv = Path(csv)
     if not csv.is_file():
         raise DatasetError(f"{csv}: no such tag CSV")
-    _check_text_file(csv)
+    check_text_file(csv)
     frame = pd.read_csv(csv)
     if frame.empty:
         raise DatasetError(f"{csv}: a header but no rows; add one row per clip")
@@ -356,7 +357,7 @@ def _locate(root: Path, marker: str, what: str) -> Path:
     raise DatasetError(f"{root}: no {marker}, so this is not the {what}{hint}")
 
 
-def _check_text_file(path: Path) -> None:
+def check_text_file(path: Path) -> None:
     """A missing, empty or binary table file is a DatasetError naming it."""
     if not path.is_file():
         raise DatasetError(f"{path}: no such file")
@@ -369,7 +370,7 @@ def _check_text_file(path: Path) -> None:
 
 def _read_text_table(path: Path, sep: str | None = None) -> pd.DataFrame:
     """A CSV / TSV with a header row; an empty, binary or unparsable file is a DatasetError."""
-    _check_text_file(path)
+    check_text_file(path)
     sep = sep or ("\t" if path.suffix.lower() in (".tsv", ".tab") else ",")
     try:
         frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
@@ -386,8 +387,8 @@ def read_manifest(
 ) -> pd.DataFrame:
     """A manifest you wrote: CSV (or ``.tsv``) with columns ``path`` and ``label`` (or ``tags``
     joined by ``;`` for multi-label), optional ``group`` (speaker / recording), ``split``
-    (train / val / test) and ``fold`` (int). Paths are relative to ``root`` (default: the
-    manifest's folder) and must stay inside it.
+    (train / val / test) and ``fold`` (int). Relative paths resolve from ``root`` (default: the
+    manifest's folder) and must stay inside it; absolute paths are taken as given.
 
     Raises:
         DatasetError: empty / binary / unparsable file, a missing column, an empty path or label
@@ -418,7 +419,9 @@ def read_manifest(
     # lexical, so a symlink inside the folder may point anywhere; ``..`` may not leave it
     resolved = [Path(os.path.normpath(base / p.strip())) for p in frame["path"]]
     for row, file in enumerate(resolved):
-        if not file.is_relative_to(base):
+        if not Path(frame["path"].iloc[row].strip()).is_absolute() and not file.is_relative_to(
+            base
+        ):
             raise DatasetError(
                 f"{path}: line {row + 2}: {frame['path'].iloc[row]!r} leaves the dataset folder "
                 f"{base}; keep the clips inside it and give paths relative to it"
@@ -582,7 +585,7 @@ def tess(root: str | os.PathLike, *, test_speaker: str = "YAF") -> pd.DataFrame:
 def _jamendo_tsv(path: Path) -> pd.DataFrame:
     """One autotagging TSV: TRACK_ID, ARTIST_ID, ALBUM_ID, PATH, DURATION, then one tag per
     tab-separated field (``mood/theme---happy``)."""
-    _check_text_file(path)
+    check_text_file(path)
     lines = path.read_text(encoding="utf-8").splitlines()
     header = lines[0].split("\t")
     if header[:4] != ["TRACK_ID", "ARTIST_ID", "ALBUM_ID", "PATH"]:
