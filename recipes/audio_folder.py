@@ -112,7 +112,7 @@ class AudioFolder(AudioRecipe):
         if self.fold is not None:
             return {"split": "folds", "test_fold": self.fold}  # val: carved from the other folds
         if self.split == "folds":
-            raise ConfigError("split='folds' runs one fold at a time: pass --fold k")
+            raise ConfigError("split='folds' needs a 'fold' column in the manifest")
         return {"split": self.split}
 
     def variants(self) -> list[tuple[str | None, Recipe]]:
