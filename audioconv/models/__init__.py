@@ -12,9 +12,15 @@
 Every model follows the backbone contract of ``docs/architecture.md``: ``num_features``,
 ``forward_features``, ``forward_head(x, pre_logits=False)``, ``reset_classifier(num_classes)``,
 ``min_input_size`` (smaller inputs raise ``audioconv.errors.InputTooSmallError``).
+
+Every module of this package is imported here, so a model file that calls ``register_model``
+(``audioconv/models/<name>.py``) is registered without editing a list (docs/extending.md).
 """
 
 from __future__ import annotations
+
+import importlib
+import pkgutil
 
 from audioconv.models import blocks
 from audioconv.models.alexnet import AlexNet
@@ -74,3 +80,6 @@ __all__ = [
     "register_model",
     "summary",
 ]
+
+for _module in pkgutil.iter_modules(__path__):
+    importlib.import_module(f"{__name__}.{_module.name}")

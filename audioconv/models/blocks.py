@@ -14,6 +14,7 @@ are one code base::
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import torch
@@ -32,7 +33,6 @@ _ACTIVATIONS: dict[str, type[nn.Module]] = {
     "identity": nn.Identity,
 }
 _CONV = {1: cl1d.Conv1d, 2: nn.Conv2d}
-_CONV_T = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d}
 _NORM = {1: cl1d.BatchNorm1d, 2: nn.BatchNorm2d}
 _POOL = {
     ("max", 1): cl1d.MaxPool1d,
@@ -142,30 +142,6 @@ def conv_nd(
     )
 
 
-def conv_transpose_nd(
-    dims: int,
-    in_channels: int,
-    out_channels: int,
-    kernel_size: int | Sequence[int],
-    *,
-    stride: int | Sequence[int] = 2,
-    padding: int | Sequence[int] = 0,
-    output_padding: int | Sequence[int] = 0,
-    bias: bool = True,
-) -> nn.ConvTranspose1d | nn.ConvTranspose2d:
-    """Transposed convolution (upsampling): size ``(W - 1) * S - 2P + K + output_padding``."""
-    check_dims(dims)
-    return _CONV_T[dims](
-        in_channels,
-        out_channels,
-        kernel_size,
-        stride=stride,
-        padding=padding,
-        output_padding=output_padding,
-        bias=bias,
-    )
-
-
 class SeparableConv(nn.Sequential):
     """Depthwise-separable convolution: a per-channel ``depthwise`` conv then a 1x1 ``pointwise``.
 
@@ -222,20 +198,6 @@ def adaptive_pool_nd(dims: int, kind: str, output_size: int) -> nn.Module:
     return _ADAPTIVE_POOL[kind, dims](output_size)
 
 
-class GlobalPool(nn.Module):
-    """Global average / max pooling over every axis after channels: ``(B, C, ...) -> (B, C)``."""
-
-    def __init__(self, kind: str = "avg"):
-        super().__init__()
-        if kind not in ("max", "avg"):
-            raise ConfigError(f"GlobalPool kind {kind!r} is invalid: use 'max' or 'avg'")
-        self.kind = kind
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        flat = x.flatten(2)  # (batch, channels, *spatial) -> (batch, channels, positions)
-        return flat.mean(-1) if self.kind == "avg" else flat.amax(-1)
-
-
 def norm_nd(dims: int, channels: int) -> nn.BatchNorm1d | nn.BatchNorm2d:
     """Batch norm over channels for ``dims`` 1 or 2."""
     check_dims(dims)
@@ -246,7 +208,8 @@ class ConvBlock(nn.Sequential):
     """conv -> batch norm -> activation -> pooling -> dropout, each optional but the conv.
 
     ``pool`` is a pooling size (stride = size) of type ``pool_type`` ("max" / "avg"); ``norm`` is
-    "batch" or None; ``bias`` defaults to "no bias when batch norm follows".
+    "batch" or None; ``bias`` defaults to "no bias when batch norm follows"; ``separable=True``
+    makes the conv a :class:`SeparableConv` (depthwise then pointwise).
     Shape: ``(B, in_channels, *size) -> (B, out_channels, *size')``.
     """
 
@@ -267,13 +230,17 @@ class ConvBlock(nn.Sequential):
         pool: int | None = None,
         pool_type: str = "max",
         bias: bool | None = None,
+        separable: bool = False,
     ):
         super().__init__()
         if norm not in ("batch", None):
             raise ConfigError(f"norm={norm!r} is invalid: use 'batch' or None")
         if not 0.0 <= dropout < 1.0:
             raise ConfigError(f"dropout={dropout!r} must be in [0, 1)")
-        self.conv = conv_nd(
+        if separable and groups != 1:
+            raise ConfigError(f"separable=True sets its own groups: drop groups={groups}")
+        conv = SeparableConv if separable else functools.partial(conv_nd, groups=groups)
+        self.conv = conv(
             dims,
             in_channels,
             out_channels,
@@ -281,7 +248,6 @@ class ConvBlock(nn.Sequential):
             stride=stride,
             padding=padding,
             dilation=dilation,
-            groups=groups,
             bias=norm is None if bias is None else bias,
         )
         if norm == "batch":
