@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from pathlib import Path
 from typing import Literal
 
 import pandas as pd
@@ -36,11 +37,13 @@ class MusicEmotion(AudioFolder):
         tags_file: the CSV inside ``data_dir``.
         tag_columns: one 0/1 column per tag instead of a ``tags`` column.
         subset, split_index: MTG-Jamendo's TSV (``autotagging_<subset>.tsv``) and official split.
+        audio_dir: MTG-Jamendo's audio folder (default: ``audio/`` in ``data_dir``).
     """
 
     dataset: Literal["tags_csv", "mtg_jamendo"] = "tags_csv"
     subset: str = "moodtheme"
     split_index: int = 0
+    audio_dir: Path | None = None
     tags_file: str = "tags.csv"
     tag_columns: list[str] | None = None
     sample_rate: int = 16000
@@ -61,7 +64,9 @@ class MusicEmotion(AudioFolder):
 
         if self.dataset == "mtg_jamendo":
             root = self.require_data_dir("MTG-Jamendo folder (autotagging_<subset>.tsv, audio/)")
-            return mtg_jamendo(root, subset=self.subset, split_index=self.split_index)
+            return mtg_jamendo(
+                root, subset=self.subset, split_index=self.split_index, audio_dir=self.audio_dir
+            )
         root = self.require_data_dir(f"folder holding {self.tags_file} and the clips")
         return tags_csv(root / self.tags_file, tag_columns=self.tag_columns)
 

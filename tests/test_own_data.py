@@ -306,6 +306,12 @@ def test_mtg_jamendo_autotagging_tsv(tmp_path):
     (root / "audio").rename(root / "data" / "audio")
     frame = mtg_jamendo(root)
     assert frame.attrs["class_names"] == ["calm", "happy", "sad"]
+    assert (
+        frame["path"].tolist()
+        == mtg_jamendo(root, audio_dir=root / "data" / "audio")["path"].tolist()
+    )
+    with pytest.raises(DatasetError, match=r"00/0.mp3 .* is in none of .*--audio-dir"):
+        mtg_jamendo(root, audio_dir=tmp_path)
     out = tmp_path / "run"
     smoke("music_emotion", ["--dataset", "mtg_jamendo", "--data-dir", str(root), "--output-dir",
                             str(out)])  # fmt: skip

@@ -607,12 +607,17 @@ def _jamendo_tsv(path: Path) -> pd.DataFrame:
 
 
 def mtg_jamendo(
-    root: str | os.PathLike, *, subset: str = "moodtheme", split_index: int = 0
+    root: str | os.PathLike,
+    *,
+    subset: str = "moodtheme",
+    split_index: int = 0,
+    audio_dir: str | os.PathLike | None = None,
 ) -> pd.DataFrame:
     """MTG-Jamendo autotagging: ``autotagging_<subset>.tsv`` (``subset`` ``"moodtheme"``,
     ``"genre"``, ``"instrument"``, ``"top50tags"``, or ``""`` for ``autotagging.tsv``), clips
-    under ``audio/`` (or ``root``) at the TSV's ``PATH``. Multi-label ``tags`` without their
-    ``mood/theme---`` prefix when the subset has one category; ``group`` = artist. With
+    under ``audio_dir`` (default: ``audio/``, ``root`` or ``data/audio/``) at the TSV's
+    ``PATH``. Multi-label ``tags`` without their ``mood/theme---`` prefix when the subset has one
+    category; ``group`` = artist. With
     ``splits/split-<split_index>/autotagging_<subset>-{train,validation,test}.tsv`` (as the
     repository ships them) the official split is the ``split`` column."""
     root = _require_dir(root, "MTG-Jamendo folder (holding autotagging_<subset>.tsv)")
@@ -625,12 +630,12 @@ def mtg_jamendo(
             f"{root}: no {stem}.tsv (nor data/{stem}.tsv); pass the repository folder"
         )
     frame = _jamendo_tsv(where / f"{stem}.tsv")
-    bases = [root / "audio", root, where / "audio"]
+    bases = [Path(audio_dir)] if audio_dir is not None else [root / "audio", root, where / "audio"]
     base = next((b for b in bases if (b / frame["relpath"].iloc[0]).is_file()), None)
     if base is None:
         raise DatasetError(
             f"{frame['relpath'].iloc[0]} (first row of {stem}.tsv) is in none of "
-            f"{[str(b) for b in bases]}; put the audio there"
+            f"{[str(b) for b in bases]}; put the audio there or pass its folder (--audio-dir)"
         )
     frame["path"] = [str(base / p) for p in frame["relpath"]]
     categories = {tag.split("---")[0] for tags in frame["tags"] for tag in tags}
