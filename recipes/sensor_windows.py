@@ -65,6 +65,7 @@ class SensorWindows(Recipe):
         sample_rate: samples per second of the log (recorded with the model).
         window, step: window length and hop in samples.
         val_size, test_size: fractions of recordings (or of time, for a single recording).
+        sort: rows out of time order are an error; ``--sort`` sorts them by recording and time.
     """
 
     label_column: str = "activity"
@@ -81,6 +82,7 @@ class SensorWindows(Recipe):
     weight_decay: float = 1e-4
     val_size: float = 0.15
     test_size: float = 0.25
+    sort: bool = False
 
     name = "sensor_windows"
 
@@ -104,6 +106,7 @@ class SensorWindows(Recipe):
             read_sensor_log(
                 path, time_column=self.time_column, channels=self.channels,
                 label_column=self.label_column, stream_column=self.stream_column,
+                sort=self.sort,
             )
             for path in self._files()
         ]  # fmt: skip

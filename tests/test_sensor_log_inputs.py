@@ -84,3 +84,42 @@ def test_empty_or_binary_file(tmp_path, content, match):
     path.write_bytes(content)
     with pytest.raises(SensorDataError, match=match):
         read_sensor_log(path)
+
+
+@pytest.mark.slow
+def test_sensor_windows_recipe_refuses_then_sorts_a_shuffled_log(tmp_path):
+    import io
+
+    from audioconv.runner import load_recipe, parse_recipe, run
+
+    rng = np.random.default_rng(0)
+    frames = []
+    for r in range(6):
+        n = 40
+        frames.append(
+            pd.DataFrame(
+                {
+                    "recording": f"r{r}",
+                    "time_s": np.arange(n) / 10,
+                    "ax": rng.standard_normal(n) + (r % 2) * 3,
+                    "ay": rng.standard_normal(n),
+                    "activity": ["walk", "run"][r % 2],
+                }
+            )
+        )
+    log = pd.concat(frames, ignore_index=True)
+    path = tmp_path / "log.csv"
+    log.sample(frac=1.0, random_state=0).to_csv(path, index=False)  # rows shuffled
+    argv = ["--data-dir", str(path), "--window", "16", "--step", "4", "--smoke",
+            "--val-size", "0.2", "--test-size", "0.3"]  # fmt: skip
+    recipe = parse_recipe(
+        load_recipe("sensor_windows"), [*argv, "--output-dir", str(tmp_path / "a")]
+    )
+    with pytest.raises(SensorDataError, match="not in time order; sort it, or pass sort=True"):
+        run(recipe, progress=False, out=io.StringIO())
+    out = tmp_path / "b"
+    recipe = parse_recipe(
+        load_recipe("sensor_windows"), [*argv, "--sort", "--output-dir", str(out)]
+    )
+    run(recipe, progress=False, out=io.StringIO())
+    assert (out / "report.json").is_file()
