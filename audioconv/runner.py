@@ -36,7 +36,8 @@ from typing import Any, Literal
 import yaml
 
 from audioconv._atomic import atomic_write_text
-from audioconv.errors import ConfigError, DatasetError
+from audioconv.constants import INPUT_KINDS
+from audioconv.errors import ConfigError, DatasetError, check_positive
 
 __all__ = [
     "INPUT_KINDS",
@@ -55,7 +56,6 @@ __all__ = [
     "run",
 ]
 
-INPUT_KINDS = ("audio", "image", "sensor")
 SMOKE_BATCHES = 2
 
 
@@ -83,6 +83,8 @@ class Experiment:
     front end changes them (default ``input_shape[0]``). ``frontend`` runs inside the model; it
     needs ``frontend.spec`` or ``frontend_spec`` (``{"name": <registered front end>, "kwargs":
     {...}}``, see :mod:`audioconv.features.registry`) so checkpoints can rebuild it.
+    ``skipped``: the bad files left out before training (a DataFrame ``path``, ``reason``); the
+    runner writes them to ``skipped.csv`` and notes them in the report.
     """
 
     datamodule: Any  # a lightning.LightningDataModule (Lightning loads only to train)
@@ -93,6 +95,7 @@ class Experiment:
     frontend: Any = None  # a torch.nn.Module (torch loads only to train: fast --help)
     frontend_spec: dict | None = None
     backbone_channels: int | None = None
+    skipped: Any = None
 
     def __post_init__(self):
         if self.input_kind not in INPUT_KINDS:
@@ -152,9 +155,7 @@ class Recipe(abc.ABC):
 
     def __post_init__(self):
         for field in ("max_epochs", "batch_size", "devices", "num_nodes"):
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigError(f"{field}={value!r} must be a positive integer")
+            check_positive(field, getattr(self, field))
         if not (isinstance(self.lr, int | float) and self.lr > 0):
             raise ConfigError(f"lr={self.lr!r} must be a positive number")
         # absolute, so config.yaml and splits.csv do not depend on the shell's folder
@@ -323,7 +324,6 @@ class AudioRecipe(Recipe):
             augment=self.augment() or None,
             **({"split": "predefined"} if self.split_file else self.split_options()),
         )
-        datamodule.skipped = skipped  # (path, reason) rows: skipped.csv and a note in the report
         frontend = AudioFrontend(
             kind=self.features,
             sample_rate=self.sample_rate,
@@ -341,6 +341,7 @@ class AudioRecipe(Recipe):
             dims=2,
             sample_rate=self.sample_rate,
             frontend=frontend,
+            skipped=skipped,
         )
 
 
@@ -423,7 +424,7 @@ def _fit_one(recipe: Recipe, output_dir: Path, *, progress: bool, out=None):
     )
     if getattr(recipe, "baseline", False) and result.report is not None:
         recipe.attach_baseline(experiment.datamodule, result)
-    skipped = getattr(experiment.datamodule, "skipped", None)
+    skipped = experiment.skipped
     if skipped is not None and len(skipped) and result.report is not None:
         result.report.notes.append(
             f"{len(skipped)} bad file(s) skipped before training (on_error='skip'), listed in "
@@ -439,7 +440,7 @@ def _before_training(recipe: Recipe, experiment: Experiment, model, output_dir: 
     from audioconv.data.summary import describe_run, write_skipped
 
     datamodule = experiment.datamodule
-    skipped = getattr(datamodule, "skipped", None)
+    skipped = experiment.skipped
     if skipped is not None and len(skipped):
         write_skipped(skipped, output_dir)
     table = None

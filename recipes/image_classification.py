@@ -127,9 +127,10 @@ class ImageClassification(Recipe):
             num_workers=self.num_workers,
             augment=augment,
         )
-        datamodule.skipped = skipped  # bad folder images: skipped.csv and a note in the report
         shape = tuple(sources["train"][0][0].shape)  # (channels, height, width)
-        return Experiment(datamodule=datamodule, input_kind="image", input_shape=shape, dims=2)
+        return Experiment(
+            datamodule=datamodule, input_kind="image", input_shape=shape, dims=2, skipped=skipped
+        )
 
 
 RECIPE = ImageClassification
