@@ -26,12 +26,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from audioconv.constants import AUDIO_EXTENSIONS
+
 __all__ = ["build_parser", "main"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 SENSOR_EXTENSIONS = (".csv", ".tsv", ".parquet", ".pq")
-# kept in step with audioconv.data.audio.AUDIO_EXTENSIONS (importing it would load torch)
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")
 #: the recipe positional of ``fit --config RUN/config.yaml``: the run config names the recipe
 FROM_CONFIG = "<from --config>"
 KIND_EXTENSIONS = {

@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from audioconv.constants import INPUT_KINDS
 from audioconv.errors import ConfigError, InputError
 
 __all__ = [
@@ -50,11 +51,9 @@ __all__ = [
 ]
 
 CONTRACT_VERSION = 1
-INPUT_KINDS = ("audio", "sensor", "image")
 PADS = ("right", "center")
 MIXDOWNS = ("mean", "none")
 LONG_INPUTS = ("windows",)
-TASKS = ("binary", "multiclass", "multilabel", "regression")
 
 
 def _is_torch(x: Any) -> bool:

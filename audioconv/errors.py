@@ -6,6 +6,8 @@ file or value and says how to fix it.
 
 from __future__ import annotations
 
+import operator
+
 
 class AudioConvError(Exception):
     """Base class of every error audioconv raises on purpose."""
@@ -66,3 +68,18 @@ class CheckpointError(AudioConvError):
 
 class SensorFileNotFoundError(SensorDataError, FileNotFoundError):
     """A sensor log file does not exist."""
+
+
+def check_positive(name: str, value: object, *, minimum: int = 1) -> int:
+    """The one integer-option rule: ``value`` as an ``int`` if it is an integer (Python or numpy,
+    not a bool) ``>= minimum``; else a :class:`ConfigError` naming ``name`` and the value."""
+    what = "a positive integer" if minimum == 1 else f"an integer >= {minimum}"
+    if isinstance(value, bool):
+        raise ConfigError(f"{name}={value!r} must be {what}, not a bool")
+    try:
+        as_int = operator.index(value)
+    except TypeError:
+        raise ConfigError(f"{name}={value!r} must be {what}") from None
+    if as_int < minimum:
+        raise ConfigError(f"{name}={value!r} must be {what}")
+    return as_int

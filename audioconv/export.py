@@ -41,6 +41,7 @@ from torch import nn
 
 import audioconv
 from audioconv._atomic import atomic_pair
+from audioconv.constants import INPUT_KINDS, TASKS
 from audioconv.contract import InputContract
 from audioconv.deploy import CONTRACT_KEY, METADATA_KEY, Predictor, contract_of, require_format
 from audioconv.errors import CheckpointError, ConfigError
@@ -60,8 +61,6 @@ __all__ = [
     "build_metadata",
 ]
 
-TASKS = ("binary", "multiclass", "multilabel", "regression")
-INPUT_KINDS = ("audio", "sensor", "image")
 INPUT_NAME = "input"
 OUTPUT_NAME = "probabilities"
 # Tolerance of the check run after every export (exported graph vs eager PyTorch).

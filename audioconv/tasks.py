@@ -35,16 +35,15 @@ import lightning as L
 import numpy as np
 import torch
 import torch.nn.functional as F
-from sklearn.utils.class_weight import compute_class_weight
 from torch import nn
 from torch.utils.data import DistributedSampler
 
 from audioconv._plain import check_plain
+from audioconv.constants import INPUT_KINDS, TASKS
 from audioconv.contract import ClipWindows, InputContract, clip_means, is_positive
 from audioconv.errors import CheckpointError, ConfigError
 from audioconv.models import channels_last_1d as cl1d
 
-TASKS = ("binary", "multiclass", "multilabel", "regression")
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adadelta")
 SCHEDULERS = (None, "cosine", "onecycle")
 REGRESSION_OUTPUTS = ("linear", "sigmoid", "tanh")
@@ -64,8 +63,6 @@ __all__ = [
     "task_output",
     "task_score",
 ]
-
-INPUT_KINDS = ("audio", "image", "sensor")
 
 
 # --------------------------------------------------------------------------------------------
@@ -175,32 +172,14 @@ def balanced_class_weights(labels: Any, *, task: str, num_classes: int) -> torch
     >>> balanced_class_weights([0, 0, 0, 1], task="binary", num_classes=2)
     tensor([0.6667, 2.0000])
     """
-    y = labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
-    if task == "multilabel":
-        if y.ndim != 2 or y.shape[1] != num_classes:
-            raise ConfigError(
-                f"multilabel training labels have shape {y.shape}; expected (n, {num_classes}) "
-                "multi-hot rows"
-            )
-        positives = y.sum(axis=0)
-        if (positives == 0).any() or (positives == len(y)).any():
-            raise ConfigError(
-                f"class_weights='balanced' needs every label both present and absent in the "
-                f"training labels; positives per class = {positives.tolist()}: pass explicit "
-                "class_weights instead"
-            )
-        return torch.as_tensor((len(y) - positives) / positives, dtype=torch.float32)
-    if task not in ("binary", "multiclass"):
+    from audioconv.data.sampling import class_weights
+
+    if task not in ("binary", "multiclass", "multilabel"):
         raise ConfigError(f"class weights apply to classification tasks, not task={task!r}")
-    y = y.reshape(-1)  # (n, 1) -> (n,)
-    missing = sorted(set(range(num_classes)) - set(np.unique(y).tolist()))
-    if missing:
-        raise ConfigError(
-            f"class_weights='balanced' found no training samples of classes {missing}: pass "
-            "explicit class_weights or fix the split"
-        )
-    weights = compute_class_weight("balanced", classes=np.arange(num_classes), y=y)
-    return torch.as_tensor(weights, dtype=torch.float32)
+    y = labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else np.asarray(labels)
+    if task == "multilabel" and y.ndim != 2:
+        raise ConfigError(f"multilabel labels have shape {y.shape}; expected (n, {num_classes})")
+    return class_weights(y, num_classes=num_classes)
 
 
 # --------------------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ from audioconv._atomic import atomic_pair, atomic_path, atomic_write_text
 from audioconv._integrity import digest_path, file_sha256, record_text, verify_checkpoint
 from audioconv._runfolder import existing_artifacts, run_lock
 from audioconv.contract import is_positive
-from audioconv.errors import ConfigError
+from audioconv.errors import ConfigError, check_positive
 
 __all__ = ["RunLogger", "RunResult", "TensorDataModule", "deterministic_mode", "fit"]
 
@@ -111,10 +111,8 @@ class TensorDataModule(L.LightningDataModule):
         num_workers: int = 0,
     ):
         super().__init__()
-        if not (isinstance(batch_size, int) and batch_size >= 1):
-            raise ConfigError(f"batch_size={batch_size!r} must be a positive integer")
-        if not (isinstance(num_workers, int) and num_workers >= 0):
-            raise ConfigError(f"num_workers={num_workers!r} must be an integer >= 0")
+        check_positive("batch_size", batch_size)
+        check_positive("num_workers", num_workers, minimum=0)
         self.save_hyperparameters(ignore=("train", "val", "test"), logger=False)
         self.splits = {
             name: _TensorPairs(*pair)
@@ -414,10 +412,9 @@ def fit(
         raise ConfigError(f"mode={mode!r} must be 'min' or 'max'")
     if precision not in PRECISIONS:
         raise ConfigError(f"precision={precision!r} is not one of {PRECISIONS}")
-    if not (isinstance(max_epochs, int) and max_epochs >= 1):
-        raise ConfigError(f"max_epochs={max_epochs!r} must be a positive integer")
-    if patience is not None and not (isinstance(patience, int) and patience >= 1):
-        raise ConfigError(f"patience={patience!r} must be a positive integer, or None (off)")
+    check_positive("max_epochs", max_epochs)
+    if patience is not None:
+        check_positive("patience", patience)
     if not is_overridden("test_dataloader", datamodule):
         raise ConfigError(
             f"{type(datamodule).__name__} has no test_dataloader(): fit() tests the best "

@@ -42,6 +42,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
 from audioconv.errors import ConfigError, SensorDataError, SensorFileNotFoundError
+from audioconv.errors import check_positive as _positive_int
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -80,18 +81,6 @@ def _is_tensor(x: object) -> bool:
     """True for a torch tensor, without importing torch (if torch is not loaded, x is no tensor)."""
     torch = sys.modules.get("torch")
     return torch is not None and isinstance(x, torch.Tensor)
-
-
-def _positive_int(name: str, value: object) -> int:
-    if isinstance(value, bool):
-        raise ConfigError(f"{name}={value!r} must be a positive integer, not a bool")
-    try:
-        as_int = operator.index(value)
-    except TypeError:
-        raise ConfigError(f"{name}={value!r} must be a positive integer") from None
-    if as_int <= 0:
-        raise ConfigError(f"{name}={value!r} must be a positive integer (>= 1)")
-    return as_int
 
 
 def _check_choice(name: str, value: object, choices: Sequence[str]) -> None:

@@ -10,7 +10,7 @@ import torch
 from sklearn.utils.class_weight import compute_class_weight
 from torch import nn
 
-from audioconv.errors import CheckpointError, ConfigError
+from audioconv.errors import CheckpointError, ConfigError, DatasetError
 from audioconv.models import create
 from audioconv.tasks import (
     Classifier,
@@ -134,8 +134,11 @@ def test_balanced_class_weights_match_scikit_learn():
         (40 - pos) / pos,
         rtol=1e-6,
     )
-    with pytest.raises(ConfigError, match=r"classes \[3\]"):
+    with pytest.raises(DatasetError, match=r"classes \[3\] have no training examples"):
         balanced_class_weights([0, 1, 2], task="multiclass", num_classes=4)
+    always = np.ones((5, 2), dtype=int)
+    with pytest.raises(DatasetError, match=r"classes \[0, 1\] are never \(or always\)"):
+        balanced_class_weights(always, task="multilabel", num_classes=2)
 
 
 @pytest.mark.parametrize(

@@ -46,12 +46,12 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
+from audioconv.constants import AUDIO_EXTENSIONS
 from audioconv.errors import AudioError, ConfigError, DatasetError
 from audioconv.io import audio_info, load_audio
 
 __all__ = ["AUDIO_EXTENSIONS", "AudioDataset", "AudioFolder", "AudioManifest", "split_tags"]
 
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")
 Task = Literal["binary", "multiclass", "multilabel"]
 OnError = Literal["raise", "skip"]
 _MAX_LISTED = 20

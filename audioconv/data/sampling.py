@@ -21,27 +21,38 @@ __all__ = ["balanced_sampler", "class_weights"]
 
 
 def class_weights(labels: np.ndarray, *, num_classes: int | None = None) -> torch.Tensor:
-    """Balanced loss weights, float32 ``(num_classes,)``.
+    """Balanced loss weights, float32 ``(num_classes,)``: the one class-weight rule.
 
     ``labels`` ``(n,)`` class indices: ``n / (num_classes * count[c])`` (scikit-learn's
-    ``compute_class_weight("balanced")``), for ``CrossEntropyLoss(weight=...)``.
-    ``labels`` ``(n, k)`` multi-hot: ``negatives / positives`` per tag, for
-    ``BCEWithLogitsLoss(pos_weight=...)``. A class without examples is an error (its weight
-    would be infinite).
+    ``compute_class_weight("balanced")``), for ``CrossEntropyLoss(weight=...)`` (binary:
+    ``(w_neg, w_pos)``). ``labels`` ``(n, k)`` multi-hot: ``negatives / positives`` per tag, for
+    ``BCEWithLogitsLoss(pos_weight=...)``. A class without examples (a tag present in every row)
+    is a :class:`DatasetError` naming it: its weight would be infinite (zero).
     """
+    labels = labels.detach().cpu().numpy() if isinstance(labels, torch.Tensor) else labels
     labels = np.asarray(labels)
-    if labels.ndim == 2:
+    if labels.ndim == 2 and num_classes is not None and labels.shape[1] not in (1, num_classes):
+        raise ConfigError(
+            f"multi-hot labels have shape {labels.shape}; expected (n, {num_classes}) rows"
+        )
+    if labels.ndim == 2 and labels.shape[1] > 1:
         positives = labels.sum(axis=0)
-        if (positives == 0).any():
-            raise DatasetError(f"tag(s) {np.flatnonzero(positives == 0).tolist()} have no examples")
+        bad = np.flatnonzero((positives == 0) | (positives == len(labels))).tolist()
+        if bad:
+            raise DatasetError(
+                f"classes {bad} are never (or always) present in the training labels "
+                f"(positives per class {positives.tolist()}), so a balanced weight is undefined; "
+                "add examples, fix the split or pass explicit class_weights"
+            )
         return torch.as_tensor((len(labels) - positives) / positives, dtype=torch.float32)
+    labels = labels.reshape(-1)  # (n, 1) -> (n,)
     num_classes = int(labels.max()) + 1 if num_classes is None else num_classes
     classes = np.arange(num_classes)
     absent = np.setdiff1d(classes, labels)
     if absent.size:
         raise DatasetError(
-            f"class(es) {absent.tolist()} have no training examples, so a balanced weight is "
-            "undefined; add examples or drop the class"
+            f"classes {absent.tolist()} have no training examples, so a balanced weight is "
+            "undefined; add examples, fix the split or pass explicit class_weights"
         )
     weights = compute_class_weight("balanced", classes=classes, y=labels)
     return torch.as_tensor(weights, dtype=torch.float32)

@@ -30,10 +30,9 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
+from audioconv.constants import TASKS
 from audioconv.contract import is_positive
 from audioconv.errors import ConfigError
-
-TASKS = ("binary", "multiclass", "multilabel", "regression")
 
 #: Columns of the per-class table of a classification report, in order.
 CLASS_COLUMNS = (

@@ -30,6 +30,7 @@ from torch import nn
 
 from audioconv.contract import fit_length
 from audioconv.errors import ConfigError
+from audioconv.errors import check_positive as _positive_int
 from audioconv.features import functional as FF
 
 __all__ = [
@@ -45,12 +46,6 @@ __all__ = [
 
 _LIBROSA = {"pad_mode": "constant", "norm": "slaney", "mel_scale": "slaney", "center": True}
 _PAD_MODES = ("constant", "reflect", "replicate", "circular")
-
-
-def _positive_int(name: str, value, *, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{name}={value!r} must be an int >= {minimum}")
-    return value
 
 
 def _choice(name: str, value, choices: tuple) -> None:

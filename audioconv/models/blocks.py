@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from audioconv.errors import ConfigError, InputTooSmallError
+from audioconv.errors import ConfigError, InputTooSmallError, check_positive
 from audioconv.models import channels_last_1d as cl1d
 
 _ACTIVATIONS: dict[str, type[nn.Module]] = {
@@ -55,13 +55,6 @@ def check_dims(dims: int) -> int:
     if dims not in (1, 2):
         raise ConfigError(f"dims={dims!r} is not supported: use 1 (sequences) or 2 (images)")
     return dims
-
-
-def check_positive(name: str, value: int, *, minimum: int = 1) -> int:
-    """Return ``value`` if it is an int >= ``minimum``, else raise ``ConfigError`` naming it."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ConfigError(f"{name}={value!r} is invalid: it must be an integer >= {minimum}")
-    return value
 
 
 def as_tuple(value: int | Sequence[int], length: int, name: str) -> tuple[int, ...]:
