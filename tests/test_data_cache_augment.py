@@ -14,6 +14,7 @@ import soundfile as sf
 import torch
 from torch import nn
 
+from audioconv.contract import ClipWindows, InputContract
 from audioconv.data import (
     AddNoise,
     AudioDataModule,
@@ -164,8 +165,9 @@ class Recorder(L.LightningModule):
         self.seen = {"train": [], "val": [], "test": []}
 
     def _keep(self, stage, batch):
-        self.seen[stage].append(batch[0].clone())
-        return (self.weight * batch[0].float().mean()).sum()
+        x = batch[0].windows if isinstance(batch[0], ClipWindows) else batch[0]  # eval: windows
+        self.seen[stage].append(x.clone())
+        return (self.weight * x.float().mean()).sum()
 
     def training_step(self, batch, batch_idx):
         return self._keep("train", batch)
@@ -203,10 +205,17 @@ def test_audio_datamodule_augments_only_the_training_split(folder):
     }
     assert peak["train"] > 2.5  # 0.3 amplitude clips boosted by +20 dB
     assert peak["val"] <= 0.31 and peak["test"] <= 0.31
-    raw_val = torch.cat([x for x, _ in dm.val_dataloader()])
+    raw_val = torch.cat([x.windows for x, _ in dm.val_dataloader()])
     assert torch.equal(torch.cat(model.seen["val"]), raw_val)
-    raw_test = torch.cat([x for x, _ in dm.test_dataloader()])
+    raw_test = torch.cat([x.windows for x, _ in dm.test_dataloader()])
     assert torch.equal(torch.cat(model.seen["test"]), raw_test)
+    # val / test clips go through the input contract: padded at the end or cut into windows
+    (x, y), clips = next(iter(dm.test_dataloader())), dm.test_set
+    assert x.windows.shape[1:] == (1, 800) and len(x.counts) == len(y)
+    first = clips.load(0)
+    np.testing.assert_array_equal(
+        x.windows[: x.counts[0]].numpy(), InputContract(window=800).apply(first.numpy())
+    )
 
 
 def test_audio_datamodule_with_cache_and_balanced_sampling(folder, tmp_path):
