@@ -487,7 +487,9 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_argument(
         "--checkpoint", "--model", required=True, help="a .ckpt, .onnx or TorchScript file"
     )
-    stream.add_argument("source", help="an audio file, or - for raw PCM on stdin")
+    stream.add_argument(
+        "source", help="an audio file (any rate: resampled), or - for raw PCM at the model's rate"
+    )
     stream.add_argument("--window-s", type=float, help="default: the model's training length")
     stream.add_argument("--hop-s", type=float, help="default: half a window")
     stream.add_argument("--threshold", type=float, help="binary / multilabel decision threshold")
