@@ -444,13 +444,14 @@ def _before_training(recipe: Recipe, experiment: Experiment, model, output_dir: 
     if skipped is not None and len(skipped):
         write_skipped(skipped, output_dir)
     table = None
-    if hasattr(datamodule, "sample_table"):
+    manifest = getattr(getattr(datamodule, "dataset", None), "manifest", None)
+    if manifest is not None and hasattr(datamodule, "split_indices"):  # audio: a row per clip
+        import pandas as pd
+
+        parts = datamodule.split_indices.items()
+        table = pd.concat([manifest.iloc[rows].assign(split=name) for name, rows in parts])
+    elif hasattr(datamodule, "sample_table"):  # images / series / windows: splits only
         table = datamodule.sample_table()
-        manifest = getattr(getattr(datamodule, "dataset", None), "manifest", None)
-        if manifest is not None and "seconds" in manifest.columns and "path" in table.columns:
-            table["seconds"] = table["path"].map(dict(zip(manifest["path"], manifest["seconds"])))
-        if "label" not in table.columns and "tags" in table.columns:
-            table["tags"] = table["tags"].str.split(";")
     text = describe_run(
         table,
         model_name=recipe.model,
