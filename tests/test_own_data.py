@@ -484,12 +484,22 @@ def _manifest(tmp_path, text: str | bytes, name: str = "m.csv"):
         ("path,label\nc0.wav,a\nc1.wav,b\nc0.wav,a\n", r"c0.wav is listed on lines \[2, 4\]"),
         ("path,label\nc0.wav,a\n../../etc/x.wav,b\n", r"line 3: '../../etc/x.wav' leaves the"),
         ("path,label\nc0.wav,a\nc1.wav,\n", r"line 3 has an empty 'label' cell"),
+        ("path,label,group\nc0.wav,a,\nc1.wav,b,s2\n", r"line 2 has an empty 'group' cell"),
         ("", "the file is empty"),
         ("path,label\n", "a header but no rows"),
         (b"RIFF\x00\x00\x00\x00WAVEfmt ", "binary file, not a text CSV"),
         ("file,class\nc0.wav,a\n", r"a manifest needs 'path' and 'label'"),
     ],
-    ids=["duplicate", "escapes-root", "empty-label", "empty-file", "no-rows", "binary", "columns"],
+    ids=[
+        "duplicate",
+        "escapes-root",
+        "empty-label",
+        "empty-group",
+        "empty-file",
+        "no-rows",
+        "binary",
+        "columns",
+    ],  # fmt: skip
 )
 def test_bad_manifest_is_a_clear_error(tmp_path, text, match):
     path = _manifest(tmp_path, text)

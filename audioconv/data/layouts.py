@@ -409,7 +409,8 @@ def read_manifest(
     base = Path(os.path.abspath(root))
     target = "label" if "label" in frame.columns else "tags"
     line = frame.index + 2  # the header is line 1
-    for column in ("path", target):
+    optional = [c for c in ("group", "split", "fold") if c in frame.columns]
+    for column in ("path", target, *optional):
         empty = frame[column].str.strip() == ""
         if empty.any():
             raise DatasetError(
