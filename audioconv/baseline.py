@@ -37,8 +37,10 @@ __all__ = [
     "run_audio_baseline",
 ]
 
-#: (name, estimator factory, grid of C) tried in this order; ties keep the earlier candidate.
-_C_GRID = (0.1, 1.0, 10.0, 100.0)
+# C values tried, in this order (ties keep the earlier candidate); logistic regression's grid is
+# 10x smaller (it needs stronger regularisation, and converges in a few hundred iterations then).
+_SVM_C = (0.1, 1.0, 10.0, 100.0)
+_LOGISTIC_C = (0.01, 0.1, 1.0, 10.0)
 
 
 @dataclasses.dataclass
@@ -71,7 +73,7 @@ def _candidates(seed: int):
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
 
-    for c in _C_GRID:
+    for c in _SVM_C:
         yield (
             "svm",
             {"C": c, "kernel": "rbf", "gamma": "scale"},
@@ -79,11 +81,11 @@ def _candidates(seed: int):
                 StandardScaler(), SVC(C=c, kernel="rbf", gamma="scale", random_state=seed)
             ),
         )
-    for c in _C_GRID:
+    for c in _LOGISTIC_C:
         yield (
             "logistic_regression",
             {"C": c},
-            lambda c=c: make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=5000)),
+            lambda c=c: make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=2000)),
         )
 
 

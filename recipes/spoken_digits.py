@@ -40,12 +40,7 @@ class SpokenDigits(AudioRecipe):
     n_mels: int = 64
     max_epochs: int = 60
     batch_size: int = 32
-    lr: float = 3e-3
-    weight_decay: float = 1e-4
-    label_smoothing: float = 0.05
     speed_factors: list[float] | None = dataclasses.field(default_factory=lambda: [0.9, 1.0, 1.1])
-    time_shift: float = 0.15
-    noise_snr_db: tuple[float, float] | None = (15.0, 40.0)
     time_mask: int = 12
     freq_mask: int = 8
     val_size: float = 0.15
