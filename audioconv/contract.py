@@ -41,6 +41,7 @@ __all__ = [
     "CONTRACT_VERSION",
     "ClipWindows",
     "InputContract",
+    "StreamResampler",
     "clip_means",
     "decide",
     "fit_length",
@@ -123,6 +124,51 @@ def resample(wave: np.ndarray, orig_rate: float, new_rate: float) -> np.ndarray:
     common = math.gcd(int(orig_rate), int(new_rate))
     out = resample_poly(wave, int(new_rate) // common, int(orig_rate) // common, axis=-1)
     return out.astype(np.float32, copy=False)
+
+
+class StreamResampler:
+    """:func:`resample` of a signal arriving in chunks: ``push(chunk)`` returns the next resampled
+    samples, ``push(empty, final=True)`` the rest; concatenated, exactly ``resample`` of the whole
+    signal. Input is held back ``margin`` samples (the filter's reach), so output lags by that much.
+
+    >>> r = StreamResampler(16000, 8000)
+    >>> x = np.random.default_rng(0).standard_normal((1, 5000)).astype(np.float32)
+    >>> parts = [r.push(x[:, i : i + 700]) for i in range(0, 5000, 700)]
+    >>> bool(np.array_equal(np.concatenate([*parts, r.push(x[:, :0], final=True)], axis=-1),
+    ...                     resample(x, 16000, 8000)))
+    True
+    """
+
+    def __init__(self, orig_rate: float, new_rate: float):
+        if int(orig_rate) != orig_rate or int(new_rate) != new_rate:
+            raise ConfigError(
+                f"sample rates {orig_rate} and {new_rate} Hz must be whole numbers to resample"
+            )
+        common = math.gcd(int(orig_rate), int(new_rate))
+        self.up, self.down = int(new_rate) // common, int(orig_rate) // common
+        reach = 10 * max(self.up, self.down) // self.up + 2  # resample_poly's filter, in inputs
+        self.margin = -(-reach // self.down) * self.down  # a whole number of `down` blocks
+        self._data: np.ndarray | None = None  # (..., context + pending) input samples
+        self._left = 0  # context samples already resampled
+
+    def push(self, chunk: np.ndarray, *, final: bool = False) -> np.ndarray:
+        """``(..., n)`` new input samples -> ``(..., m)`` output samples (float32)."""
+        from scipy.signal import resample_poly
+
+        data = chunk if self._data is None else np.concatenate([self._data, chunk], axis=-1)
+        usable = data.shape[-1] - self._left
+        if not final:  # keep `margin` unresampled samples for the filter's look-ahead
+            usable = (usable - self.margin) // self.down * self.down
+        if usable <= 0:
+            self._data = data
+            return np.zeros((*chunk.shape[:-1], 0), np.float32)
+        stop = None if final else self._left + usable + self.margin
+        out = resample_poly(data[..., :stop], self.up, self.down, axis=-1)
+        first = self._left * self.up // self.down
+        out = out[..., first:] if final else out[..., first : first + usable * self.up // self.down]
+        keep = min(self.margin, self._left + usable)
+        self._data, self._left = data[..., self._left + usable - keep :], keep
+        return out.astype(np.float32, copy=False)
 
 
 # --------------------------------------------------------------------------------------------

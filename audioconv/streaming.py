@@ -34,7 +34,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from audioconv.contract import InputContract, decide, fit_length
+from audioconv.contract import InputContract, StreamResampler, decide, fit_length
 from audioconv.decode import read_audio
 from audioconv.deploy import Prediction, Predictor, load_predictor
 from audioconv.errors import ConfigError
@@ -365,6 +365,22 @@ def _pcm_chunks(
         yield samples.reshape(-1, channels).T  # interleaved (n * channels,) -> (channels, n)
 
 
+def _conformed(
+    chunks: Iterator[np.ndarray], contract: InputContract, rate: float
+) -> Iterator[np.ndarray]:
+    """Raw chunks ``(channels, n)`` at ``rate`` Hz checked, mixed down and resampled to the model's
+    rate by ``contract`` as they arrive (:class:`~audioconv.contract.StreamResampler`: the same
+    samples as resampling the whole recording)."""
+    target = contract.sample_rate
+    resampler = None if target is None or target == rate else StreamResampler(rate, target)
+    for chunk in chunks:
+        if chunk.shape[-1]:
+            chunk = contract.conform(chunk, name="raw PCM")  # (channels, n) -> (model's, n)
+            yield chunk if resampler is None else resampler.push(chunk)
+    if resampler is not None:
+        yield resampler.push(np.zeros((contract.channels, 0), np.float32), final=True)
+
+
 def simulate(
     source: str | os.PathLike | IO[bytes],
     model: Any,
@@ -385,9 +401,9 @@ def simulate(
     PCM (``pcm_format`` ``"s16le"`` or ``"f32le"``) at ``sample_rate`` Hz with ``channels``
     channels. A file is decoded (with ``audioconv.io``'s checks), mixed down and resampled to the
     model's rate by its input contract (:meth:`~audioconv.contract.InputContract.conform`), then
-    replayed; raw PCM must come at the model's rate. ``sample_rate`` and ``channels`` of raw PCM
-    default to the model's. Iterate the result for predictions; it then holds the real-time
-    factor, and ``result.stream.clip`` the whole recording's answer.
+    replayed; raw PCM is mixed down and resampled chunk by chunk as it arrives. ``sample_rate``
+    and ``channels`` of raw PCM default to the model's. Iterate the result for predictions; it
+    then holds the real-time factor, and ``result.stream.clip`` the whole recording's answer.
     """
     contract = contract_of_model(model)
     if pcm_format not in PCM_FORMATS:
@@ -415,6 +431,9 @@ def simulate(
         if channels is None:
             channels = 1 if contract is None else contract.channels
         chunks = _pcm_chunks(stream, max(1, round(chunk_s * sample_rate)), channels, pcm_format)
+        if contract is not None:
+            chunks = _conformed(chunks, contract, sample_rate)
+            sample_rate, channels = contract.sample_rate or sample_rate, contract.channels
     classifier = StreamClassifier(
         model,
         sample_rate=sample_rate,

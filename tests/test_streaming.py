@@ -310,7 +310,7 @@ def test_simulate_file_and_pcm_match_push(model, signal, onnx_path, tmp_path):
 
 
 def test_simulate_s16le_pcm(onnx_path):
-    # 16-bit PCM bytes scaled by 1/32768; a 2-channel stream does not fit the 1-channel model.
+    # 16-bit PCM bytes scaled by 1/32768.
     onnx = OnnxClassifier(onnx_path)
     samples = (np.random.default_rng(0).standard_normal(RATE) * 3000).astype("<i2")
     predictions = list(simulate(io.BytesIO(samples.tobytes()), onnx, hop_s=0.25, chunk_s=0.05))
@@ -318,8 +318,14 @@ def test_simulate_s16le_pcm(onnx_path):
     with torch.inference_mode():
         window = torch.from_numpy(samples[:WINDOW].astype(np.float32) / 32768)[None, None]
         np.testing.assert_allclose(onnx(window.numpy())[0], predictions[0].probabilities, atol=1e-6)
-    with pytest.raises(ConfigError, match="channels=2 but the model takes 1"):
-        simulate(io.BytesIO(samples.tobytes()), onnx, hop_s=0.25, channels=2)
+    # two channels mix down to the model's one, as files do (the contract's rule)
+    both = np.repeat(samples, 2)  # interleaved L R L R ...
+    mixed = list(simulate(io.BytesIO(both.tobytes()), onnx, hop_s=0.25, channels=2, chunk_s=0.05))
+    np.testing.assert_allclose(
+        np.stack([p.probabilities for p in mixed]),
+        np.stack([p.probabilities for p in predictions]),
+        atol=1e-6,
+    )
 
 
 def test_stream_main_prints_lines_and_rtf(onnx_path, signal, tmp_path):
@@ -332,3 +338,21 @@ def test_stream_main_prints_lines_and_rtf(onnx_path, signal, tmp_path):
     label, score = lines[0].split()[-2:]
     assert label in CLASSES and 0 < float(score) <= 1
     assert lines[-1].startswith("# real-time factor") and rtf > 1
+
+
+def test_raw_pcm_at_another_rate_is_resampled_as_it_arrives(onnx_path, signal, tmp_path):
+    onnx = OnnxClassifier(onnx_path)
+    fast = resample(signal, RATE, 16000)  # (1, time) at 16 kHz
+    stereo = np.concatenate([fast, fast]).T.astype("<f4")  # interleaved 2-channel PCM
+    run = simulate(
+        io.BytesIO(stereo.tobytes()), onnx, sample_rate=16000, channels=2, pcm_format="f32le"
+    )
+    streamed = list(run)
+    wav = tmp_path / "clip16k.wav"
+    soundfile.write(wav, stereo, 16000, subtype="FLOAT")
+    offline = onnx.predict(wav, per_window=True)  # the whole file mixed down and resampled
+    assert len(streamed) == len(offline.windows)
+    np.testing.assert_allclose(
+        np.stack([p.probabilities for p in streamed]), offline.windows, rtol=0, atol=1e-5
+    )
+    assert run.stream.clip.label == offline.label
