@@ -132,7 +132,7 @@ class SensorWindows(Recipe):
         streams, labels, class_names = self._streams()
         by_stream = len(streams) >= 3
         split = split_streams(
-            streams, labels, val=self.val_size, test=self.test_size, seed=self.seed,
+            streams, labels, val_size=self.val_size, test_size=self.test_size, seed=self.seed,
             by="stream" if by_stream else "time", gap=None if by_stream else self.window,
         )  # fmt: skip
         options = {"size": self.window, "step": self.step, "label_reduce": "majority"}

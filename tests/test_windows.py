@@ -153,9 +153,9 @@ def test_window_labels_match_naive_loop(labels, size, step, reduce, drop_last):
     y = np.asarray(labels)
     if drop_last and size > len(y):
         with pytest.raises(ConfigError, match="exceeds"):
-            window_labels(y, size, step, reduce=reduce)
+            window_labels(y, size, step, label_reduce=reduce)
         return
-    got = window_labels(y, size, step, reduce=reduce, drop_last=drop_last)
+    got = window_labels(y, size, step, label_reduce=reduce, drop_last=drop_last)
     expected = [
         naive_label(labels[start : start + size], reduce)
         for start in naive_starts(len(y), size, step, pad=not drop_last)
@@ -168,11 +168,11 @@ def test_window_labels_match_naive_loop(labels, size, step, reduce, drop_last):
 
 def test_window_labels_majority_tie_goes_to_smallest_and_tensor_round_trip():
     y = torch.tensor([5, 5, 2, 2, 9, 9])
-    assert window_labels(y, 4, 2, reduce="majority").tolist() == [2, 2]
+    assert window_labels(y, 4, 2, label_reduce="majority").tolist() == [2, 2]
     assert isinstance(window_labels(y, 4, 2), torch.Tensor)
     multi_hot = np.zeros((6, 3), dtype=int)
     multi_hot[4, 1] = 1
-    assert window_labels(multi_hot, 3, 3, reduce="any").tolist() == [
+    assert window_labels(multi_hot, 3, 3, label_reduce="any").tolist() == [
         [False, False, False],
         [False, True, False],
     ]
@@ -285,7 +285,7 @@ def test_items_batches_and_loader_agree():
     torch.testing.assert_close(xb[0], x0)
     assert yb[0] == y0
     expected_labels = np.concatenate(
-        [window_labels(y, 8, 4, reduce="majority") for y in labels[:2]]
+        [window_labels(y, 8, 4, label_reduce="majority") for y in labels[:2]]
         + [window_labels(labels[2], 8, 4)]
     )
     np.testing.assert_array_equal(ds.labels, expected_labels)
@@ -360,7 +360,7 @@ def test_dataframe_streams_and_dataset_errors():
 )
 def test_split_by_stream_puts_each_stream_in_one_split(n_streams, val, test, seed):
     streams = tagged_streams([10] * n_streams)
-    split = split_streams(streams, list(range(n_streams)), val=val, test=test, seed=seed)
+    split = split_streams(streams, list(range(n_streams)), val_size=val, test_size=test, seed=seed)
     ids = [
         [i for i, _, _ in spans] for spans in (split.train_spans, split.val_spans, split.test_spans)
     ]
@@ -381,7 +381,7 @@ def test_split_by_stream_puts_each_stream_in_one_split(n_streams, val, test, see
 def test_split_by_time_leaves_a_gap_and_keeps_time_order(lengths, gap, test, val):
     streams = tagged_streams(lengths)
     labels = [np.arange(n) for n in lengths]
-    split = split_streams(streams, labels, by="time", val=val, test=test, gap=gap)
+    split = split_streams(streams, labels, by="time", val_size=val, test_size=test, gap=gap)
     for i, n in enumerate(lengths):
         pieces = [
             [(a, b) for j, a, b in spans if j == i]
@@ -399,15 +399,15 @@ def test_split_by_time_leaves_a_gap_and_keeps_time_order(lengths, gap, test, val
 def test_split_errors():
     streams = tagged_streams([50, 50])
     with pytest.raises(ConfigError, match="2 stream"):
-        split_streams(streams, val=0.2, test=0.2)
+        split_streams(streams, val_size=0.2, test_size=0.2)
     with pytest.raises(ConfigError, match="gap=size"):
         split_streams(streams, by="time")
     with pytest.raises(ConfigError, match="gap only applies"):
         split_streams(streams, gap=4)
     with pytest.raises(ConfigError, match="stream 0 has 50 samples"):
         split_streams(streams, by="time", gap=30)
-    with pytest.raises(ConfigError, match="val \\+ test"):
-        split_streams(streams, val=0.5, test=0.5)
+    with pytest.raises(ConfigError, match="val_size \\+ test_size"):
+        split_streams(streams, val_size=0.5, test_size=0.5)
 
 
 # ---------------------------------------------------------------- sensor logs
@@ -491,3 +491,17 @@ def test_import_does_not_load_torch_or_pandas():
         "assert 'torch' not in sys.modules and 'pandas' not in sys.modules, 'heavy import'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_old_keyword_names_still_work_with_a_deprecation_warning():
+    """split_streams(val=, test=) and window_labels(reduce=) were renamed to the names the rest
+    of the package uses (val_size / test_size, label_reduce); the old names warn and agree."""
+    streams = [np.zeros((100, 2)) for _ in range(3)]
+    new = split_streams(streams, by="time", val_size=0.2, test_size=0.1, gap=4)
+    with pytest.warns(DeprecationWarning, match=r"split_streams\(val=\) is deprecated"):
+        old = split_streams(streams, by="time", val=0.2, test_size=0.1, gap=4)
+    assert old.val_spans == new.val_spans and old.test_spans == new.test_spans
+    y = np.array([0, 0, 1, 1, 1, 2, 2, 0])
+    with pytest.warns(DeprecationWarning, match="use label_reduce="):
+        old_labels = window_labels(y, 4, 2, reduce="majority")
+    assert old_labels.tolist() == window_labels(y, 4, 2, label_reduce="majority").tolist()
