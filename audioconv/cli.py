@@ -488,7 +488,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--checkpoint", "--model", required=True, help="a .ckpt, .onnx or TorchScript file"
     )
     stream.add_argument(
-        "source", help="an audio file (any rate: resampled), or - for raw PCM at the model's rate"
+        "source", help="an audio file, or - for raw PCM (--sample-rate, --channels); resampled"
     )
     stream.add_argument("--window-s", type=float, help="default: the model's training length")
     stream.add_argument("--hop-s", type=float, help="default: half a window")
