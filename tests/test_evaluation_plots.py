@@ -22,6 +22,7 @@ SCHEMA_KEYS = {
     "class_names",
     "n_samples",
     "threshold",
+    "level",
     "metrics",
     "confusion_matrix",
     "confusion_matrix_normalized",

@@ -5,10 +5,12 @@
 ``Report.save(dir)`` writes ``report.json``, ``report.md`` and PNG plots. Multi-output models use
 :func:`evaluate_many` / :class:`MultiReport`. NumPy, scikit-learn, pandas and matplotlib only:
 importing this package never imports torch or Lightning (tensors are accepted by duck typing).
+A new scalar metric is one function decorated with :func:`register_metric` (docs/extending.md).
 """
 
 from __future__ import annotations
 
+from audioconv.evaluation.metrics import Scored, list_metrics, register_metric
 from audioconv.evaluation.report import (
     SCHEMA_VERSION,
     MultiReport,
@@ -23,8 +25,11 @@ __all__ = [
     "SCHEMA_VERSION",
     "MultiReport",
     "Report",
+    "Scored",
     "evaluate",
     "evaluate_many",
+    "list_metrics",
+    "register_metric",
     "report_differences",
     "reports_equal",
 ]

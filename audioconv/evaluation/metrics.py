@@ -21,10 +21,12 @@ Conventions
 
 from __future__ import annotations
 
+import functools
 import numbers
 import warnings
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -289,15 +291,27 @@ def predictions(y_score: np.ndarray, task: str, threshold: float) -> np.ndarray:
     return is_positive(y_score, threshold).astype(np.int64)
 
 
+class ClassificationResult(NamedTuple):
+    """What :func:`classification_metrics` returns (unpacks like the tuple it replaces)."""
+
+    metrics: dict[str, float]
+    per_class: pd.DataFrame
+    confusion: np.ndarray
+    confusion_normalized: np.ndarray
+    curves: dict
+    notes: list[str]
+
+
 def classification_metrics(
     y_true: np.ndarray, y_score: np.ndarray, *, task: str, threshold: float, class_names: list[str]
-) -> tuple[dict[str, float], pd.DataFrame, np.ndarray, np.ndarray, dict, list[str]]:
+) -> ClassificationResult:
     """All classification metrics from canonical inputs (see :func:`validate_inputs`).
 
-    Returns ``(metrics, per_class, confusion, confusion_normalized, curves, notes)``: ``confusion``
-    is ``(C, C)`` (rows = true class, columns = predicted) for binary / multiclass and the per-label
-    ``(C, 2, 2)`` ``[[tn, fp], [fn, tp]]`` stack for multilabel; ``confusion_normalized`` divides
-    each row by its sum (rows with no samples stay 0).
+    The per-class table holds the confusion counts and their ratios (:data:`CLASS_COLUMNS`); the
+    scalar metrics are every registered one that applies to ``task`` (:func:`register_metric`).
+    ``confusion`` is ``(C, C)`` (rows = true class, columns = predicted) for binary / multiclass
+    and the per-label ``(C, 2, 2)`` ``[[tn, fp], [fn, tp]]`` stack for multilabel;
+    ``confusion_normalized`` divides each row by its sum (rows with no samples stay 0).
     """
     n_classes = len(class_names)
     labels = np.arange(n_classes)
@@ -310,70 +324,22 @@ def classification_metrics(
     precision, recall, f1, support = skm.precision_recall_fscore_support(
         y_true, y_pred, labels=labels, zero_division=0
     )
-    specificity = _divide(tn, tn + fp)
-    fpr = _divide(fp, fp + tn)
     auc, ap, micro, curves, notes = _ovr_curves(onehot, scores, task, class_names)
+    columns = (tp, fn, fp, tn, support, precision, recall, _divide(tn, tn + fp), f1)
     per_class = pd.DataFrame(
-        {
-            "tp": tp,
-            "fn": fn,
-            "fp": fp,
-            "tn": tn,
-            "support": support,
-            "precision": precision,
-            "recall": recall,
-            "specificity": specificity,
-            "f1": f1,
-            "fpr": fpr,
-            "auc": auc,
-            "ap": ap,
-        },
+        dict(zip(CLASS_COLUMNS, (*columns, _divide(fp, fp + tn), auc, ap), strict=True)),
         index=pd.Index(class_names, name="class"),
     )
-
-    m: dict[str, float] = {}
-    m["accuracy_score"] = skm.accuracy_score(y_true, y_pred)
-    if task == "multilabel":
-        m["subset_accuracy_score"] = m["accuracy_score"]
-        m["hamming_loss"] = skm.hamming_loss(y_true, y_pred)
-    else:
-        with warnings.catch_warnings():  # classes absent from y_true are already in the notes
-            warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
-            m["balanced_accuracy_score"] = skm.balanced_accuracy_score(y_true, y_pred)
-    if task == "binary":
-        # The positive class alone (scikit-learn's average="binary").
-        row = per_class.iloc[1]
-        for name in ("precision", "recall", "specificity", "f1"):
-            m[f"{name}_score"] = float(row[name])
-        m["fpr_error"] = float(row["fpr"])
-    for average in ("macro", "micro", "weighted"):
-        p, r, f, _ = skm.precision_recall_fscore_support(
-            y_true, y_pred, labels=labels, average=average, zero_division=0
-        )
-        m[f"precision_{average}_score"] = p
-        m[f"recall_{average}_score"] = r
-        m[f"f1_{average}_score"] = f
-        spec, rate = _averaged_specificity(tn, fp, support, average)
-        m[f"specificity_{average}_score"] = spec
-        m[f"fpr_{average}_error"] = rate
-    if task == "binary":
-        m["roc_auc_score"] = float(auc[1])
-        m["average_precision_score"] = float(ap[1])
-    else:
-        m["roc_auc_macro_score"] = _nanmean(auc)
-        m["roc_auc_micro_score"] = micro["auc"]
-        m["average_precision_macro_score"] = _nanmean(ap)
-        m["average_precision_micro_score"] = micro["ap"]
-    m["log_loss"] = _log_loss(y_true, y_score, task)
-
+    scored = Scored(task, y_true, y_score, y_pred, per_class, micro)
     if task == "multilabel":
         confusion = mcm
         confusion_normalized = _divide(mcm, mcm.sum(axis=2, keepdims=True))  # (C, 2, 2)
     else:
         confusion = skm.confusion_matrix(y_true, y_pred, labels=labels)  # (C, C)
         confusion_normalized = _divide(confusion, confusion.sum(axis=1, keepdims=True))
-    metrics = {k: float(v) for k, v in m.items()}
-    return metrics, per_class, confusion, confusion_normalized, curves, notes
+    return ClassificationResult(
+        compute_metrics(scored), per_class, confusion, confusion_normalized, curves, notes
+    )
 
 
 def _averaged_specificity(
@@ -491,7 +457,8 @@ def _log_loss(y_true: np.ndarray, y_score: np.ndarray, task: str) -> float:
 def regression_metrics(
     y_true: np.ndarray, y_pred: np.ndarray, *, class_names: list[str]
 ) -> tuple[dict[str, float], pd.DataFrame, dict]:
-    """MSE, RMSE, MAE and R² per output (``per_class``) and averaged uniformly over outputs.
+    """MSE, RMSE, MAE and R² per output (``per_class``) and the registered regression metrics
+    (those four averaged uniformly over outputs).
 
     ``y_true`` and ``y_pred`` are ``(n, k)``. ``root_mean_squared_error`` averages the per-output
     RMSEs (sklearn's ``uniform_average``), so it is not the square root of the averaged MSE when
@@ -504,12 +471,8 @@ def regression_metrics(
         "r2": skm.r2_score(y_true, y_pred, multioutput="raw_values"),
     }
     per_class = pd.DataFrame(per_output, index=pd.Index(class_names, name="output"))
-    metrics = {
-        "mean_squared_error": float(per_output["mse"].mean()),
-        "root_mean_squared_error": float(per_output["rmse"].mean()),
-        "mean_absolute_error": float(per_output["mae"].mean()),
-        "r2_score": float(per_output["r2"].mean()),
-    }
+    micro = {"auc": float("nan"), "ap": float("nan")}
+    metrics = compute_metrics(Scored("regression", y_true, y_pred, y_pred, per_class, micro))
     curves = {
         "predictions": {
             name: {"y_true": y_true[:, j].tolist(), "y_pred": y_pred[:, j].tolist()}
@@ -517,3 +480,179 @@ def regression_metrics(
         }
     }
     return metrics, per_class, curves
+
+
+# --------------------------------------------------------------------------------------------
+# The metric registry: one decorated function per scalar metric
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scored:
+    """What every metric function reads: canonical inputs (:func:`validate_inputs`) and the
+    per-class table.
+
+    ``y_true`` / ``y_pred``: binary / multiclass ``(n,)`` labels, multilabel ``(n, C)``
+    multi-hot, regression ``(n, k)`` values; ``y_score`` the model's scores (binary ``(n,)``
+    P(positive), else ``(n, C)``; regression ``y_pred``); ``per_class`` the :data:`CLASS_COLUMNS`
+    (regression :data:`REGRESSION_COLUMNS`) per class; ``micro`` the pooled one-vs-rest ``auc``
+    and ``ap`` (NaN for binary and regression).
+    """
+
+    task: str
+    y_true: np.ndarray
+    y_score: np.ndarray
+    y_pred: np.ndarray
+    per_class: pd.DataFrame
+    micro: Mapping[str, float]
+
+    @property
+    def labels(self) -> np.ndarray:
+        """Class indices ``0..C-1``."""
+        return np.arange(len(self.per_class))
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A registered scalar metric: ``compute(scored) -> float`` for the ``tasks`` it applies to;
+    ``summary`` puts it in the report's text summary."""
+
+    name: str
+    compute: Callable[[Scored], float]
+    tasks: tuple[str, ...]
+    summary: bool
+
+
+_METRICS: dict[str, Metric] = {}
+_CLASSIFICATION = ("binary", "multiclass", "multilabel")
+
+
+def register_metric(name: str, *, tasks: Sequence[str], summary: bool = False) -> Callable:
+    """Decorator registering ``compute(scored: Scored) -> float`` as the metric ``name``.
+
+    Every report of a task in ``tasks`` then holds it in ``metrics`` (in registration order).
+    Names say direction: ``*_score`` higher is better, ``*_loss`` / ``*_error`` lower::
+
+        @register_metric("top_class_share_score", tasks=("multiclass",))
+        def top_class_share(scored):
+            return float(np.bincount(scored.y_pred).max() / len(scored.y_pred))
+    """
+    unknown = sorted(set(tasks) - set(TASKS))
+    if unknown or not tasks:
+        raise ConfigError(f"tasks={tuple(tasks)!r} for metric {name!r}: use some of {TASKS}")
+
+    def decorate(compute: Callable[[Scored], float]) -> Callable[[Scored], float]:
+        if name in _METRICS and _METRICS[name].compute is not compute:
+            raise ConfigError(f"metric name {name!r} is already registered: pick another name")
+        _METRICS[name] = Metric(name, compute, tuple(tasks), summary)
+        return compute
+
+    return decorate
+
+
+def list_metrics(task: str | None = None) -> list[str]:
+    """Names of the registered metrics (those of ``task`` if given), in registration order."""
+    return [m.name for m in _METRICS.values() if task is None or task in m.tasks]
+
+
+def summary_metrics() -> tuple[str, ...]:
+    """Names shown in a report's text summary, in registration order."""
+    return tuple(m.name for m in _METRICS.values() if m.summary)
+
+
+def compute_metrics(scored: Scored) -> dict[str, float]:
+    """Every registered metric of ``scored.task`` -> its float value."""
+    return {m.name: float(m.compute(scored)) for m in _METRICS.values() if scored.task in m.tasks}
+
+
+register_metric("accuracy_score", tasks=_CLASSIFICATION, summary=True)(
+    lambda s: skm.accuracy_score(s.y_true, s.y_pred)
+)
+register_metric("subset_accuracy_score", tasks=("multilabel",))(
+    lambda s: skm.accuracy_score(s.y_true, s.y_pred)
+)
+register_metric("hamming_loss", tasks=("multilabel",), summary=True)(
+    lambda s: skm.hamming_loss(s.y_true, s.y_pred)
+)
+
+
+@register_metric("balanced_accuracy_score", tasks=("binary", "multiclass"), summary=True)
+def _balanced_accuracy(s: Scored) -> float:
+    with warnings.catch_warnings():  # classes absent from y_true are already in the notes
+        warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
+        return skm.balanced_accuracy_score(s.y_true, s.y_pred)
+
+
+def _positive_class(s: Scored, *, column: str) -> float:
+    """The positive class's value in the per-class table (scikit-learn's average="binary")."""
+    return s.per_class[column].iloc[1]
+
+
+for _column, _name in (
+    ("precision", "precision_score"),
+    ("recall", "recall_score"),
+    ("specificity", "specificity_score"),
+    ("f1", "f1_score"),
+    ("fpr", "fpr_error"),
+):
+    register_metric(_name, tasks=("binary",), summary=_name != "fpr_error")(
+        functools.partial(_positive_class, column=_column)
+    )
+
+
+def _averaged(s: Scored, *, name: str, average: str) -> float:
+    """``name`` (precision / recall / f1 / specificity / fpr) averaged like sklearn's P/R."""
+    if name in ("precision", "recall", "f1"):
+        values = skm.precision_recall_fscore_support(
+            s.y_true, s.y_pred, labels=s.labels, average=average, zero_division=0
+        )
+        return values[("precision", "recall", "f1").index(name)]
+    table = s.per_class
+    spec, rate = _averaged_specificity(
+        table["tn"].to_numpy(), table["fp"].to_numpy(), table["support"].to_numpy(), average
+    )
+    return spec if name == "specificity" else rate
+
+
+for _average in ("macro", "micro", "weighted"):
+    for _name in ("precision", "recall", "f1", "specificity", "fpr"):
+        register_metric(
+            f"{_name}_{_average}_error" if _name == "fpr" else f"{_name}_{_average}_score",
+            tasks=_CLASSIFICATION,
+            summary=(_name, _average) == ("f1", "macro"),
+        )(functools.partial(_averaged, name=_name, average=_average))
+
+register_metric("roc_auc_score", tasks=("binary",), summary=True)(
+    functools.partial(_positive_class, column="auc")
+)
+register_metric("average_precision_score", tasks=("binary",), summary=True)(
+    functools.partial(_positive_class, column="ap")
+)
+_MULTI = ("multiclass", "multilabel")
+register_metric("roc_auc_macro_score", tasks=_MULTI, summary=True)(
+    lambda s: _nanmean(s.per_class["auc"].to_numpy())
+)
+register_metric("roc_auc_micro_score", tasks=_MULTI)(lambda s: s.micro["auc"])
+register_metric("average_precision_macro_score", tasks=_MULTI, summary=True)(
+    lambda s: _nanmean(s.per_class["ap"].to_numpy())
+)
+register_metric("average_precision_micro_score", tasks=_MULTI)(lambda s: s.micro["ap"])
+register_metric("log_loss", tasks=_CLASSIFICATION, summary=True)(
+    lambda s: _log_loss(s.y_true, s.y_score, s.task)
+)
+
+
+def _output_mean(s: Scored, *, column: str) -> float:
+    """A regression column averaged uniformly over outputs (sklearn's ``uniform_average``)."""
+    return s.per_class[column].mean()
+
+
+for _column, _name in (
+    ("mse", "mean_squared_error"),
+    ("rmse", "root_mean_squared_error"),
+    ("mae", "mean_absolute_error"),
+    ("r2", "r2_score"),
+):
+    register_metric(_name, tasks=("regression",), summary=True)(
+        functools.partial(_output_mean, column=_column)
+    )

@@ -50,26 +50,6 @@ from audioconv.evaluation import plots
 SCHEMA_VERSION = 1
 _REQUIRED_KEYS = ("task", "class_names", "n_samples", "metrics", "confusion_matrix")
 _HEAD_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
-# What summary() shows; the full set is in report.json / report.md.
-_SUMMARY_METRICS = (
-    "accuracy_score",
-    "balanced_accuracy_score",
-    "hamming_loss",
-    "precision_score",
-    "recall_score",
-    "specificity_score",
-    "f1_score",
-    "f1_macro_score",
-    "roc_auc_score",
-    "roc_auc_macro_score",
-    "average_precision_score",
-    "average_precision_macro_score",
-    "log_loss",
-    "mean_squared_error",
-    "root_mean_squared_error",
-    "mean_absolute_error",
-    "r2_score",
-)
 _SUMMARY_COLUMNS = ("precision", "recall", "specificity", "f1", "support", "auc")
 
 
@@ -242,7 +222,7 @@ class Report:
         """A short plain-text table of the headline metrics and the per-class table."""
         samples = f"{self.level}s" if self.level else "samples"
         lines = [f"{self.task}: {self.n_samples} {samples}, {len(self.class_names)} {self._unit()}"]
-        shown = [k for k in _SUMMARY_METRICS if k in self.metrics]
+        shown = [k for k in M.summary_metrics() if k in self.metrics]  # registered summary=True
         width = max(len(k) for k in shown)
         lines += [f"  {k:<{width}}  {_fmt(self.metrics[k])}" for k in shown]
         columns = [c for c in _SUMMARY_COLUMNS if c in self.per_class.columns]
