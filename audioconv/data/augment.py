@@ -187,7 +187,7 @@ class BackgroundNoise(nn.Module):
 
     @staticmethod
     def _load(noise, sample_rate: int | None) -> list[torch.Tensor]:
-        from audioconv.data.audio import AUDIO_EXTENSIONS
+        from audioconv.constants import AUDIO_EXTENSIONS
         from audioconv.io import load_audio
 
         if isinstance(noise, str | os.PathLike):

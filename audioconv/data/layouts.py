@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from audioconv.data.audio import AUDIO_EXTENSIONS
+from audioconv.constants import AUDIO_EXTENSIONS
 from audioconv.errors import ConfigError, DatasetError
 from audioconv.io import audio_info
 
