@@ -62,13 +62,13 @@ def main() -> str:
     batches = {k: np.array_split(v, n_batches) for k, v in order.items()}
 
     # load torch's libraries first: their resident size is no cost of windowing
-    _consume(WindowDataset([stream[:SIZE]], size=SIZE, step=STEP).loader(BATCH))
+    _consume(WindowDataset([stream[:SIZE]], window=SIZE, hop=STEP).loader(BATCH))
 
     # memory: build the dataset and run one full pass of each order through its loader
     holder = {}
 
     def build_and_iterate():
-        holder["ds"] = WindowDataset([stream], labels, size=SIZE, step=STEP, label_reduce="last")
+        holder["ds"] = WindowDataset([stream], labels, window=SIZE, hop=STEP, label_reduce="last")
         for shuffle in (False, True):
             seen = _consume(holder["ds"].loader(BATCH, shuffle=shuffle, seed=0))
             if seen != n_windows:
@@ -77,8 +77,8 @@ def main() -> str:
     peak = _peak_extra_bytes(build_and_iterate)
     ds = holder["ds"]
     # batch assembly is timed on windows only, the same work as the copy baseline
-    ds_first = WindowDataset([stream], size=SIZE, step=STEP)
-    ds_last = WindowDataset([stream], size=SIZE, step=STEP, channels_first=False)
+    ds_first = WindowDataset([stream], window=SIZE, hop=STEP)
+    ds_last = WindowDataset([stream], window=SIZE, hop=STEP, channels_first=False)
 
     view = sliding_windows(stream, SIZE, STEP)  # (n_windows, size, channels), a view
 

@@ -135,7 +135,7 @@ class SensorWindows(Recipe):
             streams, labels, val_size=self.val_size, test_size=self.test_size, seed=self.seed,
             by="stream" if by_stream else "time", gap=None if by_stream else self.window,
         )  # fmt: skip
-        options = {"size": self.window, "step": self.step, "label_reduce": "majority"}
+        options = {"window": self.window, "hop": self.step, "label_reduce": "majority"}
         sets = {
             name: WindowDataset(getattr(split, name), getattr(split, f"{name}_labels"), **options)
             for name in ("train", "val", "test")

@@ -136,7 +136,7 @@ def test_window_datasets_need_stream_wise_validation():
     from audioconv.windows import WindowDataset
 
     streams = [np.random.default_rng(i).normal(size=(200, 3)).astype(np.float32) for i in range(4)]
-    windows = WindowDataset(streams, [0, 1, 0, 1], size=32, step=16)
+    windows = WindowDataset(streams, [0, 1, 0, 1], window=32, hop=16)
     with pytest.raises(ConfigError, match="split_streams"):
         TimeSeriesDataModule(windows, class_names=["rest", "walk"])
     dm = TimeSeriesDataModule(

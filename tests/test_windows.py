@@ -123,14 +123,14 @@ def test_seed_layout_rows_start_at_k_times_step_plus_one():
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"size": 0, "step": 1}, "size=0"),
-        ({"size": 3, "step": -2}, "step=-2"),
-        ({"size": 2.5, "step": 1}, "size=2.5"),
-        ({"size": True, "step": 1}, "size=True"),
-        ({"size": 11, "step": 1}, "size=11 exceeds the 10 samples"),
-        ({"size": 3, "step": 1, "pad_value": 0.0}, "drop_last=False"),
-        ({"size": 3, "step": 1, "drop_last": False}, "pad_value"),
-        ({"size": 3, "step": 1, "axis": 2}, "axis=2"),
+        ({"window": 0, "hop": 1}, "window=0"),
+        ({"window": 3, "hop": -2}, "hop=-2"),
+        ({"window": 2.5, "hop": 1}, "window=2.5"),
+        ({"window": True, "hop": 1}, "window=True"),
+        ({"window": 11, "hop": 1}, "window=11 exceeds the 10 samples"),
+        ({"window": 3, "hop": 1, "pad_value": 0.0}, "drop_last=False"),
+        ({"window": 3, "hop": 1, "drop_last": False}, "pad_value"),
+        ({"window": 3, "hop": 1, "axis": 2}, "axis=2"),
     ],
 )
 def test_sliding_windows_errors_name_the_value(kwargs, match):
@@ -219,11 +219,11 @@ def tagged_streams(lengths, channels=2):
 def test_windows_never_cross_a_stream_boundary(lengths, size, step):
     streams = tagged_streams(lengths)
     if max(lengths) < size:
-        with pytest.raises(ConfigError, match=f"size={size}"):
-            WindowDataset(streams, size=size, step=step)
+        with pytest.raises(ConfigError, match=f"window={size}"):
+            WindowDataset(streams, window=size, hop=step)
         return
     with pytest.warns(UserWarning) if min(lengths) < size else _no_warning():
-        ds = WindowDataset(streams, size=size, step=step)
+        ds = WindowDataset(streams, window=size, hop=step)
     expected = sum(len(naive_starts(n, size, step, pad=False)) for n in lengths)
     assert len(ds) == expected
     x = ds.get_batch(np.arange(len(ds)))  # (n, channels, size)
@@ -246,7 +246,7 @@ def test_get_batch_equals_stacked_items(lengths, raw, channels_first):
     labels = [np.arange(n) for n in lengths]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # streams shorter than size give no windows
-        ds = WindowDataset(streams, labels, size=4, step=3, channels_first=channels_first)
+        ds = WindowDataset(streams, labels, window=4, hop=3, channels_first=channels_first)
     indices = [i % (2 * len(ds)) - len(ds) for i in raw]  # in [-n, n), negatives included
     x, y = ds.get_batch(indices)
     assert x.shape == (len(indices), *((3, 4) if channels_first else (4, 3)))
@@ -278,7 +278,7 @@ class _no_warning:
 def test_items_batches_and_loader_agree():
     streams = tagged_streams([50, 37, 9], channels=3)
     labels = [np.arange(50) % 3, np.arange(37) % 2, np.zeros(9, dtype=int)]
-    ds = WindowDataset(streams, labels, size=8, step=4, label_reduce="majority")
+    ds = WindowDataset(streams, labels, window=8, hop=4, label_reduce="majority")
     x0, y0 = ds[5]
     assert x0.shape == (3, 8) and x0.dtype == torch.float32 and y0.dtype == torch.int64
     xb, yb = ds[[5, 19, 0]]
@@ -296,7 +296,7 @@ def test_items_batches_and_loader_agree():
     all_starts = ds.get_batch(np.arange(len(ds)))[0][:, 0, 0]
     assert sorted(seen) == sorted(all_starts.tolist())  # every window once
 
-    last = WindowDataset(streams, [0, 1, 2], size=8, step=4, channels_first=False)
+    last = WindowDataset(streams, [0, 1, 2], window=8, hop=4, channels_first=False)
     xl, yl = last[len(last) - 1]
     assert xl.shape == (8, 3) and yl.item() == 2  # per-stream labels
     torch.testing.assert_close(xl.T, ds[len(ds) - 1][0])
@@ -304,7 +304,7 @@ def test_items_batches_and_loader_agree():
 
 def test_pickling_does_not_materialise_the_windows():
     stream = np.random.default_rng(0).standard_normal((20_000, 4)).astype(np.float32)
-    ds = WindowDataset([stream], size=512, step=1)
+    ds = WindowDataset([stream], window=512, hop=1)
     ds.get_batch([0, 1])  # builds the views
     size = len(pickle.dumps(ds))
     assert size < 2 * stream.nbytes  # the windows would be 512x the stream
@@ -318,34 +318,34 @@ def test_standardize_uses_training_statistics_only():
     stats = fit_standardizer(train)
     np.testing.assert_allclose(stats.mean, train[0].mean(axis=0), rtol=1e-5)
     np.testing.assert_allclose(stats.std, train[0].std(axis=0), rtol=1e-4)
-    val_ds = WindowDataset(val, size=10, step=10, standardize=stats)
+    val_ds = WindowDataset(val, window=10, hop=10, standardize=stats)
     x = val_ds.get_batch(range(len(val_ds)))
     expected = (val[0][:100].reshape(10, 10, 2) - stats.mean) / stats.std  # (n, size, channels)
     np.testing.assert_allclose(x.numpy(), expected.transpose(0, 2, 1), rtol=1e-5, atol=1e-6)
-    from_dataset = fit_standardizer(WindowDataset(train, size=10, step=5))
+    from_dataset = fit_standardizer(WindowDataset(train, window=10, hop=5))
     np.testing.assert_array_equal(from_dataset.mean, stats.mean)
     np.testing.assert_array_equal(from_dataset.std, stats.std)
     with pytest.raises(ConfigError, match="standardize=True"):
-        WindowDataset(val, size=10, step=10, standardize=True)
+        WindowDataset(val, window=10, hop=10, standardize=True)
     with pytest.raises(ConfigError, match="3 channels"):
-        WindowDataset(val, size=10, step=10, standardize=Standardizer(np.zeros(3), np.ones(3)))
+        WindowDataset(val, window=10, hop=10, standardize=Standardizer(np.zeros(3), np.ones(3)))
 
 
 def test_dataframe_streams_and_dataset_errors():
     frame = pd.DataFrame(
         {"stream_id": ["a"] * 6 + ["b"] * 5, "x": np.arange(11.0), "label": [1] * 6 + [0] * 5}
     )
-    ds = WindowDataset(frame, "label", size=3, step=2)
+    ds = WindowDataset(frame, "label", window=3, hop=2)
     assert len(ds) == 2 + 2 and ds.labels.tolist() == [1, 1, 0, 0]
     assert ds[2][0].tolist() == [[6.0, 7.0, 8.0]]  # stream b starts at row 6
     with pytest.raises(ConfigError, match="stream_id"):
-        WindowDataset(frame.drop(columns="stream_id"), size=3, step=2)
+        WindowDataset(frame.drop(columns="stream_id"), window=3, hop=2)
     with pytest.raises(ConfigError, match="labels\\[0\\] has 5 steps"):
-        WindowDataset([np.zeros((6, 1))], [np.zeros(5)], size=3, step=1)
+        WindowDataset([np.zeros((6, 1))], [np.zeros(5)], window=3, hop=1)
     with pytest.raises(ConfigError, match="encode them"):
-        WindowDataset([np.zeros((6, 1))], ["walk"], size=3, step=1)
+        WindowDataset([np.zeros((6, 1))], ["walk"], window=3, hop=1)
     with pytest.raises(IndexError, match="out of range"):
-        WindowDataset([np.zeros((6, 1))], size=3, step=1)[4]
+        WindowDataset([np.zeros((6, 1))], window=3, hop=1)[4]
 
 
 # ---------------------------------------------------------------- splits
@@ -400,7 +400,7 @@ def test_split_errors():
     streams = tagged_streams([50, 50])
     with pytest.raises(ConfigError, match="2 stream"):
         split_streams(streams, val_size=0.2, test_size=0.2)
-    with pytest.raises(ConfigError, match="gap=size"):
+    with pytest.raises(ConfigError, match="gap=window"):
         split_streams(streams, by="time")
     with pytest.raises(ConfigError, match="gap only applies"):
         split_streams(streams, gap=4)
@@ -453,7 +453,7 @@ def test_sensor_log_policies_and_streams(sensor_csv):
     assert [len(s) for s in streams] == [5, 3] and np.shares_memory(streams[0], log.data)
     assert log.classes.tolist() == ["sit", "walk"]
     assert [c.tolist() for c in log.stream_labels()] == [[1, 1, 1, 0, 0], [0, 0, 0]]
-    ds = WindowDataset(streams, log.stream_labels(), size=3, step=1)
+    ds = WindowDataset(streams, log.stream_labels(), window=3, hop=1)
     assert len(ds) == 3 + 1
 
     dropped = read_sensor_log(sensor_csv, nan_policy="drop", **kwargs)
@@ -505,3 +505,19 @@ def test_old_keyword_names_still_work_with_a_deprecation_warning():
     with pytest.warns(DeprecationWarning, match="use label_reduce="):
         old_labels = window_labels(y, 4, 2, reduce="majority")
     assert old_labels.tolist() == window_labels(y, 4, 2, label_reduce="majority").tolist()
+
+
+def test_old_window_names_size_and_step_still_work_with_a_deprecation_warning():
+    """size= / step= were renamed window= / hop= (the input contract's names); the old keywords
+    warn and give the same windows."""
+    stream = np.arange(20.0)[:, None]
+    with pytest.warns(DeprecationWarning, match=r"sliding_windows\(size=\) is deprecated"):
+        old = sliding_windows(stream, size=5, step=3)
+    np.testing.assert_array_equal(old, sliding_windows(stream, window=5, hop=3))
+    with pytest.warns(DeprecationWarning, match="use hop="):
+        ds = WindowDataset([stream], size=5, step=3)
+    assert (ds.window, ds.hop, len(ds)) == (5, 3, 6)
+    with pytest.warns(DeprecationWarning, match="use window="):
+        assert ds.size == 5
+    with pytest.raises(ConfigError, match="needs hop="):
+        sliding_windows(stream, 5)

@@ -1,9 +1,10 @@
 """Zero-copy sliding windows over time series, leakage-safe splits and sensor-log loading.
 
-Window ``k`` of a stream covers the samples ``[k * step, k * step + size)``: the "reformatting data"
-layout where a batch is ``batch x size x channels`` and consecutive windows start ``step`` samples
-apart. Windows are strided **views** of the stream, so windowing a long recording costs no memory;
-a mini-batch copies only its own windows when it is gathered.
+Window ``k`` of a stream covers the samples ``[k * hop, k * hop + window)``: the "reformatting
+data" layout where a batch is ``batch x window x channels`` and consecutive windows start ``hop``
+samples apart (``window`` / ``hop``: the names of the input contract and of every windowing call).
+Windows are strided **views** of the stream, so windowing a long recording costs no memory; a
+mini-batch copies only its own windows when it is gathered.
 
 The package imports numpy only; torch and pandas are imported when a tensor, a DataFrame or a file
 is actually handled, so ``import audioconv.windows`` stays cheap for numpy users. Its modules:
@@ -12,12 +13,12 @@ is actually handled, so ``import audioconv.windows`` stays cheap for numpy users
 ``split_streams``), ``dataset`` (``WindowDataset``) and ``sensor_log`` (``SensorLog``,
 ``read_sensor_log``).
 
-Seed layout (a stream ``1..17``, ``size=m=5``, ``step=s=3``): rows start at ``1, s+1, 2s+1, ...``
+Seed layout (a stream ``1..17``, ``window=m=5``, ``hop=s=3``): rows start at ``1, s+1, 2s+1, ...``
 
 >>> import numpy as np
 >>> from audioconv.windows import sliding_windows
 >>> stream = np.arange(1, 18)            # the stream 1, 2, ..., 17
->>> w = sliding_windows(stream, 5, 3)    # (n_windows, size) = (5, 5)
+>>> w = sliding_windows(stream, 5, 3)    # (n_windows, window) = (5, 5)
 >>> w
 array([[ 1,  2,  3,  4,  5],
        [ 4,  5,  6,  7,  8],

@@ -38,26 +38,26 @@ def _check_choice(name: str, value: object, choices: Sequence[str]) -> None:
         raise ConfigError(f"{name}={value!r} is not one of {', '.join(map(repr, choices))}")
 
 
-def _window_count(length: int, size: int, step: int, *, pad: bool) -> tuple[int, int]:
+def _window_count(length: int, window: int, hop: int, *, pad: bool) -> tuple[int, int]:
     """Number of windows and the samples of padding the last one needs.
 
-    Full windows start at ``k * step`` while ``k * step + size <= length``. With ``pad`` one more
-    window starts at the next ``k * step`` if that start lies inside the stream and the stream has
-    samples after the end of the last full window; it is filled up to ``size`` with padding.
+    Full windows start at ``k * hop`` while ``k * hop + window <= length``. With ``pad`` one more
+    window starts at the next ``k * hop`` if that start lies inside the stream and the stream has
+    samples after the end of the last full window; it is filled up to ``window`` with padding.
     """
-    n_full = (length - size) // step + 1 if length >= size else 0
+    n_full = (length - window) // hop + 1 if length >= window else 0
     if not pad:
         return n_full, 0
-    covered_end = (n_full - 1) * step + size if n_full else 0
-    next_start = n_full * step
+    covered_end = (n_full - 1) * hop + window if n_full else 0
+    next_start = n_full * hop
     if next_start < length and covered_end < length:
-        return n_full + 1, next_start + size - length
+        return n_full + 1, next_start + window - length
     return n_full, 0
 
 
-def _validate_window_args(length: int, size: int, step: int, drop_last: bool, pad_value, where):
-    size = _positive_int("size", size)
-    step = _positive_int("step", step)
+def _validate_window_args(length: int, window: int, hop: int, drop_last: bool, pad_value, where):
+    window = _positive_int("window", window)
+    hop = _positive_int("hop", hop)
     if length == 0:
         raise ConfigError(f"{where} has 0 samples along the window axis: nothing to window")
     if drop_last and pad_value is not None:
@@ -69,12 +69,12 @@ def _validate_window_args(length: int, size: int, step: int, drop_last: bool, pa
         raise ConfigError(
             "drop_last=False needs a pad_value to fill the last window (e.g. pad_value=0.0)"
         )
-    if drop_last and size > length:
+    if drop_last and window > length:
         raise ConfigError(
-            f"size={size} exceeds the {length} samples of {where}: lower size, or pad the tail "
-            "with drop_last=False, pad_value=0.0"
+            f"window={window} exceeds the {length} samples of {where}: lower window, or pad the "
+            "tail with drop_last=False, pad_value=0.0"
         )
-    return size, step
+    return window, hop
 
 
 def _as_streams(streams, labels) -> tuple[list[np.ndarray], list[Any] | None]:
@@ -156,7 +156,9 @@ def _is_range(values: np.ndarray) -> bool:
     )
 
 
-def renamed_keyword(where: str, old: str, old_value: Any, new: str, new_value: Any) -> Any:
+def renamed_keyword(
+    where: str, old: str, old_value: Any, new: str, new_value: Any, *, stacklevel: int = 3
+) -> Any:
     """``new_value``, or ``old_value`` with a ``DeprecationWarning`` when the caller used the
     deprecated keyword ``old`` (``None`` = not given) of ``where``."""
     if old_value is None:
@@ -164,6 +166,20 @@ def renamed_keyword(where: str, old: str, old_value: Any, new: str, new_value: A
     warnings.warn(
         f"{where}({old}=) is deprecated: use {new}= (the same value)",
         DeprecationWarning,
-        stacklevel=3,
+        stacklevel=stacklevel,
     )
     return old_value
+
+
+def window_and_hop(where: str, window, hop, size, step) -> tuple[Any, Any]:
+    """``(window, hop)``: samples per window and between window starts, the package's names
+    (as the input contract's), or the deprecated ``size=`` / ``step=`` of ``where``."""
+    window = renamed_keyword(where, "size", size, "window", window, stacklevel=4)
+    hop = renamed_keyword(where, "step", step, "hop", hop, stacklevel=4)
+    missing = [f"{name}=" for name, value in (("window", window), ("hop", hop)) if value is None]
+    if missing:
+        raise ConfigError(
+            f"{where} needs {' and '.join(missing)}: samples per window and samples between "
+            "window starts"
+        )
+    return window, hop

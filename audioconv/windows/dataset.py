@@ -20,6 +20,8 @@ from audioconv.windows._common import (
     _check_choice,
     _is_range,
     _window_count,
+    renamed_keyword,
+    window_and_hop,
 )
 from audioconv.windows.labels import window_labels
 from audioconv.windows.standardise import Standardizer
@@ -39,20 +41,22 @@ class WindowDataset:
         labels: ``None``; one label per stream (a scalar) or per step (``(time,)`` arrays, reduced
             to one per window with ``label_reduce``, see :func:`window_labels`); with a DataFrame,
             the name of its label column.
-        size, step: window length and the samples between window starts (keyword-only).
-        channels_first: windows as ``(channels, size)`` (the model boundary layout) or
-            ``(size, channels)``.
+        window, hop: window length and the samples between window starts (keyword-only).
+        channels_first: windows as ``(channels, window)`` (the model boundary layout) or
+            ``(window, channels)``.
         transform: callable applied to each window tensor in ``__getitem__`` and to the batch
-            tensor ``(batch, channels, size)`` in :meth:`get_batch`; use transforms that accept any
-            leading shape (as ``audioconv.features`` modules do).
+            tensor ``(batch, channels, window)`` in :meth:`get_batch`; use transforms that accept
+            any leading shape (as ``audioconv.features`` modules do).
         label_reduce: ``"last"`` | ``"majority"`` | ``"center"`` | ``"any"`` for per-step labels.
         standardize: ``False``, or a :class:`Standardizer` / ``(mean, std)`` pair fitted on the
             training streams only (:func:`fit_standardizer`). ``True`` is refused: it would fit on
             this dataset's own streams, leaking validation / test statistics.
+        size, step: deprecated names of ``window`` / ``hop`` (a ``DeprecationWarning``; the
+            attributes ``size`` / ``step`` read ``window`` / ``hop``).
 
     Items: ``ds[i]`` is ``(window, label)`` (a float32 tensor and a 0-d tensor) or just the window
     without labels. ``ds[[i, j, ...]]`` (any int sequence) is a whole batch, gathered at once:
-    ``(batch, channels, size)`` and ``(batch,)``. :meth:`loader` builds a ``DataLoader`` on that.
+    ``(batch, channels, window)`` and ``(batch,)``. :meth:`loader` builds a ``DataLoader`` on that.
 
     Workers: the streams are pickled into each worker process under the spawn / forkserver start
     methods; batch gathering is a cheap in-process copy, so ``num_workers=0`` is usually fastest.
@@ -63,15 +67,18 @@ class WindowDataset:
         streams,
         labels=None,
         *,
-        size: int,
-        step: int,
+        window: int | None = None,
+        hop: int | None = None,
         channels_first: bool = True,
         transform: Callable | None = None,
         label_reduce: LabelReduce = "last",
         standardize: bool | Standardizer | tuple = False,
+        size: int | None = None,
+        step: int | None = None,
     ):
-        self.size = _positive_int("size", size)
-        self.step = _positive_int("step", step)
+        window, hop = window_and_hop("WindowDataset", window, hop, size, step)
+        self.window = _positive_int("window", window)
+        self.hop = _positive_int("hop", hop)
         _check_choice("label_reduce", label_reduce, _REDUCES)
         if transform is not None and not callable(transform):
             raise ConfigError(f"transform={transform!r} must be callable or None")
@@ -83,23 +90,35 @@ class WindowDataset:
         self.label_reduce = label_reduce
         self.standardizer = self._check_standardize(standardize)
 
-        counts = [_window_count(len(s), self.size, self.step, pad=False)[0] for s in self.streams]
+        counts = [_window_count(len(s), self.window, self.hop, pad=False)[0] for s in self.streams]
         self.n_windows_per_stream = np.asarray(counts, dtype=np.int64)
         if self.n_windows_per_stream.sum() == 0:
             raise ConfigError(
-                f"no stream is at least size={self.size} samples long "
-                f"(longest: {max(len(s) for s in self.streams)}): lower size"
+                f"no stream is at least window={self.window} samples long "
+                f"(longest: {max(len(s) for s in self.streams)}): lower window"
             )
         short = int((self.n_windows_per_stream == 0).sum())
         if short:
             warnings.warn(
-                f"{short} stream(s) shorter than size={self.size} give no windows", stacklevel=2
+                f"{short} stream(s) shorter than window={self.window} give no windows", stacklevel=2
             )
         # windows offsets[i] .. offsets[i + 1] - 1 are the windows of stream i, in time order
         self.offsets = np.concatenate([[0], np.cumsum(counts)])  # (n_streams + 1,)
         self._offsets = self.offsets.tolist()  # for bisect on one index
         self.labels = None if labels is None else self._window_labels(labels, counts)
         self._views: list[np.ndarray] | None = None
+
+    @property
+    def size(self) -> int:
+        """Deprecated name of :attr:`window`."""
+        renamed_keyword("WindowDataset", "size", True, "window", None)
+        return self.window
+
+    @property
+    def step(self) -> int:
+        """Deprecated name of :attr:`hop`."""
+        renamed_keyword("WindowDataset", "step", True, "hop", None)
+        return self.hop
 
     def _check_standardize(self, standardize) -> Standardizer | None:
         if standardize is True:
@@ -127,7 +146,7 @@ class WindowDataset:
             else:
                 per_stream.append(
                     window_labels(
-                        np.asarray(label), self.size, self.step, label_reduce=self.label_reduce
+                        np.asarray(label), self.window, self.hop, label_reduce=self.label_reduce
                     )
                 )
         out = np.concatenate(per_stream)  # (n_windows,)
@@ -145,21 +164,21 @@ class WindowDataset:
 
     @property
     def views(self) -> list[np.ndarray]:
-        """Per stream, read-only window views ``(n_windows_i, size, channels)`` (or
-        ``(n_windows_i, channels, size)`` when ``channels_first``), built on first use."""
+        """Per stream, read-only window views ``(n_windows_i, window, channels)`` (or
+        ``(n_windows_i, channels, window)`` when ``channels_first``), built on first use."""
         if self._views is None:
             self._views = []
             for stream, count in zip(self.streams, self.n_windows_per_stream):
                 rows, cols = stream.strides
-                if self.channels_first:  # (time, channels) -> (n, channels, size)
+                if self.channels_first:  # (time, channels) -> (n, channels, window)
                     shape, strides = (
-                        (count, self.n_channels, self.size),
-                        (self.step * rows, cols, rows),
+                        (count, self.n_channels, self.window),
+                        (self.hop * rows, cols, rows),
                     )
-                else:  # (time, channels) -> (n, size, channels)
+                else:  # (time, channels) -> (n, window, channels)
                     shape, strides = (
-                        (count, self.size, self.n_channels),
-                        (self.step * rows, rows, cols),
+                        (count, self.window, self.n_channels),
+                        (self.hop * rows, rows, cols),
                     )
                 self._views.append(as_strided(stream, shape, strides, writeable=False))
         return self._views
@@ -173,7 +192,7 @@ class WindowDataset:
         :attr:`offsets` (the dataset itself stores one offset per stream)."""
         streams = np.repeat(np.arange(len(self.streams)), self.n_windows_per_stream)  # (n,)
         ordinals = np.arange(len(self)) - self.offsets[streams]  # window k of its stream
-        return np.stack([streams, ordinals * self.step], axis=1)  # (n_windows, 2)
+        return np.stack([streams, ordinals * self.hop], axis=1)  # (n_windows, 2)
 
     def _locate(self, i: int) -> tuple[int, int]:
         """Stream and window ordinal within it of the non-negative window index ``i``."""
@@ -191,7 +210,7 @@ class WindowDataset:
             raise IndexError(f"window {i} is out of range for {len(self)} windows")
         i %= len(self)
         stream, ordinal = self._locate(i)
-        window = np.array(self.views[stream][ordinal])  # (channels, size) copy
+        window = np.array(self.views[stream][ordinal])  # (channels, window) copy
         window = self._standardize(window)
         x = torch.from_numpy(window)
         if self.transform is not None:
@@ -207,7 +226,7 @@ class WindowDataset:
             indices: int sequence / array / tensor of window indices, shape ``(batch,)``.
 
         Returns:
-            ``x`` float32 ``(batch, channels, size)`` (``(batch, size, channels)`` without
+            ``x`` float32 ``(batch, channels, window)`` (``(batch, window, channels)`` without
             ``channels_first``) and, with labels, ``(x, y)`` with ``y`` of shape ``(batch,)``.
         """
         import torch
@@ -249,7 +268,7 @@ class WindowDataset:
         return x, torch.from_numpy(labels)
 
     def _standardize(self, windows: np.ndarray) -> np.ndarray:
-        """In place on a fresh copy: ``(..., channels, size)`` or ``(..., size, channels)``."""
+        """In place on a fresh copy: ``(..., channels, window)`` or ``(..., window, channels)``."""
         if self.standardizer is None:
             return windows
         shape = (-1, 1) if self.channels_first else (-1,)  # broadcast over the time axis

@@ -17,6 +17,7 @@ from audioconv.windows._common import (
     _validate_window_args,
     _window_count,
     renamed_keyword,
+    window_and_hop,
 )
 from audioconv.windows.views import sliding_windows
 
@@ -26,32 +27,35 @@ if TYPE_CHECKING:
 
 def window_labels(
     y: np.ndarray | torch.Tensor,
-    size: int,
-    step: int,
+    window: int | None = None,
+    hop: int | None = None,
     *,
     label_reduce: LabelReduce = "last",
     drop_last: bool = True,
     reduce: LabelReduce | None = None,
+    size: int | None = None,
+    step: int | None = None,
 ) -> np.ndarray | torch.Tensor:
     """One label per window from per-step labels ``y`` (same windows as :func:`sliding_windows`).
 
     Args:
         y: per-step labels, shape ``(time,)``; ``label_reduce="last"|"center"|"any"`` also take
             ``(time, *rest)`` (e.g. multi-hot ``(time, classes)``).
-        size, step: the window size and step used for the signal.
-        label_reduce: how a window's ``size`` labels become one (as ``WindowDataset``'s):
+        window, hop: the window length and hop used for the signal.
+        label_reduce: how a window's ``window`` labels become one (as ``WindowDataset``'s):
             ``"last"`` the label of the window's last sample (what a causal / streaming model
-            has seen); ``"center"`` the label at offset ``size // 2`` (for even sizes the later
+            has seen); ``"center"`` the label at offset ``window // 2`` (for even sizes the later
             of the two middle samples); ``"majority"`` the most frequent label, **ties go to the
             smallest label**; ``"any"`` True if any label in the window is non-zero (event
             detection), a bool array.
         drop_last: ``False`` adds the padded tail window of ``sliding_windows(...,
             drop_last=False)``; its label reduces over its real samples only.
-        reduce: deprecated name of ``label_reduce`` (a ``DeprecationWarning``).
+        reduce, size, step: deprecated names of ``label_reduce``, ``window``, ``hop`` (a
+            ``DeprecationWarning``).
 
     Returns:
         ``(n_windows, *rest)``; a numpy array for numpy input, a tensor for tensor input.
-        ``"majority"`` and ``"any"`` run in O(time) (cumulative counts), not O(n_windows * size).
+        ``"majority"`` and ``"any"`` run in O(time) (cumulative counts), not O(n_windows * window).
 
     >>> y = np.array([0, 0, 1, 1, 1, 2, 2, 0])
     >>> last = window_labels(y, 4, 2, label_reduce="last")
@@ -59,6 +63,7 @@ def window_labels(
     (array([1, 2, 0]), array([0, 1, 2]))
     """
     reduce = renamed_keyword("window_labels", "reduce", reduce, "label_reduce", label_reduce)
+    window, hop = window_and_hop("window_labels", window, hop, size, step)
     _check_choice("label_reduce", reduce, _REDUCES)
     tensor = _is_tensor(y)
     labels = y.detach().cpu().numpy() if tensor else np.asarray(y)
@@ -70,13 +75,15 @@ def window_labels(
             "use label_reduce='any' for multi-hot labels"
         )
     pad_value = None if drop_last else 0
-    size, step = _validate_window_args(len(labels), size, step, drop_last, pad_value, "the labels")
-    n_full, n_pad = _window_count(len(labels), size, step, pad=not drop_last)
+    window, hop = _validate_window_args(
+        len(labels), window, hop, drop_last, pad_value, "the labels"
+    )
+    n_full, n_pad = _window_count(len(labels), window, hop, pad=not drop_last)
     n_full -= bool(n_pad)
-    starts = np.arange(n_full) * step
-    ends = starts + size
+    starts = np.arange(n_full) * hop
+    ends = starts + window
     if n_pad:  # the padded window covers its real samples only
-        starts = np.append(starts, n_full * step)
+        starts = np.append(starts, n_full * hop)
         ends = np.append(ends, len(labels))
     out = _reduce_spans(labels, starts, ends, reduce)
     if tensor:
@@ -116,26 +123,29 @@ def _span_counts(flags: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.
 
 def forecast_targets(
     x: np.ndarray | torch.Tensor,
-    size: int,
-    step: int,
-    horizon: int,
+    window: int | None = None,
+    hop: int | None = None,
+    horizon: int | None = None,
     *,
     gap: int = 0,
+    size: int | None = None,
+    step: int | None = None,
 ) -> tuple[Any, Any]:
     """Input windows and the target window that follows each of them, both views of ``x``.
 
-    Input ``k`` is ``x[k*step : k*step + size]``; its target is
-    ``x[k*step + size + gap : k*step + size + gap + horizon]`` (time on axis 0). Only windows whose
-    whole target fits in ``x`` are returned.
+    Input ``k`` is ``x[k*hop : k*hop + window]``; its target is
+    ``x[k*hop + window + gap : k*hop + window + gap + horizon]`` (time on axis 0). Only windows
+    whose whole target fits in ``x`` are returned.
 
     Args:
         x: ``(time, *rest)`` numpy array or tensor.
-        size: input window length; step: samples between window starts; horizon: target length.
+        window: input window length; hop: samples between window starts; horizon: target length.
         gap: samples skipped between the end of the input and the start of the target
             (>= 0). A negative gap would put input samples inside the target (leakage) and raises.
+        size, step: deprecated names of ``window`` / ``hop`` (a ``DeprecationWarning``).
 
     Returns:
-        ``(inputs, targets)`` of shapes ``(n, size, *rest)`` and ``(n, horizon, *rest)``.
+        ``(inputs, targets)`` of shapes ``(n, window, *rest)`` and ``(n, horizon, *rest)``.
 
     >>> inputs, targets = forecast_targets(np.arange(10), 4, 3, 2)
     >>> inputs, targets
@@ -143,8 +153,9 @@ def forecast_targets(
            [3, 4, 5, 6]]), array([[4, 5],
            [7, 8]]))
     """
-    size = _positive_int("size", size)
-    step = _positive_int("step", step)
+    window, hop = window_and_hop("forecast_targets", window, hop, size, step)
+    window = _positive_int("window", window)
+    hop = _positive_int("hop", hop)
     horizon = _positive_int("horizon", horizon)
     gap = operator.index(gap)
     if gap < 0:
@@ -152,15 +163,15 @@ def forecast_targets(
             f"gap={gap} makes each target start {-gap} sample(s) inside its input window "
             "(input/target leakage): use gap >= 0"
         )
-    span = size + gap + horizon
+    span = window + gap + horizon
     length = x.shape[0]
     if span > length:
         raise ConfigError(
-            f"size + gap + horizon = {size} + {gap} + {horizon} = {span} exceeds the {length} "
-            "samples of the input: lower size or horizon"
+            f"window + gap + horizon = {window} + {gap} + {horizon} = {span} exceeds the {length} "
+            "samples of the input: lower window or horizon"
         )
-    n = (length - span) // step + 1
-    last = (n - 1) * step
-    inputs = sliding_windows(x[: last + size], size, step)  # (n, size, *rest)
-    targets = sliding_windows(x[size + gap : last + span], horizon, step)  # (n, horizon, *rest)
+    n = (length - span) // hop + 1
+    last = (n - 1) * hop
+    inputs = sliding_windows(x[: last + window], window, hop)  # (n, window, *rest)
+    targets = sliding_windows(x[window + gap : last + span], horizon, hop)  # (n, horizon, *rest)
     return inputs, targets

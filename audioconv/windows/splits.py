@@ -53,8 +53,8 @@ def split_streams(
       shuffled with ``seed``; each split asked for (``val`` / ``test`` > 0) gets >= 1 stream.
     - ``by="time"``: every stream is cut in time into ``[train | gap | val | gap | test]`` (the
       future is never used for training); ``gap`` samples are dropped between blocks. Pass
-      ``gap=size`` (the window size): a window then never sits within a window length of a window
-      in another split. ``seed`` is unused (the split is deterministic).
+      ``gap=window`` (the window length): a window then never sits within a window length of a
+      window in another split. ``seed`` is unused (the split is deterministic).
 
     Args:
         streams, labels: as for :class:`WindowDataset` (list of arrays, or a DataFrame with a
@@ -85,7 +85,7 @@ def split_streams(
         spans = _split_by_stream(arrays, val, test, seed)
     else:
         if gap is None:
-            raise ConfigError("by='time' needs gap: pass gap=size (the window size)")
+            raise ConfigError("by='time' needs gap: pass gap=window (the window length)")
         if operator.index(gap) < 0:
             raise ConfigError(f"gap={gap} must be >= 0 samples")
         spans = _split_by_time(arrays, val, test, operator.index(gap))
