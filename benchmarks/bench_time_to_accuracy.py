@@ -106,6 +106,7 @@ def main() -> str:
             f"| {name} | {data} | {_minutes(row['seconds'])} | {row['epochs']} | "
             f"{100 * row['accuracy']:.2f}% | {base} | `{row['command']}` |"
         )
+        print(lines[-1], flush=True)
     if not os.environ.get("AUDIOCONV_FSDD"):
         lines.append("\nFSDD rows: set `AUDIOCONV_FSDD` to the FSDD `recordings/` folder.")
     if not os.environ.get("AUDIOCONV_RAVDESS"):

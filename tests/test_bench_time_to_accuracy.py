@@ -1,0 +1,32 @@
+"""The time-to-accuracy bench: which rows run (real-data rows only when their folder is given) and
+how epochs are read from a run's metrics.csv. The runs themselves are ``make bench``'s job."""
+
+from __future__ import annotations
+
+from benchmarks import bench_time_to_accuracy as bench
+
+
+def test_real_data_rows_only_when_their_folder_exists(tmp_path, monkeypatch):
+    monkeypatch.delenv("AUDIOCONV_FSDD", raising=False)
+    monkeypatch.delenv("AUDIOCONV_RAVDESS", raising=False)
+    monkeypatch.delenv("AUDIOCONV_TTA_ONLY", raising=False)
+    assert [name for name, _, _ in bench._rows()] == ["digits_embedded", "ucr_gunpoint"]
+    monkeypatch.setenv("AUDIOCONV_FSDD", str(tmp_path / "missing"))
+    assert len(bench._rows()) == 2
+    monkeypatch.setenv("AUDIOCONV_FSDD", str(tmp_path))
+    monkeypatch.setenv("AUDIOCONV_RAVDESS", str(tmp_path))
+    rows = {name: argv for name, _, argv in bench._rows()}
+    assert rows["fsdd_official"][-2:] == ["--split", "official"]
+    assert rows["fsdd_speakers"][-2:] == ["--split", "speaker"]
+    assert rows["ravdess_actors"] == ["recipes/speech_emotion.py", "--data-dir", str(tmp_path)]
+    monkeypatch.setenv("AUDIOCONV_TTA_ONLY", "fsdd_official,ucr_gunpoint")
+    assert [name for name, _, _ in bench._rows()] == ["ucr_gunpoint", "fsdd_official"]
+
+
+def test_epochs_are_the_distinct_epochs_with_a_training_loss(tmp_path):
+    csv = tmp_path / "metrics.csv"
+    csv.write_text(
+        "epoch,step,train/loss_epoch,val/loss,test/acc\n"
+        "0,10,1.0,,\n0,10,,0.9,\n1,20,0.8,,\n1,20,,0.7,\n2,20,,,0.95\n"
+    )
+    assert bench._epochs(csv) == 2  # the test row (logged at epoch 2) is not an epoch trained
