@@ -38,6 +38,8 @@ def test_learning_curves_colour_per_split_and_test_as_a_line(tmp_path):
     assert [ax.get_title() for ax in axes] == ["accuracy", "loss"]
     for ax in axes:
         by_label = {line.get_label(): line for line in ax.lines}
+        labels = [text.get_text() for text in ax.get_legend().get_texts()]
+        assert labels[:2] == ["train", "validation"] and labels[2].startswith("test: ")
         assert to_rgba(by_label["train"].get_color()) == to_rgba(plots.SPLIT_COLORS["train"])
         assert to_rgba(by_label["validation"].get_color()) == to_rgba(plots.SPLIT_COLORS["val"])
         assert list(by_label["train"].get_xdata()) == [0, 1, 2, 3]

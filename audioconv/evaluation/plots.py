@@ -242,9 +242,11 @@ def learning_curves_figure(table: pd.DataFrame) -> Figure:
     fig = Figure(figsize=(4.5 * cols, 3.5 * rows), layout="constrained")
     axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
     for ax, (metric, columns) in zip(axes, groups.items()):
-        for column in columns:
-            stage = _STAGE.match(column).group(1)
-            stage = "val" if stage.startswith("val") else stage
+        stages = {
+            column: _STAGE.match(column).group(1)[:5].replace("valid", "val") for column in columns
+        }
+        for column in sorted(columns, key=lambda c: list(SPLIT_COLORS).index(stages[c])):
+            stage = stages[column]  # legend order: train, val, test
             series = table[column].dropna()
             color, name = SPLIT_COLORS[stage], SPLIT_NAMES[stage]
             if stage == "test":  # one evaluation after training, not an epoch
