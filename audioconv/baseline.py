@@ -31,7 +31,6 @@ from audioconv.evaluation import Report, evaluate
 
 __all__ = [
     "BaselineResult",
-    "attach_baseline",
     "audio_statistics",
     "fit_baseline",
     "run_audio_baseline",
@@ -198,10 +197,3 @@ def run_audio_baseline(
         )
         splits[name] = (x, labels[rows])
     return fit_baseline(splits, dataset.class_names, seed=seed)
-
-
-def attach_baseline(report: Report, result: BaselineResult, directory) -> None:
-    """Record ``result`` in ``report`` and rewrite ``report.json`` / ``report.md`` in
-    ``directory`` (atomically; the plots are unchanged)."""
-    report.baseline = result.to_dict()
-    report.save(directory, figures=False)

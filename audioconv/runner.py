@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import abc
 import dataclasses
+import functools
 import importlib.util
 import json
 import math
@@ -256,22 +257,21 @@ class AudioRecipe(Recipe):
         """Keyword arguments for ``AudioDataModule``'s split (``split``, ``test_fold``, ...)."""
         return {"split": "auto"}
 
-    def attach_baseline(self, datamodule, result) -> None:
-        """Fit the classical baseline on ``datamodule``'s split and add it to ``result``'s report
-        (``report.json`` / ``report.md`` in ``result.output_dir``)."""
-        from audioconv.baseline import attach_baseline, run_audio_baseline
+    def attach_baseline(self, datamodule, report) -> None:
+        """Fit the classical baseline on ``datamodule``'s split and record it in ``report``
+        (called by ``fit`` before it writes ``report.json``)."""
+        from audioconv.baseline import run_audio_baseline
 
         if datamodule.task not in ("binary", "multiclass"):
-            result.report.notes.append(
+            report.notes.append(
                 f"no classical baseline: it handles single-label tasks, not {datamodule.task}"
             )
-            result.report.save(result.output_dir, figures=False)
             return
         fitted = run_audio_baseline(
             datamodule, sample_rate=self.sample_rate, n_fft=self.n_fft,
             hop_length=self.hop_length, n_mels=self.n_mels, seed=self.seed,
         )  # fmt: skip
-        attach_baseline(result.report, fitted, result.output_dir)
+        report.baseline = fitted.to_dict()
 
     def checked_manifest(self):
         """``(manifest, skipped)``: :meth:`manifest` after decoding every file
@@ -421,28 +421,34 @@ def _fit_one(recipe: Recipe, output_dir: Path, *, progress: bool, out=None):
         limit_test_batches=limit,
         enable_progress_bar=progress,
         config={"recipe": {"name": recipe.name, "options": recipe.options()}},
+        before_report=functools.partial(_complete_report, recipe, experiment, output_dir),
     )
-    if getattr(recipe, "baseline", False) and result.report is not None:
-        recipe.attach_baseline(experiment.datamodule, result)
+    return result
+
+
+def _complete_report(recipe: Recipe, experiment: Experiment, output_dir: Path, report) -> None:
+    """What a recipe adds to the test report before ``fit`` writes it (the run folder still
+    locked): the classical baseline, and ``skipped.csv`` with a note when files were skipped."""
+    if getattr(recipe, "baseline", False):
+        recipe.attach_baseline(experiment.datamodule, report)
     skipped = experiment.skipped
-    if skipped is not None and len(skipped) and result.report is not None:
-        result.report.notes.append(
+    if skipped is not None and len(skipped):
+        from audioconv.data.summary import write_skipped
+
+        write_skipped(skipped, output_dir)
+        report.notes.append(
             f"{len(skipped)} bad file(s) skipped before training (on_error='skip'), listed in "
             "skipped.csv"
         )
-        result.report.save(result.output_dir, figures=False)
-    return result
 
 
 def _before_training(recipe: Recipe, experiment: Experiment, model, output_dir: Path, out):
     """Print what the run trains on (clips / seconds / groups per split and class), the model's
-    size and input, and the run folder; write ``skipped.csv`` when files were skipped."""
-    from audioconv.data.summary import describe_run, write_skipped
+    size and input, and the run folder (nothing is written: ``fit`` has not locked it yet)."""
+    from audioconv.data.summary import describe_run
 
     datamodule = experiment.datamodule
     skipped = experiment.skipped
-    if skipped is not None and len(skipped):
-        write_skipped(skipped, output_dir)
     table = None
     manifest = getattr(getattr(datamodule, "dataset", None), "manifest", None)
     if manifest is not None and hasattr(datamodule, "split_indices"):  # audio: a row per clip

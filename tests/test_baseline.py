@@ -132,3 +132,26 @@ def test_statistics_use_the_whole_clip():
     x = audio_statistics(waves, sample_rate=RATE, n_fft=256, hop_length=80, n_mels=32)
     assert x.shape == (2, 120) and np.isfinite(x).all()
     assert (x[:, 60:] >= 0).all()  # standard deviations
+
+
+def test_a_failing_baseline_leaves_no_finished_report_and_resume_completes_it(
+    digits, tmp_path, monkeypatch
+):
+    """report.json is written once, last, inside fit's lock: a crash while the baseline is fitted
+    leaves a run that --resume finishes (not one that claims to be complete without it)."""
+    from audioconv.runner import AudioRecipe
+
+    original = AudioRecipe.attach_baseline
+
+    def broken(self, datamodule, report):
+        raise RuntimeError("baseline crashed")
+
+    monkeypatch.setattr(AudioRecipe, "attach_baseline", broken)
+    with pytest.raises(RuntimeError, match="baseline crashed"):
+        _run(digits, tmp_path / "run")
+    assert not (tmp_path / "run" / "report.json").exists()
+    assert (tmp_path / "run" / "checkpoints" / "last.ckpt").is_file()
+    monkeypatch.setattr(AudioRecipe, "attach_baseline", original)
+    _run(digits, tmp_path / "run", "--resume")
+    report = json.loads((tmp_path / "run" / "report.json").read_text())
+    assert report["baseline"]["metrics"]["accuracy_score"] == 1.0
