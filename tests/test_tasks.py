@@ -268,3 +268,30 @@ def test_load_classifier_errors(tmp_path):
     other.body[1] = nn.Linear(IN, HIDDEN + 1)
     with pytest.raises(CheckpointError, match="do not fit"):
         load_classifier(path, backbone=other)
+
+
+def test_public_path_and_load_from_checkpoint_survive_the_package_split(tmp_path):
+    """``audioconv.tasks.<name>`` (the path old config.yaml files record) is the same object as
+    the class in its module, and a checkpoint written by a Trainer loads both ways."""
+    import importlib
+
+    import lightning as L
+
+    import audioconv.tasks as tasks
+
+    for name in tasks.__all__:
+        obj = getattr(tasks, name)
+        if isinstance(obj, type):
+            module = importlib.import_module(obj.__module__)
+            assert getattr(module, obj.__qualname__) is obj is getattr(tasks, name)
+    spec = {"dims": 1, "in_channels": 1, "num_classes": 3, "filters": (4,)}
+    model = Classifier(task="multiclass", num_classes=3, backbone_spec=("conv1d", spec))
+    trainer = L.Trainer(max_epochs=0, logger=False, enable_checkpointing=False)
+    trainer.strategy.connect(model)
+    path = tmp_path / "model.ckpt"
+    trainer.save_checkpoint(path)
+    x = torch.randn(2, 1, 32)
+    expected = model.eval()(x)
+    for loaded in (Classifier.load_from_checkpoint(path), load_classifier(path)):
+        assert type(loaded) is Classifier
+        torch.testing.assert_close(loaded.eval()(x), expected)
