@@ -278,28 +278,41 @@ def _prepare(
     return example, any_length if dynamic_time is None else dynamic_time, other_batch, other_length
 
 
-def _max_error(run: Callable[[torch.Tensor], np.ndarray], model: nn.Module, x: torch.Tensor):
-    """Max abs difference between ``run(x)`` and eager PyTorch; ``inf`` if ``run`` fails or the
-    shapes differ (an exported graph that only fits the example's length)."""
+def _check(name: str, run: Callable, model: nn.Module, x: torch.Tensor) -> None:
+    """Raise ``RuntimeError`` unless ``run(x)`` (the exported graph) matches eager PyTorch within
+    :data:`VERIFY_ATOL`; a runtime's own error (onnxruntime, TorchScript) is chained and its text
+    quoted."""
     with torch.inference_mode():
         expected = model(x).numpy()
+    advice = "export with dynamic_time=False, or report the model"
     try:
         got = run(x)
-    except Exception:  # onnxruntime's errors derive from Exception only
-        return float("inf")
+    except Exception as err:  # onnxruntime's errors derive from Exception only
+        raise RuntimeError(
+            f"the exported {name} graph fails on an input of shape {tuple(x.shape)} "
+            f"({type(err).__name__}: {err}): {advice}"
+        ) from err
     if got.shape != expected.shape:
-        return float("inf")
-    return float(np.max(np.abs(got - expected))) if got.size else 0.0
-
-
-def _check(name: str, run: Callable, model: nn.Module, x: torch.Tensor) -> None:
-    error = _max_error(run, model, x)
+        raise RuntimeError(
+            f"the exported {name} graph returns shape {got.shape} on an input of shape "
+            f"{tuple(x.shape)}, PyTorch {expected.shape}: {advice}"
+        )
+    error = float(np.max(np.abs(got - expected))) if got.size else 0.0
     if not error <= VERIFY_ATOL:
         raise RuntimeError(
             f"the exported {name} graph disagrees with PyTorch on an input of shape "
-            f"{tuple(x.shape)} (max abs error {error:.3g}): export with dynamic_time=False, or "
-            "report the model"
+            f"{tuple(x.shape)} (max abs error {error:.3g}): {advice}"
         )
+
+
+def _agrees(name: str, run: Callable, model: nn.Module, x: torch.Tensor) -> bool:
+    """Whether the graph passes :func:`_check` on ``x``: the automatic ``dynamic_time`` choice
+    (a graph only right at the example's length is exported static instead)."""
+    try:
+        _check(name, run, model, x)
+    except RuntimeError:
+        return False
+    return True
 
 
 def _onnx_program(model: nn.Module, example: torch.Tensor, dynamic: bool, opset: int | None):
@@ -367,7 +380,7 @@ def export_onnx(
         def run(x: torch.Tensor) -> np.ndarray:
             return session.run(None, {INPUT_NAME: x.numpy()})[0]
 
-        if dynamic and auto and not _max_error(run, model, other_length) <= VERIFY_ATOL:
+        if dynamic and auto and not _agrees("ONNX", run, model, other_length):
             dynamic = False  # a graph only right at the example's length: export it static
             _onnx_program(model, example, False, opset).save(tmp, external_data=False)
             session = onnxruntime.InferenceSession(
@@ -425,7 +438,7 @@ def export_torchscript(
 
         _check("TorchScript", run, model, other_batch)
         if dynamic and dynamic_time is None:
-            dynamic = _max_error(run, model, other_length) <= VERIFY_ATOL
+            dynamic = _agrees("TorchScript", run, model, other_length)
         elif dynamic:
             _check("TorchScript", run, model, other_length)
         metadata = build_metadata(model, example, dynamic_time=dynamic, fmt="torchscript")

@@ -266,6 +266,24 @@ def test_failed_export_leaves_nothing_behind(tmp_path, monkeypatch):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.onnx"]
 
 
+def test_onnxruntime_error_text_surfaces(tmp_path, monkeypatch):
+    """onnxruntime's own error (here: a float64 input to a float32 graph) is quoted and chained,
+    not turned into an unexplained mismatch."""
+
+    class Float64Session(onnxruntime.InferenceSession):
+        def run(self, outputs, feed, *args, **kwargs):
+            feed = {name: value.astype(np.float64) for name, value in feed.items()}
+            return super().run(outputs, feed, *args, **kwargs)
+
+    monkeypatch.setattr(onnxruntime, "InferenceSession", Float64Session)
+    model = InferenceModel(nn.Sequential(nn.Flatten(), nn.Linear(64, 2)), sample_rate=RATE)
+    with pytest.raises(RuntimeError, match=r"fails on an input .*InvalidArgument.*double") as info:
+        export_onnx(model, tmp_path / "m.onnx", example_input=torch.randn(2, 1, 64))
+    assert type(info.value.__cause__).__module__.startswith("onnxruntime")
+    assert str(info.value.__cause__) in str(info.value)
+    assert list(tmp_path.iterdir()) == []
+
+
 class AdaptivePoolNet(nn.Module):
     """(batch, 1, H, W) -> (batch, 2): adaptive average pooling to 2x2, then a linear layer."""
 
