@@ -47,6 +47,7 @@ import torch
 from torch.utils.data import Dataset
 
 from audioconv.constants import AUDIO_EXTENSIONS
+from audioconv.data.manifest import check_text_file, read_manifest, split_tags, tags_from_columns
 from audioconv.errors import AudioError, ConfigError, DatasetError
 from audioconv.io import audio_info, load_audio
 
@@ -55,19 +56,6 @@ __all__ = ["AUDIO_EXTENSIONS", "AudioDataset", "AudioFolder", "AudioManifest", "
 Task = Literal["binary", "multiclass", "multilabel"]
 OnError = Literal["raise", "skip"]
 _MAX_LISTED = 20
-
-
-def split_tags(value, sep: str = ";") -> list[str]:
-    """Tags of one manifest cell: a list stays a list, ``"happy; calm"`` -> ``["happy", "calm"]``.
-
-    >>> split_tags("happy; calm"), split_tags(["sad"]), split_tags(float("nan"))
-    (['happy', 'calm'], ['sad'], [])
-    """
-    if isinstance(value, list | tuple | np.ndarray):
-        return [str(tag).strip() for tag in value if str(tag).strip()]
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return []
-    return [tag.strip() for tag in str(value).split(sep) if tag.strip()]
 
 
 def _listing(items: Sequence[str]) -> str:
@@ -365,8 +353,6 @@ class AudioManifest(AudioDataset):
         tag_columns: Sequence[str] | None = None,
         **kwargs,
     ):
-        from audioconv.data.layouts import check_text_file, read_manifest, tags_from_columns
-
         csv = Path(csv)
         root = Path(root) if root is not None else csv.parent
         if tag_columns is None:  # checked: empty / binary file, empty cells, repeats, ``..``
