@@ -1,18 +1,21 @@
-"""Plain values: what a saved configuration (checkpoint spec, config.yaml) may hold.
+"""Plain values: what a saved configuration (a component's config, config.yaml) may hold.
 
-A component saved with a model is a registered name plus keyword arguments that are plain values
-(``None``, bools, numbers, strings, and lists / tuples / string-keyed dicts of them). Anything
-else (a class, a function, a tensor, an object) is refused, so nothing a file holds is called.
+A component saved with a model is its **config**: ``{"name": <registered name>, "kwargs": {...}}``
+with keyword arguments that are plain values (``None``, bools, numbers, strings, and lists /
+tuples / string-keyed dicts of them). Anything else (a class, a function, a tensor, an object) is
+refused, so nothing a file holds is called. The registries attach it to what they build as
+``module.config`` (``spec`` before; :class:`SpecAlias` keeps that name working, deprecated).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import warnings
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from audioconv.errors import ConfigError
 
-__all__ = ["check_plain"]
+__all__ = ["SpecAlias", "attached_config", "check_plain", "component_config"]
 
 
 def _bad(value: Any) -> str | None:
@@ -43,3 +46,51 @@ def check_plain(kwargs: Mapping[str, Any], owner: str) -> dict[str, Any]:
             "only None, bools, numbers, strings and lists / dicts of them"
         )
     return dict(kwargs)
+
+
+def component_config(value: Any, what: str) -> dict[str, Any]:
+    """``{"name", "kwargs"}`` from that mapping or a ``(name, kwargs)`` pair; the name must be a
+    string and the kwargs plain, else a ConfigError naming ``what`` (e.g. ``"backbone_config"``).
+
+    >>> component_config(("conv1d", {"dims": 1}), "backbone_config")
+    {'name': 'conv1d', 'kwargs': {'dims': 1}}
+    """
+    if isinstance(value, Mapping) and "name" in value:
+        name, kwargs = value["name"], value.get("kwargs", {})
+    elif isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
+        name, kwargs = value
+    else:
+        raise ConfigError(
+            f"{what}={value!r}: expected {{'name': <registered name>, 'kwargs': {{...}}}}"
+        )
+    if not isinstance(name, str):
+        raise ConfigError(f"{what}: name {name!r} must be a registered name (a string)")
+    return {"name": name, "kwargs": check_plain(kwargs, f"{what} {name!r}")}
+
+
+def attached_config(module: Any) -> Any:
+    """The config a registry attached to ``module`` (``module.config``; the ``spec`` attribute of
+    modules following the old contract), or None."""
+    attributes = getattr(module, "__dict__", {})
+    return attributes.get("config", attributes.get("spec"))
+
+
+class SpecAlias:
+    """``module.spec``: the deprecated name of ``module.config`` (a DeprecationWarning)."""
+
+    def _spec_from_config(self, config: Any) -> Any:
+        return config
+
+    @property
+    def spec(self) -> Any:
+        warnings.warn(
+            "`.spec` is deprecated: use `.config` ({'name': ..., 'kwargs': {...}})",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self._spec_from_config(self.config)
+
+    @spec.setter
+    def spec(self, value: Any) -> None:
+        warnings.warn("`.spec` is deprecated: set `.config`", DeprecationWarning, stacklevel=2)
+        self.config = component_config(value, "spec")

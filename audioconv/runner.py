@@ -30,6 +30,7 @@ import os
 import statistics
 import sys
 import typing
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -82,8 +83,9 @@ class Experiment:
     audio, ``(channels, time)`` for sensor windows / series, ``(channels, height, width)`` for
     images. ``dims`` is the backbone's (1 or 2); ``backbone_channels`` its input channels when a
     front end changes them (default ``input_shape[0]``). ``frontend`` runs inside the model; it
-    needs ``frontend.spec`` or ``frontend_spec`` (``{"name": <registered front end>, "kwargs":
-    {...}}``, see :mod:`audioconv.features.registry`) so checkpoints can rebuild it.
+    needs ``frontend.config`` or ``frontend_config`` (``{"name": <registered front end>,
+    "kwargs": {...}}``, see :mod:`audioconv.features.registry`) so checkpoints can rebuild it
+    (``frontend_spec``: its deprecated name).
     ``skipped``: the bad files left out before training (a DataFrame ``path``, ``reason``); the
     runner writes them to ``skipped.csv`` and notes them in the report.
     """
@@ -94,11 +96,20 @@ class Experiment:
     dims: int
     sample_rate: float | None = None
     frontend: Any = None  # a torch.nn.Module (torch loads only to train: fast --help)
-    frontend_spec: dict | None = None
+    frontend_config: dict | None = None
     backbone_channels: int | None = None
     skipped: Any = None
+    frontend_spec: dict | None = None  # deprecated name of frontend_config
 
     def __post_init__(self):
+        if self.frontend_spec is not None:
+            warnings.warn(
+                "Experiment(frontend_spec=) is deprecated: use frontend_config=",
+                DeprecationWarning,
+                stacklevel=3,
+            )
+            if self.frontend_config is None:
+                object.__setattr__(self, "frontend_config", self.frontend_spec)
         if self.input_kind not in INPUT_KINDS:
             raise ConfigError(f"input_kind={self.input_kind!r} is not one of {INPUT_KINDS}")
         if self.dims not in (1, 2):
@@ -371,7 +382,7 @@ def build_classifier(recipe: Recipe, experiment: Experiment):
         in_channels=channels,
         num_classes=len(names),
         **recipe.model_kwargs,
-    )  # records backbone.spec, which the Classifier keeps for load_classifier
+    )  # records backbone.config, which the Classifier keeps for load_classifier
     return Classifier(
         backbone,
         task=datamodule.task,
@@ -383,7 +394,7 @@ def build_classifier(recipe: Recipe, experiment: Experiment):
         scheduler=recipe.scheduler,
         label_smoothing=recipe.label_smoothing,
         frontend=experiment.frontend,
-        frontend_spec=experiment.frontend_spec,
+        frontend_config=experiment.frontend_config,
         sample_rate=experiment.sample_rate,
         input_shape=tuple(experiment.input_shape),
         input_kind=experiment.input_kind,

@@ -53,6 +53,7 @@ from audioconv._integrity import digest_path, file_sha256, record_text, verify_c
 from audioconv._runfolder import existing_artifacts, run_lock
 from audioconv.contract import is_positive
 from audioconv.errors import ConfigError, check_positive
+from audioconv.tasks.configs import renamed_hparams
 
 __all__ = ["RunLogger", "RunResult", "TensorDataModule", "deterministic_mode", "fit"]
 
@@ -605,6 +606,9 @@ def _resume_differences(out: Path, state: dict | None, resolved: dict) -> dict[s
         recorded.append(yaml.safe_load((out / "config.yaml").read_text("utf-8")) or {})
     changed: dict[str, tuple] = {}
     for old in recorded:
+        init_args = (old.get("model") or {}).get("init_args")
+        if isinstance(init_args, dict):  # a run written before backbone_spec -> backbone_config
+            old["model"]["init_args"] = renamed_hparams(init_args, warn=False)
         changed.update(_differences(old, resolved))
     return changed
 

@@ -155,7 +155,7 @@ class SensorWindows(Recipe):
             dims=1,
             sample_rate=self.sample_rate,
             frontend=frontend,
-            frontend_spec={
+            frontend_config={
                 "name": "standardize",
                 "kwargs": {"mode": "dataset", "per_bin": True},
             },

@@ -207,11 +207,11 @@ def _classifier_checkpoint(tmp_path, **extra_hparams):
         task="multiclass",
         num_classes=3,
         class_names=["a", "b", "c"],
-        backbone_spec=(
+        backbone_config=(
             "spectrogram_cnn",
             {"dims": 2, "in_channels": 1, "num_classes": 3, "channels": (4, 8)},
         ),
-        frontend_spec=(
+        frontend_config=(
             "audioconv.features.LogMel",
             {"sample_rate": RATE, "n_fft": 256, "hop_length": 128, "n_mels": 16},
         ),

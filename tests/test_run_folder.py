@@ -211,7 +211,7 @@ def cut_run(tmp_path_factory, child):
     ("change", "listed"),
     [
         ({"max_epochs": 6}, ["fit.max_epochs: 4 -> 6", "max_epochs cannot change on resume"]),
-        ({"model": {"filters": (4, 4)}}, ["backbone_spec.kwargs.filters: [8] -> [4, 4]"]),
+        ({"model": {"filters": (4, 4)}}, ["backbone_config.kwargs.filters: [8] -> [4, 4]"]),
         ({"seed": 1, "limit_train_batches": 2}, ["fit.seed: 3 -> 1", "limit_train_batches"]),
     ],
 )
@@ -369,7 +369,7 @@ def test_recipe_resume_lists_front_end_and_split_changes(digits_run, tmp_path, c
     err = capsys.readouterr().err
     for line in ("n_mels: 16 -> 32", "recipe.options.val_size: 0.15 -> 0.3"):
         assert line in err
-    assert "frontend_spec.kwargs.n_mels: 16 -> 32" in err
+    assert "frontend_config.kwargs.n_mels: 16 -> 32" in err
     assert _snapshot(run_dir) == before
 
 

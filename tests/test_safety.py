@@ -101,8 +101,10 @@ def test_checkpoint_naming_a_callable_is_refused_and_never_run(
     marker = tmp_path / "pwned"
     crafted = tmp_path / "crafted.ckpt"
 
-    def edit(hparams):
-        hparams["frontend_spec"] = PAYLOADS[payload](str(marker))
+    def edit(hparams):  # an old-format payload under the name old checkpoints use
+        hparams.pop("frontend_config")
+        key = "frontend_spec" if payload.endswith("_old") else "frontend_config"
+        hparams[key] = PAYLOADS[payload](str(marker))
 
     _craft(run["best"], crafted, edit)
     argv = {
@@ -120,12 +122,12 @@ def test_checkpoint_naming_a_callable_is_refused_and_never_run(
     assert not (tmp_path / "model.pt").exists()
 
 
-def test_backbone_spec_naming_a_callable_is_refused(run, tmp_path):
+def test_backbone_config_naming_a_callable_is_refused(run, tmp_path):
     marker = tmp_path / "pwned"
     crafted = tmp_path / "crafted.ckpt"
 
     def edit(hparams):
-        hparams["backbone_spec"] = {"name": "os.system", "kwargs": {"command": f"touch {marker}"}}
+        hparams["backbone_config"] = {"name": "os.system", "kwargs": {"command": f"touch {marker}"}}
 
     _craft(run["best"], crafted, edit)
     with pytest.raises(CheckpointError, match="unknown model 'os.system'.*resnet18"):
@@ -133,11 +135,11 @@ def test_backbone_spec_naming_a_callable_is_refused(run, tmp_path):
     assert not marker.exists()
 
 
-def test_non_plain_spec_values_are_refused(run, tmp_path):
+def test_non_plain_config_values_are_refused(run, tmp_path):
     crafted = tmp_path / "tensor_kwargs.ckpt"
 
     def edit(hparams):
-        hparams["frontend_spec"]["kwargs"]["n_mels"] = torch.tensor(16)
+        hparams["frontend_config"]["kwargs"]["n_mels"] = torch.tensor(16)
 
     _craft(run["best"], crafted, edit)
     with pytest.raises(CheckpointError, match="not a plain value"):
@@ -147,47 +149,51 @@ def test_non_plain_spec_values_are_refused(run, tmp_path):
     with pytest.raises(ConfigError, match="not a plain value"):
         Classifier(
             task="binary",
-            backbone_spec=("fcn", {"dims": 1, "in_channels": 1, "num_classes": 2, "bad": print}),
+            backbone_config=("fcn", {"dims": 1, "in_channels": 1, "num_classes": 2, "bad": print}),
         )
 
 
 def test_checkpoint_stores_name_and_kwargs(run):
     hparams = torch.load(run["best"], weights_only=True)["hyper_parameters"]
-    assert hparams["frontend_spec"] == {"name": "audio", "kwargs": {
+    assert hparams["frontend_config"] == {"name": "audio", "kwargs": {
         **FRONTEND, "n_mfcc": 40, "time_mask": 0, "freq_mask": 0}}  # fmt: skip
-    assert hparams["backbone_spec"]["name"] == "conv1d"
+    assert hparams["backbone_config"]["name"] == "conv1d"
+    assert "frontend_spec" not in hparams and "backbone_spec" not in hparams  # the old names
 
 
 @pytest.mark.parametrize(
     "class_path", ["audioconv.runner.AudioFrontend", "audioconv.features.LogMel"]
 )
 def test_old_format_checkpoint_still_loads(run, tmp_path, capsys, class_path):
-    """Checkpoints written before the registry (``class_path`` / ``init_args``) load by name."""
+    """Checkpoints written before the registry (``class_path`` / ``init_args``) and before the
+    rename (``backbone_spec`` / ``frontend_spec`` hyperparameters) load by name."""
     expected = _predict(run["best"], run["wavs"], capsys)
     old = tmp_path / "old.ckpt"
     if class_path.endswith("AudioFrontend"):
 
         def edit(hparams):
-            spec = hparams["frontend_spec"]
-            hparams["frontend_spec"] = {"class_path": class_path, "init_args": spec["kwargs"]}
+            config = hparams.pop("frontend_config")
+            hparams["frontend_spec"] = {"class_path": class_path, "init_args": config["kwargs"]}
+            hparams["backbone_spec"] = hparams.pop("backbone_config")
 
         _craft(run["best"], old, edit)
         assert _predict(old, run["wavs"], capsys) == expected
-        assert load_classifier(old).hparams["frontend_spec"]["name"] == "audio"
+        assert load_classifier(old).hparams["frontend_config"]["name"] == "audio"
         return
     # a bare LogMel front end, as the pre-registry tests and notebooks stored it
     logmel = {"sample_rate": RATE, "n_fft": 128, "hop_length": 64, "n_mels": 16}
     model = Classifier(
         create("conv1d", dims=2, in_channels=1, num_classes=2, filters=(4,)),
         task="multiclass", num_classes=2,
-        frontend_spec={"class_path": class_path, "init_args": logmel},
+        frontend_config={"class_path": class_path, "init_args": logmel},
     )  # fmt: skip
-    checkpoint = {"hyper_parameters": dict(model.hparams), "state_dict": model.state_dict()}
-    checkpoint["hyper_parameters"]["frontend_spec"] = {"class_path": class_path,
-                                                       "init_args": logmel}  # fmt: skip
-    torch.save(checkpoint, old)
+    hparams = dict(model.hparams)
+    hparams.pop("frontend_config")
+    hparams["frontend_spec"] = {"class_path": class_path, "init_args": logmel}
+    torch.save({"hyper_parameters": hparams, "state_dict": model.state_dict()}, old)
     loaded = load_classifier(old)
-    assert loaded.hparams["frontend_spec"] == {"name": "logmel", "kwargs": logmel}
+    assert loaded.hparams["frontend_config"] == {"name": "logmel", "kwargs": logmel}
+    assert "frontend_spec" not in loaded.hparams
     wave = torch.randn(2, 1, SAMPLES)
     torch.testing.assert_close(loaded(wave), model.eval()(wave))
 

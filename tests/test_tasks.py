@@ -221,19 +221,19 @@ def test_registry_backbone_and_frontend_are_rebuilt_from_specs():
         "init_args": {"sample_rate": 8000, "n_fft": 64, "hop_length": 32, "n_mels": 8},
     }
     built = Classifier(
-        task="multiclass", num_classes=3, backbone_spec=("conv1d", spec), frontend_spec=frontend
+        task="multiclass", num_classes=3, backbone_config=("conv1d", spec), frontend_config=frontend
     )
-    assert built.hparams.backbone_spec == {"name": "conv1d", "kwargs": spec}
+    assert built.hparams.backbone_config == {"name": "conv1d", "kwargs": spec}
     wave = torch.randn(2, 1, 400)  # (batch, channels, time) -> LogMel (batch, 1, 8, frames)
     assert built(wave).shape == (2, 3)
-    given = Classifier(create("conv1d", **spec), task="binary", backbone_spec=("conv1d", spec))
+    given = Classifier(create("conv1d", **spec), task="binary", backbone_config=("conv1d", spec))
     assert given(torch.randn(2, 1, 8, 8)).shape == (2, 1)
     with pytest.raises(ConfigError, match="no backbone"):
         Classifier(task="binary")
     with pytest.raises(ConfigError, match="reset_classifier"):
         Classifier(nn.Linear(2, 2), task="binary")
     with pytest.raises(ConfigError, match="class_path"):
-        Classifier(TinyNet(), task="binary", frontend_spec={"class_path": "nowhere.Nothing"})
+        Classifier(TinyNet(), task="binary", frontend_config={"class_path": "nowhere.Nothing"})
 
 
 def test_channels_last_gives_the_same_logits():
@@ -285,7 +285,7 @@ def test_public_path_and_load_from_checkpoint_survive_the_package_split(tmp_path
             module = importlib.import_module(obj.__module__)
             assert getattr(module, obj.__qualname__) is obj is getattr(tasks, name)
     spec = {"dims": 1, "in_channels": 1, "num_classes": 3, "filters": (4,)}
-    model = Classifier(task="multiclass", num_classes=3, backbone_spec=("conv1d", spec))
+    model = Classifier(task="multiclass", num_classes=3, backbone_config=("conv1d", spec))
     trainer = L.Trainer(max_epochs=0, logger=False, enable_checkpointing=False)
     trainer.strategy.connect(model)
     path = tmp_path / "model.ckpt"
@@ -295,3 +295,29 @@ def test_public_path_and_load_from_checkpoint_survive_the_package_split(tmp_path
     for loaded in (Classifier.load_from_checkpoint(path), load_classifier(path)):
         assert type(loaded) is Classifier
         torch.testing.assert_close(loaded.eval()(x), expected)
+
+
+def test_spec_names_are_deprecated_aliases_of_config():
+    """``backbone_spec`` / ``frontend_spec`` and ``.spec`` still work, warn, and mean the config."""
+    from audioconv.features import create_frontend
+
+    spec = {"dims": 1, "in_channels": 1, "num_classes": 3, "filters": (4,)}
+    logmel = {"sample_rate": 8000, "n_fft": 64, "hop_length": 32, "n_mels": 8}
+    backbone = create("conv1d", **spec)
+    frontend = create_frontend("logmel", **logmel)
+    assert backbone.config == {"name": "conv1d", "kwargs": spec}
+    assert frontend.config == {"name": "logmel", "kwargs": logmel}
+    with pytest.warns(DeprecationWarning, match="use `.config`"):
+        assert backbone.spec == ("conv1d", spec)  # the old (name, kwargs) pair
+    with pytest.warns(DeprecationWarning, match="use `.config`"):
+        assert frontend.spec == frontend.config
+    with pytest.warns(DeprecationWarning, match="backbone_spec= is deprecated"):
+        old = Classifier(task="multiclass", num_classes=3, backbone_spec=("conv1d", spec))
+    assert old.hparams["backbone_config"] == {"name": "conv1d", "kwargs": spec}
+    assert "backbone_spec" not in old.hparams and "frontend_spec" not in old.hparams
+    with pytest.raises(ConfigError, match="pass backbone_config= only"):
+        Classifier(
+            task="binary",
+            backbone_config=("conv1d", spec),
+            backbone_spec=("conv1d", {**spec, "filters": (8,)}),
+        )

@@ -82,13 +82,13 @@ def test_fit_writes_every_run_file_and_reloads(tmp_path, task):
         )
         y = (x[:, 0, :320].abs().mean(-1) > x[:, 0, 320:].abs().mean(-1)).long()
         backbone, spec = _backbone(dims=2, in_channels=1, filters=(4, 4))
-        extra = {"frontend_spec": LOGMEL}
+        extra = {"frontend_config": LOGMEL}
     else:
         x = _signals()
         y = _targets(x, task)
         backbone, spec = _backbone()
         extra = {}
-    model = Classifier(backbone, task=task, backbone_spec=spec, **SMOKE[task], **extra)
+    model = Classifier(backbone, task=task, backbone_config=spec, **SMOKE[task], **extra)
     options = {"patience": 3, "gradient_clip_val": 1.0} if task == "multiclass" else {}
     result = fit(
         model,
@@ -111,7 +111,7 @@ def test_fit_writes_every_run_file_and_reloads(tmp_path, task):
     config = yaml.safe_load((tmp_path / "config.yaml").read_text())
     assert config["note"] == task and config["fit"]["max_epochs"] == 2
     assert config["model"]["init_args"]["task"] == task
-    assert config["model"]["init_args"]["backbone_spec"]["name"] == "conv1d"
+    assert config["model"]["init_args"]["backbone_config"]["name"] == "conv1d"
     header = (tmp_path / "metrics.csv").read_text().splitlines()[0].split(",")
     metric = "mae" if task == "regression" else "acc"
     assert {"val/loss", f"val/{metric}", "test/loss", "train/loss_epoch"} <= set(header)
@@ -218,3 +218,21 @@ def test_fit_needs_a_test_split(tmp_path):
         fit(Classifier(backbone, task="binary"), dm, output_dir=tmp_path, **FAST)
     with pytest.raises(ConfigError, match="mode"):
         fit(Classifier(backbone, task="binary"), dm, output_dir=tmp_path, mode="up", **FAST)
+
+
+def test_a_run_recorded_with_the_old_spec_names_resumes_unchanged(tmp_path):
+    """A run folder written before the rename (``backbone_spec`` / ``frontend_spec`` in its
+    config.yaml and checkpoint) compares equal to the same options under the new names."""
+    from audioconv.training import _resume_differences
+
+    backbone = {"name": "conv1d", "kwargs": {"dims": 1, "in_channels": 1, "num_classes": 2}}
+    frontend = {"name": "logmel", "kwargs": {"sample_rate": 8000}}
+    old = {"task": "binary", "backbone_spec": backbone, "frontend_spec": frontend}
+    new = {"task": "binary", "backbone_config": backbone, "frontend_config": frontend}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({"model": {"init_args": old}}))
+    state = {"hyper_parameters": old}
+    assert _resume_differences(tmp_path, state, {"model": {"init_args": new}}) == {}
+    changed = {**new, "frontend_config": {**frontend, "kwargs": {"sample_rate": 16000}}}
+    assert set(_resume_differences(tmp_path, state, {"model": {"init_args": changed}})) == {
+        "model.init_args.frontend_config.kwargs.sample_rate"
+    }

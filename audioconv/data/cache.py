@@ -39,6 +39,7 @@ from torch.utils.data import DataLoader, Dataset
 
 import audioconv
 from audioconv._atomic import atomic_path, atomic_write_text
+from audioconv._plain import attached_config
 from audioconv.errors import CacheError, ConfigError
 
 __all__ = ["CachedFeatures", "cache_key", "cached_features"]
@@ -47,10 +48,10 @@ _FORMAT_VERSION = 2
 
 
 def _registered_config(module: nn.Module) -> dict | None:
-    """``{"name", "kwargs"}`` of a registered component (its ``spec``), else None."""
-    spec = getattr(module, "spec", None)
-    if isinstance(spec, Mapping) and isinstance(spec.get("name"), str):
-        return {"name": spec["name"], "kwargs": dict(spec.get("kwargs") or {})}
+    """``{"name", "kwargs"}`` of a registered component (its ``config``), else None."""
+    config = attached_config(module)
+    if isinstance(config, Mapping) and isinstance(config.get("name"), str):
+        return {"name": config["name"], "kwargs": dict(config.get("kwargs") or {})}
     return None
 
 

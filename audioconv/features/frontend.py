@@ -12,6 +12,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from audioconv._plain import SpecAlias
 from audioconv.errors import ConfigError
 from audioconv.features.registry import register_frontend
 from audioconv.features.transforms import (
@@ -37,12 +38,13 @@ for _name, _cls in {
 
 
 @register_frontend("audio")
-class AudioFrontend(nn.Module):
+class AudioFrontend(SpecAlias, nn.Module):
     """Waveforms ``(batch, channels, time)`` -> standardized features ``(batch, channels, freq,
     frames)``: ``kind`` ``"logmel"`` / ``"mfcc"`` / ``"spectrogram"`` (dB), then per-example
     standardization, then SpecAugment masks while training (``time_mask`` / ``freq_mask`` > 0).
 
-    ``spec`` (``{"name": "audio", "kwargs": {...}}``) is what a checkpoint stores to rebuild it.
+    ``config`` (``{"name": "audio", "kwargs": {...}}``) is what a checkpoint stores to rebuild it
+    (``spec`` is its deprecated name).
 
     >>> frontend = AudioFrontend(sample_rate=8000, n_mels=32, hop_length=80)
     >>> frontend(torch.zeros(2, 1, 8000)).shape
@@ -81,7 +83,7 @@ class AudioFrontend(nn.Module):
         self.spec_augment = (
             SpecAugment(time_mask=time_mask, freq_mask=freq_mask) if masking else None
         )
-        self.spec = {
+        self.config = {
             "name": "audio",
             "kwargs": {
                 "kind": kind, "sample_rate": sample_rate, "n_fft": n_fft,

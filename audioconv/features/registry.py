@@ -57,9 +57,10 @@ def frontend_factory(name: str) -> Callable[..., nn.Module]:
 def create_frontend(name: str, **kwargs) -> nn.Module:
     """Build the registered front end ``name`` from plain keyword arguments.
 
-    The module gets ``spec = {"name": name, "kwargs": kwargs}``, which a checkpoint stores.
+    The module gets its config ``{"name": name, "kwargs": kwargs}`` as ``module.config``, which
+    a checkpoint stores.
 
-        >>> create_frontend("logmel", sample_rate=8000, n_mels=32).spec["name"]
+        >>> create_frontend("logmel", sample_rate=8000, n_mels=32).config["name"]
         'logmel'
     """
     factory = frontend_factory(name)
@@ -76,5 +77,5 @@ def create_frontend(name: str, **kwargs) -> nn.Module:
                 f"{', '.join(sorted(options))}"
             )
     module = factory(**kwargs)
-    module.spec = {"name": name, "kwargs": kwargs}
+    module.config = {"name": name, "kwargs": kwargs}
     return module

@@ -28,6 +28,7 @@ import torch
 import torchaudio.functional as AF
 from torch import nn
 
+from audioconv._plain import SpecAlias
 from audioconv.contract import fit_length
 from audioconv.errors import ConfigError
 from audioconv.errors import check_positive as _positive_int
@@ -64,7 +65,7 @@ def _check_librosa(librosa_compat: bool, **options) -> None:
             )
 
 
-class Spectrogram(nn.Module):
+class Spectrogram(SpecAlias, nn.Module):
     """Magnitude (``power=1``) or power (``power=2``) spectrogram.
 
     ``(..., time)`` -> ``(..., n_fft // 2 + 1, frames)`` with ``frames = time // hop_length + 1``
@@ -119,7 +120,7 @@ class Spectrogram(nn.Module):
         )
 
 
-class MelSpectrogram(nn.Module):
+class MelSpectrogram(SpecAlias, nn.Module):
     """Mel-filtered spectrogram: ``(..., time)`` -> ``(..., n_mels, frames)``.
 
     Owns a ``Spectrogram`` and a ``(n_fft // 2 + 1, n_mels)`` filterbank buffer from
@@ -193,7 +194,7 @@ class MelSpectrogram(nn.Module):
         )
 
 
-class LogMel(nn.Module):
+class LogMel(SpecAlias, nn.Module):
     """Log-mel spectrogram in dB: ``(..., time)`` -> ``(..., n_mels, frames)``.
 
     ``10 * log10(max(mel, amin) / ref)`` (``20 *`` for ``power=1``), floored at each example's own
@@ -268,7 +269,7 @@ class LogMel(nn.Module):
         return f"amin={self.amin}, ref={self.ref}, top_db={self.top_db}"
 
 
-class PowerToDb(nn.Module):
+class PowerToDb(SpecAlias, nn.Module):
     """Power (or magnitude) spectrogram -> dB: ``(..., freq, time)`` -> same shape.
 
     ``multiplier * log10(max(x, amin) / ref)``, floored at each example's own peak minus
@@ -327,7 +328,7 @@ class Deltas(nn.Module):
         return f"order={self.order}, win_length={self.win_length}"
 
 
-class MFCC(nn.Module):
+class MFCC(SpecAlias, nn.Module):
     """Mel-frequency cepstral coefficients (+ deltas): ``(..., time)`` -> ``(..., n, frames)``.
 
     Owns a ``LogMel`` and an orthonormal DCT-II buffer (librosa's ``mfcc`` default). ``deltas=1``
@@ -393,7 +394,7 @@ class MFCC(nn.Module):
         return f"n_mfcc={self.n_mfcc}"
 
 
-class Standardize(nn.Module):
+class Standardize(SpecAlias, nn.Module):
     """Zero mean, unit variance for ``(..., freq, time)`` features.
 
     ``mode="example"`` uses each example's own statistics. ``mode="dataset"`` uses statistics

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from audioconv._plain import SpecAlias
 from audioconv.errors import ConfigError, InputTooSmallError, check_positive
 from audioconv.models import channels_last_1d as cl1d
 
@@ -302,12 +303,17 @@ class ClassifierHead(nn.Module):
         return x if pre_logits else self.fc(x)
 
 
-class Backbone(nn.Module):
+class Backbone(SpecAlias, nn.Module):
     """Base of every registered model: the contract of ``docs/architecture.md``.
 
     Subclasses set ``features`` (input -> unpooled map) and ``head`` (a ``ClassifierHead``).
     ``forward_features`` checks the input's rank, channels and size against ``min_input_size``.
+    ``audioconv.models.create`` sets ``config`` (``{"name", "kwargs"}``); ``spec``, its deprecated
+    name, is the old ``(name, kwargs)`` pair.
     """
+
+    def _spec_from_config(self, config: dict) -> tuple[str, dict]:
+        return config["name"], config["kwargs"]
 
     features: nn.Module
     head: ClassifierHead

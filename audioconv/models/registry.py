@@ -89,11 +89,11 @@ def create(name: str, *, dims: int, in_channels: int, num_classes: int, **kwargs
             f"{', '.join(sorted(options))}"
         )
     model = spec.factory(dims=dims, in_channels=in_channels, num_classes=num_classes, **kwargs)
-    # What audioconv.tasks stores in checkpoints so load_classifier can rebuild the backbone.
-    model.spec = (
-        name,
-        {"dims": dims, "in_channels": in_channels, "num_classes": num_classes, **kwargs},
-    )
+    # Its config: what audioconv.tasks stores in checkpoints so load_classifier can rebuild it.
+    model.config = {
+        "name": name,
+        "kwargs": {"dims": dims, "in_channels": in_channels, "num_classes": num_classes, **kwargs},
+    }
     return model
 
 

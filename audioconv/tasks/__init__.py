@@ -15,14 +15,15 @@ and multiclass, multi-hot ``(batch, C)`` for multilabel, values ``(batch,)`` / `
 regression, and for :class:`MultiOutputClassifier` a dict ``{head name: targets}``. Predict
 batches may be ``x`` alone or ``(x, ...)``.
 
-Checkpoints restore with :func:`load_classifier`: the backbone is rebuilt from its registry spec
-(``audioconv.models.create(name, **kwargs)``) and the frontend from the front-end registry
-(``audioconv.features.create_frontend(name, **kwargs)``), both kept in the checkpoint's
-hyperparameters as a registered name plus plain keyword arguments. Nothing a checkpoint names is
-imported: an unknown name is refused (:class:`~audioconv.errors.CheckpointError` on load).
+Checkpoints restore with :func:`load_classifier`: the backbone is rebuilt from its config
+(``{"name", "kwargs"}``: ``audioconv.models.create(name, **kwargs)``) and the frontend from the
+front-end registry (``audioconv.features.create_frontend(name, **kwargs)``), both kept in the
+checkpoint's hyperparameters (``backbone_config``, ``frontend_config``) as a registered name
+plus plain keyword arguments. Nothing a checkpoint names is imported: an unknown name is refused
+(:class:`~audioconv.errors.CheckpointError` on load).
 
 Modules: :mod:`~audioconv.tasks.heads` (per-task output, loss, score; :class:`HeadSpec`,
-:class:`TaskLoss`), :mod:`~audioconv.tasks.specs` (a component as a registered name plus plain
+:class:`TaskLoss`), :mod:`~audioconv.tasks.configs` (a component as a registered name plus plain
 kwargs, built from the registries), :mod:`~audioconv.tasks.modules` (the LightningModules) and
 :mod:`~audioconv.tasks.loading` (:func:`load_classifier`). Import from ``audioconv.tasks``.
 """

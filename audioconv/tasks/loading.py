@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from audioconv.errors import CheckpointError, ConfigError
+from audioconv.tasks.configs import renamed_hparams
 from audioconv.tasks.modules import Classifier, MultiOutputClassifier
 
 
@@ -20,18 +21,18 @@ def load_classifier(
 ) -> Classifier | MultiOutputClassifier:
     """Rebuild the model saved in a Lightning checkpoint, in eval mode.
 
-    The backbone and frontend are rebuilt from the specs stored with the hyperparameters; pass
+    The backbone and frontend are rebuilt from the configs stored with the hyperparameters; pass
     ``backbone`` / ``frontend`` modules (same architecture) when they were not built from
-    specs. Returns a :class:`MultiOutputClassifier` for a multi-output checkpoint. The file is
-    read with ``torch.load(weights_only=True)``, so spec arguments must be plain values
-    (numbers, strings, lists, dicts), and the specs name registered backbones / front ends only.
+    configs. Returns a :class:`MultiOutputClassifier` for a multi-output checkpoint. The file is
+    read with ``torch.load(weights_only=True)``, so config arguments must be plain values
+    (numbers, strings, lists, dicts), and the configs name registered backbones / front ends only.
     When the run folder recorded the file's SHA-256 (``<path>.sha256``, written by training) the
     file must match it; the model's digest is kept as ``model.checkpoint_sha256``.
     ``Classifier.load_from_checkpoint(path)`` works as well (without these checks).
 
     Raises:
         CheckpointError: the file is missing, unreadable or differs from its SHA-256 record; a
-            spec names an unregistered component or holds non-plain values; the weights are
+            config names an unregistered component or holds non-plain values; the weights are
             not finite or do not fit the model.
     """
     from audioconv._integrity import check_finite, verify_checkpoint
@@ -39,7 +40,8 @@ def load_classifier(
     try:
         digest = verify_checkpoint(path)
         checkpoint = torch.load(path, map_location=map_location, weights_only=True)
-        hparams = dict(checkpoint["hyper_parameters"])
+        # backbone_spec / frontend_spec: the names checkpoints written before the rename use
+        hparams = renamed_hparams(checkpoint["hyper_parameters"], warn=False)
         state = checkpoint["state_dict"]
     except CheckpointError:
         raise
@@ -47,19 +49,19 @@ def load_classifier(
         raise CheckpointError(f"{path}: checkpoint not found") from err
     except Exception as err:  # any unpickling / format problem
         raise CheckpointError(f"{path}: not a readable audioconv checkpoint ({err})") from err
-    if backbone is None and hparams.get("backbone_spec") is None:
+    if backbone is None and hparams.get("backbone_config") is None:
         raise CheckpointError(
             f"{path}: the backbone was not built from audioconv.models.create, so it cannot be "
             "rebuilt: pass backbone=<the same architecture>"
         )
     if (
         frontend is None
-        and hparams.get("frontend_spec") is None
+        and hparams.get("frontend_config") is None
         and any(key.startswith("frontend.") for key in state)
     ):
         raise CheckpointError(
-            f"{path}: the model has a frontend without a stored spec: pass frontend=<the same "
-            "module> (or train with frontend_spec=... so it can be rebuilt)"
+            f"{path}: the model has a frontend without a stored config: pass frontend=<the same "
+            "module> (or train with frontend_config=... so it can be rebuilt)"
         )
     check_finite(state, path)
     cls = MultiOutputClassifier if "heads" in hparams else Classifier

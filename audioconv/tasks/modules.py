@@ -22,8 +22,15 @@ from audioconv.constants import INPUT_KINDS
 from audioconv.contract import ClipWindows, InputContract, clip_means
 from audioconv.errors import ConfigError
 from audioconv.models import channels_last_1d as cl1d
+from audioconv.tasks.configs import (
+    RENAMED_HPARAMS,
+    build_backbone,
+    build_frontend,
+    renamed_hparams,
+    resolve_backbone_config,
+    resolve_frontend_config,
+)
 from audioconv.tasks.heads import HeadSpec, TaskLoss, task_output, task_score
-from audioconv.tasks.specs import _backbone_spec, _build_backbone, _build_frontend, _frontend_spec
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adadelta")
 SCHEDULERS = (None, "cosine", "onecycle")
@@ -95,8 +102,9 @@ class _TaskModule(L.LightningModule):
         momentum: float,
         scheduler: str | None,
         channels_last: bool | None,
-        backbone_spec: Any,
-        frontend_spec: Any,
+        backbone_config: Any,
+        frontend_config: Any,
+        deprecated: dict[str, Any],
     ) -> nn.Module:
         if optimizer not in OPTIMIZERS:
             raise ConfigError(f"optimizer={optimizer!r} is not one of {OPTIMIZERS}")
@@ -108,24 +116,28 @@ class _TaskModule(L.LightningModule):
             raise ConfigError(f"weight_decay={weight_decay!r} must be >= 0")
         if not (isinstance(momentum, numbers.Real) and 0 <= momentum < 1):
             raise ConfigError(f"momentum={momentum!r} must be in [0, 1)")
-        bspec = _backbone_spec(backbone, backbone_spec)
-        fspec = _frontend_spec(frontend, frontend_spec)
+        given = {"backbone_config": backbone_config, "frontend_config": frontend_config}
+        given = renamed_hparams({**given, **deprecated}, warn=True)
+        for old in RENAMED_HPARAMS:
+            self.hparams.pop(old, None)
+        bconfig = resolve_backbone_config(backbone, given.get("backbone_config"))
+        fconfig = resolve_frontend_config(frontend, given.get("frontend_config"))
         if backbone is None:
-            if bspec is None:
+            if bconfig is None:
                 raise ConfigError(
-                    "no backbone: pass an nn.Module, or backbone_spec=(name, kwargs) for "
-                    "audioconv.models.create"
+                    "no backbone: pass an nn.Module, or backbone_config={'name': ..., 'kwargs': "
+                    "{...}} for audioconv.models.create"
                 )
-            backbone = _build_backbone(bspec)
+            backbone = build_backbone(bconfig)
         if not callable(getattr(backbone, "reset_classifier", None)):
             raise ConfigError(
                 f"backbone {type(backbone).__name__} has no reset_classifier(num_classes): use an "
                 "audioconv.models backbone or follow the contract in docs/architecture.md"
             )
-        if frontend is None and fspec is not None:
-            frontend = _build_frontend(fspec)
-        self.hparams["backbone_spec"] = bspec
-        self.hparams["frontend_spec"] = fspec
+        if frontend is None and fconfig is not None:
+            frontend = build_frontend(fconfig)
+        self.hparams["backbone_config"] = bconfig
+        self.hparams["frontend_config"] = fconfig
         self.frontend = frontend
         if channels_last is None:  # convolutions run faster channels-last on CPUs and GPUs
             channels_last = any(isinstance(m, nn.Conv2d | cl1d.Conv1d) for m in backbone.modules())
@@ -366,12 +378,13 @@ class Classifier(_TaskModule):
 
     ``backbone`` follows the backbone contract (``reset_classifier``, ``num_features``, ...); its
     final layer is reset to 1 logit (binary) or ``num_classes`` outputs. Without ``backbone``,
-    it is built from ``backbone_spec`` ``(name, kwargs)`` through ``audioconv.models.create``;
-    ``backbone.spec`` is used when the argument is omitted. ``frontend`` (e.g.
-    ``audioconv.features.LogMel``) runs inside ``forward`` before the backbone, so features are
-    computed on the training device and saved with the model; ``frontend_spec``
+    it is built from ``backbone_config`` ``{"name", "kwargs"}`` through
+    ``audioconv.models.create``; ``backbone.config`` is used when the argument is omitted.
+    ``frontend`` (e.g. ``audioconv.features.LogMel``) runs inside ``forward`` before the backbone,
+    so features are computed on the training device and saved with the model; ``frontend_config``
     ``{"name", "kwargs"}`` (a registered front end, see :mod:`audioconv.features.registry`; or
-    ``frontend.spec``) lets :func:`load_classifier` rebuild it.
+    ``frontend.config``) lets :func:`~audioconv.tasks.load_classifier` rebuild it.
+    ``backbone_spec`` / ``frontend_spec`` are the deprecated names of the two configs.
 
     ``class_weights="balanced"`` is resolved in ``setup`` from ``trainer.datamodule.train_labels()``
     (labels ``(n,)``, multilabel ``(n, C)``); otherwise pass the weights, e.g.
@@ -411,6 +424,8 @@ class Classifier(_TaskModule):
         frontend: nn.Module | None = None,
         regression_output: str = "linear",
         channels_last: bool | None = None,
+        backbone_config: Any = None,
+        frontend_config: Any = None,
         backbone_spec: Any = None,
         frontend_spec: Any = None,
         sample_rate: float | None = None,
@@ -440,8 +455,9 @@ class Classifier(_TaskModule):
             momentum=momentum,
             scheduler=scheduler,
             channels_last=channels_last,
-            backbone_spec=backbone_spec,
-            frontend_spec=frontend_spec,
+            backbone_config=backbone_config,
+            frontend_config=frontend_config,
+            deprecated={"backbone_spec": backbone_spec, "frontend_spec": frontend_spec},
         )
         backbone.reset_classifier(spec.width)
         self.backbone = backbone
@@ -501,6 +517,8 @@ class MultiOutputClassifier(_TaskModule):
         scheduler: str | None = None,
         frontend: nn.Module | None = None,
         channels_last: bool | None = None,
+        backbone_config: Any = None,
+        frontend_config: Any = None,
         backbone_spec: Any = None,
         frontend_spec: Any = None,
         sample_rate: float | None = None,
@@ -528,8 +546,9 @@ class MultiOutputClassifier(_TaskModule):
             momentum=momentum,
             scheduler=scheduler,
             channels_last=channels_last,
-            backbone_spec=backbone_spec,
-            frontend_spec=frontend_spec,
+            backbone_config=backbone_config,
+            frontend_config=frontend_config,
+            deprecated={"backbone_spec": backbone_spec, "frontend_spec": frontend_spec},
         )
         backbone.reset_classifier(0)
         self.backbone = backbone
