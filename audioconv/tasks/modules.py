@@ -91,21 +91,12 @@ class _TaskModule(L.LightningModule):
         self.input_contract: InputContract | None = contract
         self.hparams["input_contract"] = None if contract is None else contract.to_dict()
 
-    def _init_common(
-        self,
-        backbone: nn.Module | None,
-        frontend: nn.Module | None,
-        *,
-        optimizer: str,
-        lr: float,
-        weight_decay: float,
-        momentum: float,
-        scheduler: str | None,
-        channels_last: bool | None,
-        backbone_config: Any,
-        frontend_config: Any,
-        deprecated: dict[str, Any],
-    ) -> nn.Module:
+    def _init_common(self, backbone: nn.Module | None, frontend: nn.Module | None) -> nn.Module:
+        """Check the shared options (read from ``self.hparams``, which ``save_hyperparameters``
+        filled), build the backbone / front end from their configs; the backbone to use."""
+        h = self.hparams
+        optimizer, scheduler, lr = h["optimizer"], h["scheduler"], h["lr"]
+        weight_decay, momentum, channels_last = h["weight_decay"], h["momentum"], h["channels_last"]
         if optimizer not in OPTIMIZERS:
             raise ConfigError(f"optimizer={optimizer!r} is not one of {OPTIMIZERS}")
         if scheduler not in SCHEDULERS:
@@ -116,10 +107,8 @@ class _TaskModule(L.LightningModule):
             raise ConfigError(f"weight_decay={weight_decay!r} must be >= 0")
         if not (isinstance(momentum, numbers.Real) and 0 <= momentum < 1):
             raise ConfigError(f"momentum={momentum!r} must be in [0, 1)")
-        given = {"backbone_config": backbone_config, "frontend_config": frontend_config}
-        given = renamed_hparams({**given, **deprecated}, warn=True)
-        for old in RENAMED_HPARAMS:
-            self.hparams.pop(old, None)
+        names = ("backbone_config", "frontend_config", *RENAMED_HPARAMS)
+        given = renamed_hparams({name: h.pop(name, None) for name in names}, warn=True)
         bconfig = resolve_backbone_config(backbone, given.get("backbone_config"))
         fconfig = resolve_frontend_config(frontend, given.get("frontend_config"))
         if backbone is None:
@@ -446,19 +435,7 @@ class Classifier(_TaskModule):
         )
         self.hparams["class_weights"] = spec.class_weights
         self.hparams["class_names"] = spec.class_names
-        backbone = self._init_common(
-            backbone,
-            frontend,
-            optimizer=optimizer,
-            lr=lr,
-            weight_decay=weight_decay,
-            momentum=momentum,
-            scheduler=scheduler,
-            channels_last=channels_last,
-            backbone_config=backbone_config,
-            frontend_config=frontend_config,
-            deprecated={"backbone_spec": backbone_spec, "frontend_spec": frontend_spec},
-        )
+        backbone = self._init_common(backbone, frontend)
         backbone.reset_classifier(spec.width)
         self.backbone = backbone
         self.spec = spec
@@ -537,19 +514,7 @@ class MultiOutputClassifier(_TaskModule):
                 raise ConfigError(f"head name {name!r} must be a Python identifier, e.g. 'genre'")
             specs[name] = spec if isinstance(spec, HeadSpec) else HeadSpec(**spec)
         self.hparams["heads"] = {name: dataclasses.asdict(s) for name, s in specs.items()}
-        backbone = self._init_common(
-            backbone,
-            frontend,
-            optimizer=optimizer,
-            lr=lr,
-            weight_decay=weight_decay,
-            momentum=momentum,
-            scheduler=scheduler,
-            channels_last=channels_last,
-            backbone_config=backbone_config,
-            frontend_config=frontend_config,
-            deprecated={"backbone_spec": backbone_spec, "frontend_spec": frontend_spec},
-        )
+        backbone = self._init_common(backbone, frontend)
         backbone.reset_classifier(0)
         self.backbone = backbone
         self.specs = specs
