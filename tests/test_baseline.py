@@ -5,12 +5,9 @@ from __future__ import annotations
 
 import io
 import json
-import math
 
 import numpy as np
-import pandas as pd
 import pytest
-import soundfile as sf
 
 from audioconv.baseline import audio_statistics, fit_baseline
 from audioconv.errors import ConfigError
@@ -20,47 +17,33 @@ from audioconv.runner import _normalized, load_recipe, parse_recipe, run
 pytestmark = pytest.mark.xdist_group("recipes")
 
 RATE = 8000
-TINY = [
-    "--model", "spectrogram_cnn", "--model_kwargs", '{"channels": [4, 8]}', "--sample_rate",
-    str(RATE), "--clip_seconds", "0.25", "--n_fft", "256", "--hop_length", "80", "--n_mels", "16",
-    "--time_mask", "2", "--freq_mask", "2", "--batch_size", "8", "--smoke",
-]  # fmt: skip
-
-
-def _tone(path, frequency: float, seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(0.3 * RATE)) / RATE
-    wave = 0.5 * np.sin(2 * math.pi * frequency * t) + 0.05 * rng.standard_normal(len(t))
-    sf.write(path, wave.astype(np.float32), RATE)
 
 
 @pytest.fixture(scope="module")
-def digits(tmp_path_factory):
+def digits(tone_digits):
     """FSDD-layout clips of 3 'digits' (distinct tones) by 4 speakers, with a ``splits.csv``."""
-    root = tmp_path_factory.mktemp("digits")
-    rows = []
-    for speaker, split in (("ann", "train"), ("bob", "train"), ("cat", "val"), ("dan", "test")):
-        for digit in range(3):
-            for index in range(4):
-                name = f"{digit}_{speaker}_{index}.wav"
-                _tone(root / name, 300 + 500 * digit, seed=hash((speaker, index)) % 1000)
-                rows.append({"path": name, "label": digit, "speaker": speaker, "split": split})
-    pd.DataFrame(rows).to_csv(root / "splits.csv", index=False)
-    return root
+    return tone_digits(clips_per_digit=4)
 
 
-def _run(data, out, *extra):
-    recipe = parse_recipe(
-        load_recipe("spoken_digits"), ["--data-dir", str(data), "--output-dir", str(out), *TINY,
-                                       *extra],
-    )  # fmt: skip
-    printed = io.StringIO()
-    run(recipe, progress=False, out=printed)
-    return printed.getvalue()
+@pytest.fixture(scope="module")
+def run_digits(digits, tiny_audio_options):
+    """``run_digits(out, *extra)``: a spoken_digits smoke run on ``digits``; returns what it
+    printed."""
+
+    def run_one(out, *extra):
+        recipe = parse_recipe(
+            load_recipe("spoken_digits"),
+            ["--data-dir", str(digits), "--output-dir", str(out), *tiny_audio_options, *extra],
+        )
+        printed = io.StringIO()
+        run(recipe, progress=False, out=printed)
+        return printed.getvalue()
+
+    return run_one
 
 
-def test_report_holds_the_baseline_beside_the_model(digits, tmp_path):
-    printed = _run(digits, tmp_path / "run")
+def test_report_holds_the_baseline_beside_the_model(run_digits, tmp_path):
+    printed = run_digits(tmp_path / "run")
     report = json.loads((tmp_path / "run" / "report.json").read_text())
     base = report["baseline"]
     # the tones are separable from MFCC statistics: the baseline gets every test clip right
@@ -81,8 +64,8 @@ def test_report_holds_the_baseline_beside_the_model(digits, tmp_path):
     assert Report.from_json(tmp_path / "run" / "report.json").baseline == base
 
 
-def test_no_baseline_leaves_it_out(digits, tmp_path):
-    _run(digits, tmp_path / "run", "--no-baseline")
+def test_no_baseline_leaves_it_out(run_digits, tmp_path):
+    run_digits(tmp_path / "run", "--no-baseline")
     report = json.loads((tmp_path / "run" / "report.json").read_text())
     assert "baseline" not in report
     assert "Classical baseline" not in (tmp_path / "run" / "report.md").read_text()
@@ -135,7 +118,7 @@ def test_statistics_use_the_whole_clip():
 
 
 def test_a_failing_baseline_leaves_no_finished_report_and_resume_completes_it(
-    digits, tmp_path, monkeypatch
+    run_digits, tmp_path, monkeypatch
 ):
     """report.json is written once, last, inside fit's lock: a crash while the baseline is fitted
     leaves a run that --resume finishes (not one that claims to be complete without it)."""
@@ -148,10 +131,10 @@ def test_a_failing_baseline_leaves_no_finished_report_and_resume_completes_it(
 
     monkeypatch.setattr(AudioRecipe, "attach_baseline", broken)
     with pytest.raises(RuntimeError, match="baseline crashed"):
-        _run(digits, tmp_path / "run")
+        run_digits(tmp_path / "run")
     assert not (tmp_path / "run" / "report.json").exists()
     assert (tmp_path / "run" / "checkpoints" / "last.ckpt").is_file()
     monkeypatch.setattr(AudioRecipe, "attach_baseline", original)
-    _run(digits, tmp_path / "run", "--resume")
+    run_digits(tmp_path / "run", "--resume")
     report = json.loads((tmp_path / "run" / "report.json").read_text())
     assert report["baseline"]["metrics"]["accuracy_score"] == 1.0

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import math
 import os
 import shutil
 import signal
@@ -18,7 +17,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-import soundfile as sf
 import torch
 
 from audioconv._atomic import atomic_pair
@@ -279,37 +277,14 @@ def test_sigkill_at_several_points_then_resume_gives_the_uninterrupted_report(
 # Reproducible from its folder: --config RUN/config.yaml, splits.csv, predictions.csv
 # --------------------------------------------------------------------------------------------
 
-RATE = 8000
-TINY_AUDIO = [
-    "--model", "spectrogram_cnn", "--model_kwargs", '{"channels": [4, 8]}', "--sample_rate",
-    str(RATE), "--clip_seconds", "0.25", "--n_fft", "256", "--hop_length", "80", "--n_mels", "16",
-    "--time_mask", "2", "--freq_mask", "2", "--batch_size", "8", "--smoke",
-]  # fmt: skip
-
-
-def _tone(path, frequency: float, seed: int) -> None:
-    rng = np.random.default_rng(seed)
-    t = np.arange(int(0.3 * RATE)) / RATE
-    wave = 0.5 * np.sin(2 * math.pi * frequency * t) + 0.05 * rng.standard_normal(len(t))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(path, wave.astype(np.float32), RATE)
-
 
 @pytest.fixture(scope="module")
-def digits_run(tmp_path_factory):
+def digits_run(tone_digits, tiny_audio_options, tmp_path_factory):
     """A spoken_digits smoke run through ``audioconv fit`` on generated clips (4 voices)."""
-    root = tmp_path_factory.mktemp("digits")
-    data, rows = root / "data", []
-    for speaker, split in (("ann", "train"), ("bob", "train"), ("cat", "val"), ("dan", "test")):
-        for digit in range(3):
-            for index in range(2):
-                name = f"{digit}_{speaker}_{index}.flac"
-                _tone(data / name, 300 + 400 * digit, seed=index)
-                rows.append({"path": name, "label": digit, "speaker": speaker, "split": split})
-    pd.DataFrame(rows).to_csv(data / "splits.csv", index=False)
-    out = root / "run"
+    data = tone_digits(clips_per_digit=2, suffix=".flac")
+    out = tmp_path_factory.mktemp("digits_run") / "run"
     argv = ["fit", "spoken_digits", "--data-dir", str(data), "--output-dir", str(out)]
-    assert cli_main([*argv, *TINY_AUDIO, "--no-baseline"]) == 0
+    assert cli_main([*argv, *tiny_audio_options, "--no-baseline"]) == 0
     return out
 
 

@@ -1,0 +1,51 @@
+"""Shared fixtures: a tiny FSDD-layout dataset of tones and the options of a seconds-long run."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import soundfile as sf
+
+RATE = 8000
+
+#: recipe options that make an audio recipe train in seconds (a 2-layer CNN on 0.25 s clips)
+TINY_AUDIO_OPTIONS = [
+    "--model", "spectrogram_cnn", "--model_kwargs", '{"channels": [4, 8]}', "--sample_rate",
+    str(RATE), "--clip_seconds", "0.25", "--n_fft", "256", "--hop_length", "80", "--n_mels", "16",
+    "--time_mask", "2", "--freq_mask", "2", "--batch_size", "8", "--smoke",
+]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def tiny_audio_options() -> list[str]:
+    return list(TINY_AUDIO_OPTIONS)
+
+
+@pytest.fixture(scope="session")
+def tone_digits(tmp_path_factory):
+    """``make(clips_per_digit, suffix)`` -> a folder of FSDD-named clips of 3 'digits' (tones at
+    300 / 800 / 1300 Hz plus noise) by 4 speakers — ann, bob train, cat val, dan test — and the
+    ``splits.csv`` that pins them."""
+
+    def make(clips_per_digit: int = 4, suffix: str = ".wav"):
+        root = tmp_path_factory.mktemp("digits")
+        rows = []
+        t = np.arange(int(0.3 * RATE)) / RATE
+        for s, (speaker, split) in enumerate(
+            (("ann", "train"), ("bob", "train"), ("cat", "val"), ("dan", "test"))
+        ):
+            for digit in range(3):
+                for index in range(clips_per_digit):
+                    rng = np.random.default_rng(100 * s + index)
+                    wave = 0.5 * np.sin(2 * math.pi * (300 + 500 * digit) * t)
+                    wave += 0.05 * rng.standard_normal(len(t))
+                    name = f"{digit}_{speaker}_{index}{suffix}"
+                    sf.write(root / name, wave.astype(np.float32), RATE)
+                    rows.append({"path": name, "label": digit, "speaker": speaker, "split": split})
+        pd.DataFrame(rows).to_csv(root / "splits.csv", index=False)
+        return root
+
+    return make
