@@ -144,3 +144,25 @@ def test_window_datasets_need_stream_wise_validation():
     )
     x, y = next(iter(dm.train_dataloader()))
     assert x.shape == (8, 3, 32) and dm.in_channels == 3 and dm.class_names == ["rest", "walk"]
+
+
+def test_unverified_cifar10_pickle_naming_code_is_refused(tmp_path):
+    """verify=False skips the MD5 check, so a batch is unpickled with only arrays allowed: a file
+    naming os.system is refused before it runs."""
+    import os
+
+    folder = tmp_path / "cifar-10-batches-py"
+    folder.mkdir()
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    batch = {"data": np.zeros((1, 3072), np.uint8), "labels": [0]}
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        (folder / name).write_bytes(pickle.dumps(batch))
+    (folder / "batches.meta").write_bytes(pickle.dumps({"label_names": Payload()}))
+    with pytest.raises(DatasetError, match=r"batches.meta: the pickle names posix.system"):
+        cifar10(tmp_path, verify=False)
+    assert not marker.exists()
