@@ -1,7 +1,9 @@
-"""Your own audio, one command: class sub-folders or a CSV / TSV manifest.
+"""Your own audio, one command: class sub-folders, a CSV / TSV manifest, or a registered layout.
 
 Data (``--data-dir``): either one sub-folder of clips per class (``DIR/<class>/<clip>.wav``;
-wav, flac, ogg, mp3, aiff, au), or a manifest ``--manifest-file FILE`` (a ``.csv`` or ``.tsv``
+wav, flac, ogg, mp3, aiff, au), or a dataset in a registered layout ``--dataset NAME``
+(``audioconv.data.layouts.list_layouts()``: ``esc50``, ``fsdd``, ``ravdess``, ...; options of its
+reader in ``--dataset_kwargs``), or a manifest ``--manifest-file FILE`` (a ``.csv`` or ``.tsv``
 inside ``DIR`` or anywhere; paths relative to ``DIR``) with the columns
 
 - ``path`` and ``label`` (one class per clip) or ``tags`` (multi-label, joined by ``;``),
@@ -20,6 +22,7 @@ Every front-end, model, augmentation and clip-length option of the dataset recip
 
     audioconv fit audio_folder --data-dir my_clips --output-dir runs/mine
     audioconv fit audio_folder --data-dir my_clips --manifest-file labels.csv --output-dir runs/m
+    audioconv fit audio_folder --data-dir ESC-50-master --dataset esc50 --output-dir runs/esc
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -39,9 +42,13 @@ from audioconv.runner import AudioRecipe, Recipe, main
 
 @dataclasses.dataclass
 class AudioFolder(AudioRecipe):
-    """Your own clips (class folders or a CSV / TSV manifest): log-mel + a 2D CNN.
+    """Your own clips (class folders, a CSV / TSV manifest or a registered layout): log-mel + a 2D
+    CNN.
 
     Args:
+        dataset: a registered dataset layout read from ``data_dir``
+            (``audioconv.data.layouts.list_layouts()``; ``None``: class folders or the manifest).
+        dataset_kwargs: options of that layout's reader, e.g. ``{"esc10": true}`` for ``esc50``.
         manifest_file: a CSV / TSV manifest (``path``, ``label`` or ``tags``, optional ``group``,
             ``split``, ``fold``); relative paths resolve from ``data_dir`` (``None``: read the
             class sub-folders of ``data_dir``).
@@ -52,6 +59,8 @@ class AudioFolder(AudioRecipe):
             relative to ``data_dir``, names its group (speaker / recording).
     """
 
+    dataset: str | None = None
+    dataset_kwargs: dict[str, Any] | None = None
     manifest_file: Path | None = None
     split: Literal["auto", "random", "predefined", "folds"] = "auto"
     fold: int | None = None
@@ -61,6 +70,15 @@ class AudioFolder(AudioRecipe):
 
     def __post_init__(self):
         super().__post_init__()
+        if self.dataset is not None and type(self).layout is AudioFolder.layout:
+            from audioconv.data.layouts import layout_spec
+
+            layout_spec(self.dataset)  # an unknown name raises, listing the registered ones
+            if self.manifest_file is not None:
+                raise ConfigError(
+                    f"dataset={self.dataset!r} and manifest_file={str(self.manifest_file)!r}: "
+                    "give one (a registered layout, or your manifest)"
+                )
         if self.group_regex is not None:
             try:
                 pattern = re.compile(self.group_regex)
@@ -74,8 +92,11 @@ class AudioFolder(AudioRecipe):
 
     def layout(self) -> pd.DataFrame:
         """The dataset's manifest before ``group_regex`` (presets override this)."""
-        from audioconv.data.layouts import class_folders, read_manifest
+        from audioconv.data.layouts import class_folders, read_layout, read_manifest
 
+        if self.dataset is not None:
+            root = self.require_data_dir(f"{self.dataset} folder")
+            return read_layout(self.dataset, root, **(self.dataset_kwargs or {}))
         root = self.require_data_dir("folder of class sub-folders (or of the manifest's clips)")
         if self.manifest_file is None:
             return class_folders(root)

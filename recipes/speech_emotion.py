@@ -65,12 +65,11 @@ class SpeechEmotion(AudioFolder):
     name = "speech_emotion"
 
     def layout(self) -> pd.DataFrame:
-        from audioconv.data import layouts
+        from audioconv.data.layouts import read_layout
 
         root = self.require_data_dir(f"{self.dataset} folder")
-        if self.dataset == "tess":
-            return layouts.tess(root, test_speaker=self.test_speaker)
-        return getattr(layouts, self.dataset)(root)
+        options = {"test_speaker": self.test_speaker} if self.dataset == "tess" else {}
+        return read_layout(self.dataset, root, **{**options, **(self.dataset_kwargs or {})})
 
 
 RECIPE = SpeechEmotion

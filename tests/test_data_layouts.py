@@ -198,3 +198,106 @@ def test_tags_csv_both_formats(tmp_path):
     columns = AudioDataset(layouts.tags_csv(tmp_path / "columns.csv", tag_columns=["happy", "sad"]))
     assert columns.class_names == ["happy", "sad"]
     assert columns.targets().tolist() == [[1, 0], [0, 1], [0, 1]]
+
+
+# -- the layout registry: every registered layout, read from its example tree ----------------
+@pytest.mark.parametrize("name", layouts.list_layouts())
+def test_every_registered_layout_reads_its_example_tree(name, tmp_path):
+    spec = layouts.layout_spec(name)
+    assert spec.example is not None, f"layout {name!r}: register it with example=<tree builder>"
+    assert spec.description.strip(), name
+    frame = layouts.read_layout(name, spec.example(tmp_path))
+    assert isinstance(frame, pd.DataFrame) and len(frame) >= 2, name
+    assert "path" in frame.columns and ({"label", "tags"} & set(frame.columns)), name
+    assert all(Path(p).is_file() for p in frame["path"]), name
+    ds = AudioDataset(frame)
+    assert len(ds.class_names) >= 2 and len(ds) == len(frame)
+    wave, _ = ds[0]
+    assert wave.shape[0] == 1 and wave.shape[1] > 0
+    assert getattr(layouts, name) is spec.read  # importable under its name, as the recipes do
+
+
+def test_every_module_of_the_layouts_package_is_imported():
+    import pkgutil
+    import sys
+
+    names = [m.name for m in pkgutil.iter_modules(layouts.__path__)]
+    assert {"registry", "common", "fsdd", "esc50"} <= set(names)
+    assert all(f"audioconv.data.layouts.{n}" in sys.modules for n in names)
+
+
+def test_read_layout_passes_options_and_unknown_names_list_the_registered_ones(tmp_path):
+    from audioconv.errors import ConfigError
+
+    root = layouts.layout_spec("esc50").example(tmp_path)
+    assert layouts.read_layout("esc50", root).equals(layouts.esc50(root))
+    assert len(layouts.read_layout("esc50", root, esc10=True)) == 4
+    with pytest.raises(ConfigError, match=r"unknown dataset layout 'esc5'.*'esc50'.*fsdd"):
+        layouts.read_layout("esc5", root)
+    with pytest.raises(ConfigError, match="already registered"):
+        layouts.register_layout("fsdd", description="again")(lambda root: None)
+
+
+PLUGIN = """
+import pandas as pd
+
+from audioconv.data.layouts import register_layout
+
+
+def _example(folder):
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("a_1.wav", "b_1.wav"):
+        (folder / name).write_bytes(b"")
+    return folder
+
+
+@register_layout("letters_plugin", description="<letter>_<n>.wav", example=_example)
+def letters_plugin(root):
+    files = sorted(root.glob("*.wav"))
+    return pd.DataFrame({"path": [str(f) for f in files], "label": [f.name[0] for f in files]})
+"""
+
+
+def test_a_layout_file_registers_itself_when_imported(tmp_path, monkeypatch):
+    import importlib
+    import sys
+
+    from audioconv.data.layouts import registry
+
+    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
+    (tmp_path / "letters_plugin_layout.py").write_text(PLUGIN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        importlib.import_module("letters_plugin_layout")
+        assert "letters_plugin" in layouts.list_layouts()
+        root = layouts.layout_spec("letters_plugin").example(tmp_path / "data")
+        assert layouts.read_layout("letters_plugin", root)["label"].tolist() == ["a", "b"]
+    finally:
+        sys.modules.pop("letters_plugin_layout", None)
+    monkeypatch.undo()
+    assert "letters_plugin" not in layouts.list_layouts()
+
+
+def test_audio_folder_reads_any_registered_layout_by_name(tmp_path):
+    from audioconv.errors import ConfigError
+    from audioconv.runner import load_recipe, parse_recipe
+
+    root = layouts.layout_spec("esc50").example(tmp_path)
+    AudioFolderRecipe = load_recipe("audio_folder")
+    recipe = parse_recipe(
+        AudioFolderRecipe, ["--data-dir", str(root), "--dataset", "esc50", "--output-dir", "x"]
+    )
+    assert recipe.manifest().equals(layouts.esc50(root))
+    assert recipe.folds() == [1, 2]  # the layout's folds: every one in turn
+    subset = parse_recipe(
+        AudioFolderRecipe,
+        ["--data-dir", str(root), "--output-dir", "x", "--dataset", "esc50", "--dataset_kwargs",
+         '{"esc10": true}'],
+    )  # fmt: skip
+    assert len(subset.manifest()) == 4
+    with pytest.raises(ConfigError, match=r"unknown dataset layout 'esc5'.*class_folders"):
+        AudioFolderRecipe(data_dir=root, output_dir=Path("x"), dataset="esc5")
+    with pytest.raises(ConfigError, match="give one"):
+        AudioFolderRecipe(
+            data_dir=root, output_dir=Path("x"), dataset="esc50", manifest_file=Path("m.csv")
+        )

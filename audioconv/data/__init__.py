@@ -5,7 +5,8 @@ DataModule is asked for.
 
 - audio: :class:`AudioDataset`, :class:`AudioFolder`, :class:`AudioManifest`
   (``audioconv.data.audio``); public layouts in :mod:`audioconv.data.layouts`
-  (``fsdd``, ``speech_commands``, ``gtzan``, ``esc50``, ``ravdess``, ``cremad``, ``tags_csv``),
+  (``fsdd``, ``speech_commands``, ``gtzan``, ``esc50``, ``ravdess``, ``cremad``, ``tags_csv``;
+  every registered one by name: ``read_layout``, ``list_layouts``, ``register_layout``),
 - images: ``image_folder``, ``mnist``, ``cifar10``, ``load_digits_images``,
 - time series: ``load_ucr``, ``load_ts``, ``bundled_ucr``,
 - splits: ``assign_splits``, ``folds_to_splits``, ``resolve_splits``,
@@ -21,7 +22,10 @@ import importlib
 _EXPORTS = {
     "audio": ("AudioDataset", "AudioFolder", "AudioManifest"),
     "base": ("ArrayDataset", "LabeledDataset"),
-    "layouts": ("cremad", "esc50", "fsdd", "gtzan", "ravdess", "speech_commands", "tags_csv"),
+    "layouts": (
+        "cremad", "esc50", "fsdd", "gtzan", "list_layouts", "ravdess", "read_layout",
+        "register_layout", "speech_commands", "tags_csv",
+    ),
     "images": ("cifar10", "image_folder", "load_digits_images", "mnist"),
     "timeseries": ("bundled_ucr", "load_ts", "load_ucr"),
     "splits": ("assign_splits", "folds_to_splits", "resolve_splits"),

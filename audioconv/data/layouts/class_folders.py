@@ -1,0 +1,64 @@
+"""Your own data: one sub-folder of clips per class (``root/<class>/<clip>.wav``)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pandas as pd
+
+from audioconv.constants import AUDIO_EXTENSIONS
+from audioconv.data.layouts.common import audio_files, example_clip, require_dir
+from audioconv.data.layouts.registry import register_layout
+from audioconv.errors import DatasetError
+
+
+def _example(folder: Path) -> Path:
+    for label, freq in (("dog", 300.0), ("cat", 900.0)):
+        for k in range(2):
+            example_clip(folder / label / f"{label}_{k}.wav", freq=freq)
+    return folder
+
+
+@register_layout(
+    "class_folders",
+    description="one sub-folder of clips per class: root/<class>/<clip>.wav",
+    example=_example,
+)
+def class_folders(root: str | os.PathLike) -> pd.DataFrame:
+    """``root/<class>/<clip>`` (clips found recursively in each class folder; folders starting
+    with ``_`` or ``.`` are ignored) -> ``path``, ``label``.
+
+    Raises:
+        DatasetError: no class folder, an empty one, a single class, or a ``root`` one level too
+            high (its only folder holds the class folders): the message says which folder to pass.
+    """
+    root = require_dir(root, "folder holding one sub-folder of clips per class")
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and p.name[0] not in "._")
+    loose = [p.name for p in root.iterdir() if p.suffix.lower() in AUDIO_EXTENSIONS]
+    nested = len(folders) == 1 and any(p.is_dir() and audio_files(p) for p in folders[0].iterdir())
+    if nested and not any(p.suffix.lower() in AUDIO_EXTENSIONS for p in folders[0].iterdir()):
+        raise DatasetError(
+            f"{root}: its only folder {folders[0].name!r} holds the class folders; "
+            f"pass --data-dir {folders[0]}"
+        )
+    if not folders:
+        hint = f" ({len(loose)} clips lie loose in it: move each into its class folder)"
+        raise DatasetError(
+            f"{root}: no class folders; expected {root}/<class>/<clip>.wav"
+            + (hint if loose else "")
+        )
+    rows = []
+    for folder in folders:
+        files = audio_files(folder)
+        if not files:
+            raise DatasetError(
+                f"{folder}: class folder holds no audio ({', '.join(AUDIO_EXTENSIONS)}); add "
+                "clips or remove the folder"
+            )
+        rows += [{"path": str(f), "label": folder.name} for f in files]
+    if len(folders) < 2:
+        raise DatasetError(
+            f"{root}: only one class folder ({folders[0].name}); a classifier needs two or more"
+        )
+    return pd.DataFrame(rows)

@@ -1,0 +1,83 @@
+"""One registry of dataset layouts: ``@register_layout(name, description=, example=)`` on a reader
+``read(root, **kwargs) -> DataFrame``, then ``read_layout(name, root)`` and ``list_layouts()``.
+
+A reader returns the manifest :class:`audioconv.data.AudioDataset` takes: ``path``, ``label`` (or
+``tags``), and where the dataset defines them ``group``, ``split`` or ``fold``
+(``frame.attrs["class_names"]`` holds a class order the dataset fixes). ``example(folder)`` writes
+a minimal copy of the layout as it ships into ``folder`` and returns the ``root`` to read; the tests
+read every registered layout from it.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from audioconv.errors import ConfigError
+
+__all__ = ["LayoutSpec", "layout_spec", "list_layouts", "read_layout", "register_layout"]
+
+
+@dataclass(frozen=True)
+class LayoutSpec:
+    """A registered layout: its reader, a one-line description, and its example builder."""
+
+    name: str
+    read: Callable[..., pd.DataFrame]
+    description: str
+    example: Callable[[Path], Path] | None = None
+
+
+_REGISTRY: dict[str, LayoutSpec] = {}
+
+
+def register_layout(
+    name: str, *, description: str, example: Callable[[Path], Path] | None = None
+) -> Callable:
+    """Decorator: register ``read(root, **kwargs) -> DataFrame`` as the layout ``name``.
+
+    ``example(folder) -> root`` writes the smallest copy of the layout as it ships (two classes
+    or more) and returns what to pass as ``root``. Returns ``read`` unchanged.
+    """
+    if not name or not name.isidentifier():
+        raise ConfigError(f"layout name {name!r} must be a Python identifier, e.g. 'my_dataset'")
+    if not description:
+        raise ConfigError(f"layout {name!r} needs a description (one line: what it reads)")
+
+    def decorate(read: Callable[..., pd.DataFrame]) -> Callable[..., pd.DataFrame]:
+        if name in _REGISTRY:
+            raise ConfigError(f"layout name {name!r} is already registered: pick another name")
+        _REGISTRY[name] = LayoutSpec(name, read, description, example)
+        return read
+
+    return decorate
+
+
+def list_layouts() -> list[str]:
+    """Sorted names of the registered layouts."""
+    return sorted(_REGISTRY)
+
+
+def layout_spec(name: str) -> LayoutSpec:
+    """The registry entry of ``name``; an unknown name raises listing names and a close match."""
+    try:
+        return _REGISTRY[name]
+    except (KeyError, TypeError):
+        close = difflib.get_close_matches(str(name), _REGISTRY, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ConfigError(
+            f"unknown dataset layout {name!r}.{hint} Available: {', '.join(list_layouts())}"
+        ) from None
+
+
+def read_layout(name: str, root: str | os.PathLike, **kwargs) -> pd.DataFrame:
+    """The manifest of the dataset at ``root`` read as the registered layout ``name``.
+
+    ``kwargs`` go to the reader (``read_layout("esc50", root, esc10=True)``).
+    """
+    return layout_spec(name).read(root, **kwargs)
