@@ -47,6 +47,48 @@ def test_every_registered_metric_of_a_task_is_in_its_report():
         report = evaluate(y_true, y_score, task=task)
         assert list(report.metrics) == list_metrics(task), task
         assert all(np.isfinite(v) for v in report.metrics.values()), task
+        builtin = M.REGRESSION_COLUMNS if task == "regression" else M.CLASS_COLUMNS
+        extra = list_metrics(task, per_class=True)
+        assert list(report.per_class.columns) == [*builtin, *extra], task
+
+
+def test_a_registered_per_class_metric_is_a_column_of_the_per_class_table(
+    scratch_registry, tmp_path
+):
+    """A per-class metric needs no edit of CLASS_COLUMNS: one decorated function adds a column
+    to report.per_class, report.json, report.md and (summary=True) the text summary."""
+
+    @register_metric("predicted", tasks=("multiclass",), summary=True, per_class=True)
+    def predicted(scored):  # how often each class is predicted
+        return np.bincount(scored.y_pred, minlength=len(scored.labels))
+
+    @register_metric("false_discovery_rate_macro_error", tasks=("multiclass",))
+    def fdr(scored):  # a scalar metric reading a registered column
+        table = scored.per_class
+        return float(np.mean(1 - table["tp"] / table["predicted"].clip(lower=1)))
+
+    y_true = [0, 1, 2, 2, 1]
+    y_score = [[0.8, 0.1, 0.1], [0.6, 0.3, 0.1], [0.1, 0.2, 0.7], [0.2, 0.2, 0.6], [0.1, 0.8, 0.1]]
+    report = evaluate(y_true, y_score, task="multiclass")
+    assert list(report.per_class.columns) == [*M.CLASS_COLUMNS, "predicted"]
+    assert report.per_class["predicted"].tolist() == [2, 1, 2]
+    assert "predicted" not in report.metrics
+    assert report.metrics["false_discovery_rate_macro_error"] == pytest.approx(0.5 / 3)
+    assert "predicted" in report.summary() and "| predicted |" in report.to_markdown()
+    report.save(tmp_path, figures=False)
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert saved["per_class"]["2"]["predicted"] == 2
+    loaded = type(report).from_json(tmp_path / "report.json")
+    assert loaded.per_class["predicted"].tolist() == [2, 1, 2]
+    assert "predicted" not in evaluate([0, 1], [0.2, 0.7], task="binary").per_class.columns
+
+
+def test_bad_per_class_metrics_are_refused(scratch_registry):
+    with pytest.raises(ConfigError, match="built-in per-class column"):
+        register_metric("auc", tasks=("binary",), per_class=True)
+    register_metric("scalar_by_mistake", tasks=("binary",), per_class=True)(lambda s: 0.5)
+    with pytest.raises(ConfigError, match=r"scalar_by_mistake.*one number per class, shape \(2,\)"):
+        evaluate([0, 1], [0.2, 0.7], task="binary")
 
 
 def test_bad_registrations_are_refused(scratch_registry):

@@ -5,7 +5,8 @@
 ``Report.save(dir)`` writes ``report.json``, ``report.md`` and PNG plots. Multi-output models use
 :func:`evaluate_many` / :class:`MultiReport`. NumPy, scikit-learn, pandas and matplotlib only:
 importing this package never imports torch or Lightning (tensors are accepted by duck typing).
-A new scalar metric is one function decorated with :func:`register_metric` (docs/extending.md).
+A new metric, scalar or a per-class column (``per_class=True``), is one function decorated with
+:func:`register_metric` (docs/extending.md).
 """
 
 from __future__ import annotations

@@ -36,7 +36,8 @@ from audioconv.constants import TASKS
 from audioconv.contract import is_positive
 from audioconv.errors import ConfigError
 
-#: Columns of the per-class table of a classification report, in order.
+#: The built-in columns of the per-class table of a classification report, in order; metrics
+#: registered with ``register_metric(..., per_class=True)`` follow them (:func:`register_metric`).
 CLASS_COLUMNS = (
     "tp",
     "fn",
@@ -51,7 +52,8 @@ CLASS_COLUMNS = (
     "auc",
     "ap",
 )
-#: Columns of the per-output table of a regression report, in order.
+#: The built-in columns of the per-output table of a regression report, in order (registered
+#: per-class regression metrics follow them).
 REGRESSION_COLUMNS = ("mse", "rmse", "mae", "r2")
 
 #: Longest stored ROC / PR curve; longer ones are thinned evenly (plots look the same).
@@ -307,8 +309,9 @@ def classification_metrics(
 ) -> ClassificationResult:
     """All classification metrics from canonical inputs (see :func:`validate_inputs`).
 
-    The per-class table holds the confusion counts and their ratios (:data:`CLASS_COLUMNS`); the
-    scalar metrics are every registered one that applies to ``task`` (:func:`register_metric`).
+    The per-class table holds the confusion counts and their ratios (:data:`CLASS_COLUMNS`), then
+    the registered per-class metrics of ``task``; the scalar metrics are every registered one
+    that applies to ``task`` (:func:`register_metric`).
     ``confusion`` is ``(C, C)`` (rows = true class, columns = predicted) for binary / multiclass
     and the per-label ``(C, 2, 2)`` ``[[tn, fp], [fn, tp]]`` stack for multilabel;
     ``confusion_normalized`` divides each row by its sum (rows with no samples stay 0).
@@ -495,8 +498,9 @@ class Scored:
     ``y_true`` / ``y_pred``: binary / multiclass ``(n,)`` labels, multilabel ``(n, C)``
     multi-hot, regression ``(n, k)`` values; ``y_score`` the model's scores (binary ``(n,)``
     P(positive), else ``(n, C)``; regression ``y_pred``); ``per_class`` the :data:`CLASS_COLUMNS`
-    (regression :data:`REGRESSION_COLUMNS`) per class; ``micro`` the pooled one-vs-rest ``auc``
-    and ``ap`` (NaN for binary and regression).
+    (regression :data:`REGRESSION_COLUMNS`) per class, then the registered per-class metrics (a
+    scalar metric can read them); ``micro`` the pooled one-vs-rest ``auc`` and ``ap`` (NaN for
+    binary and regression).
     """
 
     task: str
@@ -514,55 +518,92 @@ class Scored:
 
 @dataclass(frozen=True)
 class Metric:
-    """A registered scalar metric: ``compute(scored) -> float`` for the ``tasks`` it applies to;
-    ``summary`` puts it in the report's text summary."""
+    """A registered metric: ``compute(scored)`` for the ``tasks`` it applies to; a float, or with
+    ``per_class`` one value per class (a column of the per-class table); ``summary`` puts it in
+    the report's text summary."""
 
     name: str
-    compute: Callable[[Scored], float]
+    compute: Callable[[Scored], Any]
     tasks: tuple[str, ...]
     summary: bool
+    per_class: bool = False
 
 
 _METRICS: dict[str, Metric] = {}
 _CLASSIFICATION = ("binary", "multiclass", "multilabel")
 
 
-def register_metric(name: str, *, tasks: Sequence[str], summary: bool = False) -> Callable:
-    """Decorator registering ``compute(scored: Scored) -> float`` as the metric ``name``.
+def register_metric(
+    name: str, *, tasks: Sequence[str], summary: bool = False, per_class: bool = False
+) -> Callable:
+    """Decorator registering ``compute(scored: Scored)`` as the metric ``name``.
 
-    Every report of a task in ``tasks`` then holds it in ``metrics`` (in registration order).
-    Names say direction: ``*_score`` higher is better, ``*_loss`` / ``*_error`` lower::
+    A scalar metric returns a float: every report of a task in ``tasks`` then holds it in
+    ``metrics`` (in registration order). Names say direction: ``*_score`` higher is better,
+    ``*_loss`` / ``*_error`` lower::
 
         @register_metric("top_class_share_score", tasks=("multiclass",))
         def top_class_share(scored):
             return float(np.bincount(scored.y_pred).max() / len(scored.y_pred))
+
+    With ``per_class=True`` it returns one value per class (``(C,)``; regression: per output),
+    and every report of those tasks holds it as a column ``name`` of its per-class table, after
+    the built-in :data:`CLASS_COLUMNS` (:data:`REGRESSION_COLUMNS`), in ``report.json``,
+    ``report.md`` and (``summary=True``) the text summary; scalar metrics can read it::
+
+        @register_metric("predicted", tasks=("multiclass",), per_class=True)
+        def predicted(scored):  # how often each class is predicted
+            return np.bincount(scored.y_pred, minlength=len(scored.labels))
     """
     unknown = sorted(set(tasks) - set(TASKS))
     if unknown or not tasks:
         raise ConfigError(f"tasks={tuple(tasks)!r} for metric {name!r}: use some of {TASKS}")
+    if per_class and name in (*CLASS_COLUMNS, *REGRESSION_COLUMNS):
+        raise ConfigError(f"{name!r} is a built-in per-class column: pick another name")
 
-    def decorate(compute: Callable[[Scored], float]) -> Callable[[Scored], float]:
+    def decorate(compute: Callable[[Scored], Any]) -> Callable[[Scored], Any]:
         if name in _METRICS and _METRICS[name].compute is not compute:
             raise ConfigError(f"metric name {name!r} is already registered: pick another name")
-        _METRICS[name] = Metric(name, compute, tuple(tasks), summary)
+        _METRICS[name] = Metric(name, compute, tuple(tasks), summary, per_class)
         return compute
 
     return decorate
 
 
-def list_metrics(task: str | None = None) -> list[str]:
-    """Names of the registered metrics (those of ``task`` if given), in registration order."""
-    return [m.name for m in _METRICS.values() if task is None or task in m.tasks]
+def list_metrics(task: str | None = None, *, per_class: bool = False) -> list[str]:
+    """Names of the registered scalar metrics (``per_class=True``: per-class ones), those of
+    ``task`` if given, in registration order."""
+    return [
+        m.name
+        for m in _METRICS.values()
+        if m.per_class == per_class and (task is None or task in m.tasks)
+    ]
 
 
 def summary_metrics() -> tuple[str, ...]:
-    """Names shown in a report's text summary, in registration order."""
+    """Names shown in a report's text summary (metrics and per-class columns), in registration
+    order."""
     return tuple(m.name for m in _METRICS.values() if m.summary)
 
 
 def compute_metrics(scored: Scored) -> dict[str, float]:
-    """Every registered metric of ``scored.task`` -> its float value."""
-    return {m.name: float(m.compute(scored)) for m in _METRICS.values() if scored.task in m.tasks}
+    """Every registered metric of ``scored.task``: the per-class ones first, each added as a
+    column of ``scored.per_class`` (in place); then the scalar ones -> ``{name: float}``."""
+    n_rows = len(scored.per_class)
+    for m in _METRICS.values():
+        if m.per_class and scored.task in m.tasks:
+            values = np.asarray(m.compute(scored))
+            if values.shape != (n_rows,) or values.dtype.kind not in "biuf":
+                raise ConfigError(
+                    f"per-class metric {m.name!r} returned {values.dtype} values of shape "
+                    f"{values.shape}: return one number per class, shape ({n_rows},)"
+                )
+            scored.per_class[m.name] = values
+    return {
+        m.name: float(m.compute(scored))
+        for m in _METRICS.values()
+        if not m.per_class and scored.task in m.tasks
+    }
 
 
 register_metric("accuracy_score", tasks=_CLASSIFICATION, summary=True)(

@@ -189,6 +189,8 @@ class Report:
         columns = M.REGRESSION_COLUMNS if data["task"] == "regression" else M.CLASS_COLUMNS
         index_name = "output" if data["task"] == "regression" else "class"
         rows = data.get("per_class", {})
+        # the built-in columns, then those of per-class metrics (register_metric(per_class=True))
+        columns = [*columns, *(c for c in next(iter(rows.values()), {}) if c not in columns)]
         per_class = pd.DataFrame(
             [[_nan_if_none(rows[name][c]) for c in columns] for name in rows],
             index=pd.Index(list(rows), name=index_name),
@@ -226,6 +228,8 @@ class Report:
         width = max(len(k) for k in shown)
         lines += [f"  {k:<{width}}  {_fmt(self.metrics[k])}" for k in shown]
         columns = [c for c in _SUMMARY_COLUMNS if c in self.per_class.columns]
+        if columns:  # and the per-class metrics registered with summary=True
+            columns += [c for c in M.summary_metrics() if c in self.per_class.columns]
         table = self.per_class[columns or list(self.per_class.columns)]
         lines.append(table.to_string(float_format=lambda v: f"{v:.4f}", na_rep="n/a"))
         if self.baseline is not None:
