@@ -5,6 +5,8 @@ with keyword arguments that are plain values (``None``, bools, numbers, strings,
 tuples / string-keyed dicts of them). Anything else (a class, a function, a tensor, an object) is
 refused, so nothing a file holds is called. The registries attach it to what they build as
 ``module.config`` (``spec`` before; :class:`SpecAlias` keeps that name working, deprecated).
+A renamed keyword argument goes through :func:`renamed_keyword` (a ``DeprecationWarning`` naming
+the new keyword).
 """
 
 from __future__ import annotations
@@ -15,7 +17,13 @@ from typing import Any
 
 from audioconv.errors import ConfigError
 
-__all__ = ["SpecAlias", "attached_config", "check_plain", "component_config"]
+__all__ = [
+    "SpecAlias",
+    "attached_config",
+    "check_plain",
+    "component_config",
+    "renamed_keyword",
+]
 
 
 def _bad(value: Any) -> str | None:
@@ -94,3 +102,19 @@ class SpecAlias:
     def spec(self, value: Any) -> None:
         warnings.warn("`.spec` is deprecated: set `.config`", DeprecationWarning, stacklevel=2)
         self.config = component_config(value, "spec")
+
+
+def renamed_keyword(
+    where: str, old: str, old_value: Any, new: str, new_value: Any, *, stacklevel: int = 3
+) -> Any:
+    """``new_value``, or ``old_value`` with a ``DeprecationWarning`` when the caller used the
+    deprecated keyword ``old`` (``None`` = not given) of ``where``: the one rule for a renamed
+    keyword argument (``stacklevel`` 3 names the caller of the function that calls this)."""
+    if old_value is None:
+        return new_value
+    warnings.warn(
+        f"{where}({old}=) is deprecated: use {new}= (the same value)",
+        DeprecationWarning,
+        stacklevel=stacklevel,
+    )
+    return old_value

@@ -353,6 +353,7 @@ def load_predictor(path: str | os.PathLike, *, threshold: float | None = None) -
     found = model_format(path)
     if found == "onnx":
         return OnnxClassifier(path, threshold=threshold)
+    # lazy on purpose (same layer 6): export imports torch, and onnxruntime-only deployment has none
     from audioconv import export
 
     if found == "torchscript":

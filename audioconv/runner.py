@@ -326,7 +326,7 @@ class AudioRecipe(Recipe):
         dataset = AudioDataset(manifest, sample_rate=self.sample_rate, check_files=False)
         datamodule = AudioDataModule(
             keep_decoded(dataset, max_bytes=self.decoded_cache_mb * 2**20),
-            fixed_length=samples,
+            window=samples,
             val_size=self.val_size,
             test_size=self.test_size,
             seed=self.seed,

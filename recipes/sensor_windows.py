@@ -3,7 +3,7 @@
 Data (``--data-dir``): a CSV log (or a folder of them, one recording each) with one row per time
 step: channel columns, a per-row label column (``--label-column``) and, optionally, a recording
 column (``--stream-column``) and a timestamp column (``--time-column``). Windows of
-``--window`` samples every ``--step`` samples never cross a recording, take the majority label of
+``--window`` samples every ``--hop`` samples never cross a recording, take the majority label of
 their rows, and whole recordings go to train / val / test (a single recording is cut in time, with
 a one-window gap between the parts), so overlapping windows never leak across splits. Channels are
 standardized with statistics of the training windows, kept inside the model.
@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from audioconv._plain import renamed_keyword
 from audioconv.errors import DatasetError
 from audioconv.runner import Experiment, Recipe, main
 
@@ -63,9 +64,11 @@ class SensorWindows(Recipe):
         label_column, stream_column, time_column, channels: the log's columns (``channels``
             default: every other numeric column).
         sample_rate: samples per second of the log (recorded with the model).
-        window, step: window length and hop in samples.
+        window, hop: window length and samples between window starts (the input contract's
+            names).
         val_size, test_size: fractions of recordings (or of time, for a single recording).
         sort: rows out of time order are an error; ``--sort`` sorts them by recording and time.
+        step: deprecated name of ``hop`` (``--step`` warns and sets ``--hop``).
     """
 
     label_column: str = "activity"
@@ -74,7 +77,7 @@ class SensorWindows(Recipe):
     channels: list[str] | None = None
     sample_rate: float = BASIC_MOTIONS_RATE
     window: int = 30
-    step: int = 5
+    hop: int = 5
     model: str = "conv1d"
     max_epochs: int = 40
     batch_size: int = 32
@@ -83,8 +86,14 @@ class SensorWindows(Recipe):
     val_size: float = 0.15
     test_size: float = 0.25
     sort: bool = False
+    step: int | None = None
 
     name = "sensor_windows"
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.hop = renamed_keyword("SensorWindows", "step", self.step, "hop", self.hop)
+        self.step = None  # config.yaml records hop only
 
     def _files(self) -> list[Path]:
         if self.data_dir is None:
@@ -135,7 +144,7 @@ class SensorWindows(Recipe):
             streams, labels, val_size=self.val_size, test_size=self.test_size, seed=self.seed,
             by="stream" if by_stream else "time", gap=None if by_stream else self.window,
         )  # fmt: skip
-        options = {"window": self.window, "hop": self.step, "label_reduce": "majority"}
+        options = {"window": self.window, "hop": self.hop, "label_reduce": "majority"}
         sets = {
             name: WindowDataset(getattr(split, name), getattr(split, f"{name}_labels"), **options)
             for name in ("train", "val", "test")

@@ -66,7 +66,7 @@ def test_datamodule_runs_read_their_own_mfcc_setting(clips, tmp_path):
     heights = []
     for n_mfcc in (13, 20):
         datamodule = AudioDataModule(
-            clips, sample_rate=RATE, fixed_length=800, val_size=0.25, test_size=0.25,
+            clips, sample_rate=RATE, window=800, val_size=0.25, test_size=0.25,
             batch_size=4, features=MFCC(n_mfcc=n_mfcc, **MFCC_OPTIONS), cache_dir=cache_dir,
         )  # fmt: skip
         datamodule.setup("fit")
@@ -125,7 +125,7 @@ def counted(*args, **kwargs):
 
 cache._compute = counted
 feature = create_frontend("mfcc", sample_rate=8000, n_fft=128, hop_length=64, n_mels=16, n_mfcc=8)
-datamodule = AudioDataModule(clips, sample_rate=8000, fixed_length=800, val_size=0.25,
+datamodule = AudioDataModule(clips, sample_rate=8000, window=800, val_size=0.25,
                              test_size=0.25, batch_size=4, features=feature, cache_dir=cache_dir)
 backbone = models.create("conv1d", dims=2, in_channels=1, num_classes=2, filters=(4,))
 model = Classifier(backbone, task="multiclass", num_classes=2)

@@ -65,7 +65,7 @@ def checkpoints(tmp_path_factory):
         "audio": ["spoken_digits", "--data-dir", str(digits), *TINY_AUDIO],
         "image": ["image_classification"],
         "sensor": ["sensor_windows", "--data-dir", str(root / "log.csv"), "--time-column",
-                   "null", "--window", "20", "--step", "10"],
+                   "null", "--window", "20", "--hop", "10"],
     }  # fmt: skip
     for kind, command in commands.items():
         assert main(["fit", *command, "--output-dir", str(runs[kind]), "--smoke"]) == 0

@@ -31,6 +31,7 @@ from audioconv.data import (
     cached_features,
     load_digits_images,
 )
+from audioconv.errors import ConfigError
 from audioconv.features import FixedLength, LogMel
 
 RATE = 8000
@@ -191,7 +192,7 @@ def _trainer() -> L.Trainer:
 
 def test_audio_datamodule_augments_only_the_training_split(folder):
     dm = AudioDataModule(
-        folder, split="random", val_size=0.25, test_size=0.25, fixed_length=800, batch_size=4,
+        folder, split="random", val_size=0.25, test_size=0.25, window=800, batch_size=4,
         augment=[Gain(min_db=20, max_db=20)],
     )  # fmt: skip
     assert dm.class_names == ["high", "low"] and dm.num_classes == 2 and dm.in_channels == 1
@@ -220,12 +221,33 @@ def test_audio_datamodule_augments_only_the_training_split(folder):
 
 def test_audio_datamodule_with_cache_and_balanced_sampling(folder, tmp_path):
     dm = AudioDataModule(
-        folder, split="random", fixed_length=800, batch_size=4, balanced=True,
+        folder, split="random", window=800, batch_size=4, balanced=True,
         features=logmel(), cache_dir=tmp_path / "cache",
     )  # fmt: skip
     x, y = next(iter(dm.train_dataloader()))
     assert x.shape == (4, 1, 16, 13) and y.dtype == torch.int64
     assert dm.class_weights().shape == (2,)
+
+
+def test_audio_datamodule_old_keyword_fixed_length_warns_and_still_works(folder):
+    """AudioDataModule(fixed_length=) was renamed window= (the input contract's name)."""
+    with pytest.warns(DeprecationWarning, match=r"AudioDataModule\(fixed_length=\) is deprecat"):
+        dm = AudioDataModule(folder, split="random", fixed_length=800, batch_size=4)
+    assert dm.window == 800 and dm.hparams["window"] == 800 and "fixed_length" not in dm.hparams
+    with pytest.warns(DeprecationWarning, match="use window="):
+        assert dm.fixed_length == 800
+    x, _ = next(iter(dm.train_dataloader()))
+    assert x.shape == (4, 1, 800)
+    with pytest.raises(ConfigError, match="window=0"):
+        AudioDataModule(folder, window=0)
+
+
+def test_spec_augment_lives_in_features_and_data_augment_re_exports_it():
+    from audioconv.data import augment
+    from audioconv.features import transforms
+
+    assert augment.SpecAugment is transforms.SpecAugment  # one class, not a copy
+    assert transforms.SpecAugment.__module__ == "audioconv.features.transforms"
 
 
 def test_image_datamodule_splits_digits_and_augments_training_only():

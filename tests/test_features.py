@@ -236,7 +236,7 @@ def test_onnx_model_on_log_mel_gives_same_probabilities(tmp_path):
         (lambda: MFCC(deltas=3), ["deltas=3"]),
         (lambda: Deltas(win_length=4), ["win_length=4"]),
         (lambda: Standardize(mode="global"), ["mode='global'"]),
-        (lambda: FixedLength(0), ["num_samples=0"]),
+        (lambda: FixedLength(0), ["window=0"]),
         (lambda: FixedLength(10, crop="middle"), ["crop='middle'"]),
     ],
 )
@@ -325,6 +325,17 @@ def test_fixed_length_pad_trim_and_crop():
     torch.testing.assert_close(crop[0], crop[1])  # channels stay aligned
     random_crop.eval()
     assert {int(random_crop(wave)[0, 0]) for _ in range(20)} == {3}  # eval: centre, fixed
+
+
+def test_fixed_length_old_keyword_num_samples_warns_and_still_works():
+    """FixedLength(num_samples=) was renamed window= (the input contract's name)."""
+    wave = torch.arange(10.0).expand(2, 10)
+    with pytest.warns(DeprecationWarning, match=r"FixedLength\(num_samples=\) is deprecated"):
+        old = FixedLength(num_samples=4, crop="left")
+    assert old.window == 4
+    torch.testing.assert_close(old(wave), FixedLength(window=4, crop="left")(wave))
+    with pytest.warns(DeprecationWarning, match="use window="):
+        assert old.num_samples == 4
 
 
 def test_features_follow_module_dtype_and_stay_on_input_device():

@@ -285,9 +285,19 @@ def test_sensor_windows_csv_log(tmp_path):
     pd.concat(frames).to_csv(log, index=False)
     out = tmp_path / "run"
     smoke("sensor_windows", ["--data-dir", str(log), "--output-dir", str(out),
-                             "--window", "20", "--step", "10", "--val_size", "0.2",
+                             "--window", "20", "--hop", "10", "--val_size", "0.2",
                              "--test_size", "0.3"])  # fmt: skip
     assert assert_run_folder(out)["class_names"] == ["rest", "walk"]
+
+
+def test_sensor_windows_step_is_a_deprecated_alias_of_hop():
+    """--step was renamed --hop (the input contract's name); the old option warns and sets it."""
+    recipe_class = load_recipe("sensor_windows")
+    with pytest.warns(DeprecationWarning, match=r"\(step=\) is deprecated: use hop="):
+        old = parse_recipe(recipe_class, ["--output-dir", "o", "--window", "20", "--step", "10"])
+    new = parse_recipe(recipe_class, ["--output-dir", "o", "--window", "20", "--hop", "10"])
+    assert (old.window, old.hop) == (new.window, new.hop) == (20, 10)
+    assert old.step is None and old.options() == new.options()  # config.yaml records hop only
 
 
 def test_sensor_windows_default_log_is_basic_motions(tmp_path):

@@ -110,7 +110,7 @@ def test_sensor_windows_recipe_refuses_then_sorts_a_shuffled_log(tmp_path):
     log = pd.concat(frames, ignore_index=True)
     path = tmp_path / "log.csv"
     log.sample(frac=1.0, random_state=0).to_csv(path, index=False)  # rows shuffled
-    argv = ["--data-dir", str(path), "--window", "16", "--step", "4", "--smoke",
+    argv = ["--data-dir", str(path), "--window", "16", "--hop", "4", "--smoke",
             "--val-size", "0.2", "--test-size", "0.3"]  # fmt: skip
     recipe = parse_recipe(
         load_recipe("sensor_windows"), [*argv, "--output-dir", str(tmp_path / "a")]

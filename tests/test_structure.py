@@ -7,6 +7,7 @@ import ast
 import importlib
 import inspect
 import pkgutil
+import re
 import textwrap
 from pathlib import Path
 
@@ -80,6 +81,43 @@ def test_no_two_modules_import_each_other_even_inside_functions():
     audio, layouts = "audioconv.data.audio", "audioconv.data.layouts"
     assert layouts not in graph[audio] and audio not in graph[layouts]
     assert "audioconv.data.manifest" in graph[audio] & graph[layouts]  # the shared reader
+
+
+def _layers() -> dict[str, int]:
+    """``{module or package: layer}`` from the layer table of docs/architecture.md."""
+    text = (PACKAGE.parent / "docs" / "architecture.md").read_text()
+    return {
+        name: int(row[1])
+        for row in re.finditer(r"^\| (\d) \| (.+?) \|", text, re.M)
+        for name in re.findall(r"`(audioconv[\w.]*)`", row[2])
+    }
+
+
+def _layer_of(module: str, layers: dict[str, int]) -> int | None:
+    owners = [name for name in layers if module == name or module.startswith(name + ".")]
+    return layers[max(owners, key=len)] if owners else None
+
+
+def test_modules_import_only_their_layer_or_inner_ones_even_inside_functions():
+    """docs/architecture.md: outer layers may import inner ones, never the reverse (function-level
+    imports included: a lazy import is still a dependency). Every module has a layer there."""
+    modules, layers = _modules(), _layers()
+    unplaced = [name for name in modules if name != "audioconv" and _layer_of(name, layers) is None]
+    assert not unplaced, f"add these to the layer table of docs/architecture.md: {unplaced}"
+    upward = []
+    for name, path in modules.items():
+        layer = _layer_of(name, layers)
+        for imported in _all_edges(name, path, modules):
+            inner = _layer_of(imported, layers)
+            if layer is not None and inner is not None and inner > layer:
+                upward.append(f"{name} (layer {layer}) imports {imported} (layer {inner})")
+    assert not upward, upward
+    # the case that was once broken: features (layer 2) never imports data (layer 4)
+    assert (layers["audioconv.features"], layers["audioconv.data"]) == (2, 4)
+    for name, path in modules.items():
+        if name.startswith("audioconv.features"):
+            imported = _all_edges(name, path, modules)
+            assert not any(m.startswith("audioconv.data") for m in imported), name
 
 
 def test_no_private_lightning_import():

@@ -29,12 +29,12 @@ from pathlib import Path
 
 import torch
 import torchaudio.functional as AF
-import torchaudio.transforms as AT
 import torchvision.transforms.v2 as v2
 from torch import nn
 
 from audioconv import contract
 from audioconv.errors import ConfigError, DatasetError
+from audioconv.features.transforms import SpecAugment  # re-exported: it lives in features
 
 __all__ = [
     "AddNoise",
@@ -275,34 +275,6 @@ class PitchShift(nn.Module):
             shifted = AF.pitch_shift(x[rows], self.sample_rate, step, n_fft=self.n_fft)
             out[rows] = fit_length(shifted, x.shape[-1])
         return out
-
-
-class SpecAugment(nn.Module):
-    """SpecAugment masking on ``(batch, channels, freq, time)``: ``n_time_masks`` time masks of up
-    to ``time_mask`` frames and ``n_freq_masks`` frequency masks of up to ``freq_mask`` bins, drawn
-    independently per example (torchaudio ``TimeMasking`` / ``FrequencyMasking``)."""
-
-    def __init__(
-        self, *, time_mask: int = 20, freq_mask: int = 8, n_time_masks: int = 2,
-        n_freq_masks: int = 2,
-    ):  # fmt: skip
-        super().__init__()
-        if min(time_mask, freq_mask, n_time_masks, n_freq_masks) < 0:
-            raise ConfigError("SpecAugment mask sizes and counts must be >= 0")
-        self.masks = nn.ModuleList(
-            [AT.TimeMasking(time_mask, iid_masks=True) for _ in range(n_time_masks)]
-            + [AT.FrequencyMasking(freq_mask, iid_masks=True) for _ in range(n_freq_masks)]
-        )
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 4:
-            raise ConfigError(
-                f"SpecAugment takes spectrograms (batch, channels, freq, time), got shape "
-                f"{tuple(x.shape)}; put it after the feature front end"
-            )
-        for mask in self.masks:
-            x = mask(x)
-        return x
 
 
 class Mixup(nn.Module):

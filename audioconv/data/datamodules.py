@@ -22,13 +22,14 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, Dataset, Subset
 
+from audioconv._plain import renamed_keyword
 from audioconv.contract import ClipWindows
 from audioconv.data.audio import AudioDataset, AudioFolder, AudioManifest
 from audioconv.data.augment import apply_augment
 from audioconv.data.cache import cached_features
 from audioconv.data.sampling import balanced_sampler, class_weights
 from audioconv.data.splits import assign_splits, resolve_splits
-from audioconv.errors import ConfigError
+from audioconv.errors import ConfigError, check_positive
 
 __all__ = [
     "AudioDataModule",
@@ -216,13 +217,14 @@ class AudioDataModule(_LabeledDataModule):
     :mod:`audioconv.data.layouts`), a CSV manifest path, or a class-per-folder directory.
     Splits follow :func:`audioconv.data.splits.resolve_splits` (``split``, ``val_size``,
     ``test_size``, ``test_fold``, ``val_fold``, ``seed``); a ``group`` column keeps every speaker /
-    recording in one split. ``fixed_length`` (samples) crops / pads every training clip (a random
+    recording in one split. ``window`` (samples, the input contract's name; ``fixed_length`` is its
+    deprecated name) crops / pads every training clip (a random
     crop); validation and test clips go through the input contract's rule
     (:meth:`audioconv.contract.InputContract.apply`, the one ``predict`` and every export use):
     padded at the end, or cut into sliding windows (half a window apart), and each is scored as a
     clip by the mean of its windows' outputs (``eval_level = "clip"``; ``test_clips`` gives the
     whole clips, which ``audioconv test`` runs through a checkpoint's contract). Without
-    ``fixed_length`` clips of different lengths are zero-padded to the longest in each batch.
+    ``window`` clips of different lengths are zero-padded to the longest in each batch.
     ``features`` plus ``cache_dir`` store the features of every split once
     (:func:`audioconv.data.cache.cached_features`); batches are then features, e.g. ``(batch,
     channels, freq, time)``, and crops are always centred (one window per clip).
@@ -234,7 +236,7 @@ class AudioDataModule(_LabeledDataModule):
         *,
         class_names: Sequence[str] | None = None,
         sample_rate: int | None = None,
-        fixed_length: int | None = None,
+        window: int | None = None,
         on_error: str = "raise",
         split: str = "auto",
         val_size: float = 0.1,
@@ -248,14 +250,18 @@ class AudioDataModule(_LabeledDataModule):
         balanced: bool = False,
         features: nn.Module | None = None,
         cache_dir: str | os.PathLike | None = None,
+        fixed_length: int | None = None,
     ):
         super().__init__(
             batch_size=batch_size, num_workers=num_workers, augment=augment, balanced=balanced,
             seed=seed,
         )  # fmt: skip
-        self.save_hyperparameters(ignore=("data", "augment", "features", "cache_dir"), logger=False)
-        if fixed_length is not None and fixed_length < 1:
-            raise ConfigError(f"fixed_length={fixed_length!r} must be a positive number of samples")
+        window = renamed_keyword("AudioDataModule", "fixed_length", fixed_length, "window", window)
+        self.save_hyperparameters(
+            ignore=("data", "augment", "features", "cache_dir", "fixed_length"), logger=False
+        )
+        if window is not None:
+            window = check_positive("window", window)
         if features is not None and cache_dir is None:
             raise ConfigError(
                 "features= needs cache_dir=; to compute features on the fly put the feature module "
@@ -274,9 +280,15 @@ class AudioDataModule(_LabeledDataModule):
             "split": split, "val_size": val_size, "test_size": test_size,
             "test_fold": test_fold, "val_fold": val_fold, "seed": seed,
         }  # fmt: skip
-        self.fixed_length, self.features, self.cache_dir = fixed_length, features, cache_dir
+        self.window, self.features, self.cache_dir = window, features, cache_dir
         self.dataset: AudioDataset | None = None
         self.split_indices: dict[str, np.ndarray] = {}
+
+    @property
+    def fixed_length(self) -> int | None:
+        """Deprecated name of :attr:`window`."""
+        renamed_keyword("AudioDataModule", "fixed_length", True, "window", None)
+        return self.window
 
     def _dataset(self) -> AudioDataset:
         data, options = self.data, self.dataset_options
@@ -334,15 +346,15 @@ class AudioDataModule(_LabeledDataModule):
         if len(self.split_indices["train"]) == 0:
             raise ConfigError("the training split is empty; check split / test_fold / val_size")
         sets = {}
-        windows = self.fixed_length is not None and self.cache_dir is None and dataset.mono
-        contract = InputContract(window=self.fixed_length) if windows else None
+        windows = self.window is not None and self.cache_dir is None and dataset.mono
+        contract = InputContract(window=self.window) if windows else None
         for name, rows in self.split_indices.items():
             transform = None
             if windows and name != "train":
-                transform = contract.apply  # (1, time) -> (windows, 1, fixed_length)
-            elif self.fixed_length is not None:
+                transform = contract.apply  # (1, time) -> (windows, 1, window)
+            elif self.window is not None:
                 crop = "random" if name == "train" and self.cache_dir is None else "center"
-                transform = FixedLength(self.fixed_length, crop=crop)
+                transform = FixedLength(self.window, crop=crop)
             subset = dataset.subset(rows, transform=transform) if len(rows) else None
             if subset is not None and self.cache_dir is not None:
                 subset = cached_features(
@@ -353,9 +365,7 @@ class AudioDataModule(_LabeledDataModule):
         self.train_set, self.val_set, self.test_set = sets["train"], sets["val"], sets["test"]
         self._labels = labels[self.split_indices["train"]]
         self._meta = {"class_names": dataset.class_names, "task": dataset.task}
-        self.collate_fn = (
-            pad_collate if self.fixed_length is None and self.cache_dir is None else None
-        )
+        self.collate_fn = pad_collate if self.window is None and self.cache_dir is None else None
         self.eval_collate_fn = window_collate if windows else None
         self.eval_level = "clip" if windows else None
 

@@ -22,6 +22,7 @@ from audioconv.features.transforms import (
     LogMel,
     MelSpectrogram,
     PowerToDb,
+    SpecAugment,
     Spectrogram,
     Standardize,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "LogMel",
     "MelSpectrogram",
     "PowerToDb",
+    "SpecAugment",
     "Spectrogram",
     "Standardize",
     "create_frontend",

@@ -20,6 +20,7 @@ from audioconv.features.transforms import (
     LogMel,
     MelSpectrogram,
     PowerToDb,
+    SpecAugment,
     Spectrogram,
     Standardize,
 )
@@ -64,9 +65,6 @@ class AudioFrontend(SpecAlias, nn.Module):
         freq_mask: int = 0,
     ):
         super().__init__()
-        # SpecAugment lives with the augmentations (audioconv.data); imported when first built.
-        from audioconv.data.augment import SpecAugment
-
         if kind not in ("logmel", "mfcc", "spectrogram"):
             raise ConfigError(f"kind={kind!r}: use 'logmel', 'mfcc' or 'spectrogram'")
         options = {"sample_rate": sample_rate, "n_fft": n_fft, "hop_length": hop_length}

@@ -26,9 +26,10 @@ from collections.abc import Iterable
 
 import torch
 import torchaudio.functional as AF
+import torchaudio.transforms as AT
 from torch import nn
 
-from audioconv._plain import SpecAlias
+from audioconv._plain import SpecAlias, renamed_keyword
 from audioconv.contract import fit_length
 from audioconv.errors import ConfigError
 from audioconv.errors import check_positive as _positive_int
@@ -41,6 +42,7 @@ __all__ = [
     "LogMel",
     "MelSpectrogram",
     "PowerToDb",
+    "SpecAugment",
     "Spectrogram",
     "Standardize",
 ]
@@ -493,7 +495,7 @@ class Standardize(SpecAlias, nn.Module):
 
 
 class FixedLength(nn.Module):
-    """Pad, trim or crop ``(..., time)`` to ``num_samples``: -> ``(..., num_samples)``.
+    """Pad, trim or crop ``(..., time)`` to ``window`` samples: -> ``(..., window)``.
 
     Longer inputs are cropped: ``crop="random"`` draws the offset from torch's global generator in
     training mode and falls back to the centre in eval mode, so evaluation is deterministic;
@@ -501,25 +503,73 @@ class FixedLength(nn.Module):
     channels of a clip stay aligned), so apply it per clip (in the dataset) for independent crops.
     Shorter inputs are zero-padded at the end (``pad="right"``) or on both sides (``"center"``).
     Crop and pad are :func:`audioconv.contract.fit_length`, the rule every prediction path uses.
+    ``window`` is the input contract's name for the length; ``num_samples`` is its deprecated name
+    (keyword and attribute, a ``DeprecationWarning``).
     """
 
-    def __init__(self, num_samples: int, *, crop: str = "random", pad: str = "right"):
+    def __init__(
+        self,
+        window: int | None = None,
+        *,
+        crop: str = "random",
+        pad: str = "right",
+        num_samples: int | None = None,
+    ):
         super().__init__()
-        self.num_samples = _positive_int("num_samples", num_samples)
+        window = renamed_keyword("FixedLength", "num_samples", num_samples, "window", window)
+        self.window = _positive_int("window", window)
         _choice("crop", crop, ("random", "center", "left"))
         _choice("pad", pad, ("right", "center"))
         self.crop, self.pad = crop, pad
 
+    @property
+    def num_samples(self) -> int:
+        """Deprecated name of :attr:`window`."""
+        renamed_keyword("FixedLength", "num_samples", True, "window", None)
+        return self.window
+
     def forward(self, wave: torch.Tensor) -> torch.Tensor:
-        """``(..., time)`` -> ``(..., num_samples)``."""
-        excess = max(wave.shape[-1] - self.num_samples, 0)
+        """``(..., time)`` -> ``(..., window)``."""
+        excess = max(wave.shape[-1] - self.window, 0)
         if self.crop == "left" or excess == 0:
             start = 0
         elif self.crop == "random" and self.training:
             start = int(torch.randint(excess + 1, ()))
         else:
             start = excess // 2
-        return fit_length(wave, self.num_samples, start=start, pad=self.pad)
+        return fit_length(wave, self.window, start=start, pad=self.pad)
 
     def extra_repr(self) -> str:
-        return f"{self.num_samples}, crop={self.crop!r}, pad={self.pad!r}"
+        return f"{self.window}, crop={self.crop!r}, pad={self.pad!r}"
+
+
+class SpecAugment(nn.Module):
+    """SpecAugment masking on ``(batch, channels, freq, time)``: ``n_time_masks`` time masks of up
+    to ``time_mask`` frames and ``n_freq_masks`` frequency masks of up to ``freq_mask`` bins, drawn
+    independently per example (torchaudio ``TimeMasking`` / ``FrequencyMasking``).
+
+    Training augmentation that sits in the front end (:class:`~audioconv.features.AudioFrontend`
+    applies it in training mode only); ``audioconv.data.augment.SpecAugment`` is this class.
+    """
+
+    def __init__(
+        self, *, time_mask: int = 20, freq_mask: int = 8, n_time_masks: int = 2,
+        n_freq_masks: int = 2,
+    ):  # fmt: skip
+        super().__init__()
+        if min(time_mask, freq_mask, n_time_masks, n_freq_masks) < 0:
+            raise ConfigError("SpecAugment mask sizes and counts must be >= 0")
+        self.masks = nn.ModuleList(
+            [AT.TimeMasking(time_mask, iid_masks=True) for _ in range(n_time_masks)]
+            + [AT.FrequencyMasking(freq_mask, iid_masks=True) for _ in range(n_freq_masks)]
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4:
+            raise ConfigError(
+                f"SpecAugment takes spectrograms (batch, channels, freq, time), got shape "
+                f"{tuple(x.shape)}; put it after the feature front end"
+            )
+        for mask in self.masks:
+            x = mask(x)
+        return x

@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import sys
-import warnings
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from audioconv._plain import renamed_keyword  # noqa: F401 (the windows modules import it here)
 from audioconv.errors import ConfigError
 from audioconv.errors import check_positive as _positive_int
 
@@ -154,21 +154,6 @@ def _is_range(values: np.ndarray) -> bool:
         and int(values[-1]) - int(values[0]) == n - 1
         and bool((values[1:] - values[:-1] == 1).all())
     )
-
-
-def renamed_keyword(
-    where: str, old: str, old_value: Any, new: str, new_value: Any, *, stacklevel: int = 3
-) -> Any:
-    """``new_value``, or ``old_value`` with a ``DeprecationWarning`` when the caller used the
-    deprecated keyword ``old`` (``None`` = not given) of ``where``."""
-    if old_value is None:
-        return new_value
-    warnings.warn(
-        f"{where}({old}=) is deprecated: use {new}= (the same value)",
-        DeprecationWarning,
-        stacklevel=stacklevel,
-    )
-    return old_value
 
 
 def window_and_hop(where: str, window, hop, size, step) -> tuple[Any, Any]:
