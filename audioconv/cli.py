@@ -352,10 +352,10 @@ def cmd_stream(args: argparse.Namespace) -> int:
 
 def cmd_models(args: argparse.Namespace) -> int:
     from audioconv.models import list_models
-    from audioconv.models.registry import model_spec
+    from audioconv.models.registry import registered_model
 
     for name in list_models(args.dims):
-        dims = " and ".join(f"{d}D" for d in model_spec(name).dims)
+        dims = " and ".join(f"{d}D" for d in registered_model(name).dims)
         print(f"{name:<24} {dims}")
     return 0
 

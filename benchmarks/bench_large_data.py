@@ -4,8 +4,8 @@ The cache is the on-disk layout ``audioconv.data.cache`` writes (``features.npy`
 file, read through a memory map by ``CachedFeatures``, plus ``labels.npy``): log-mel-shaped
 features ``(n, 1, 64, 401)`` float32 (4 s clips at a 10 ms hop), written chunk by chunk. A fresh
 process (the CLI's defaults: tuned glibc malloc) imports Lightning, builds a ``tasks.Classifier``
-(a 1x1-conv ``conv1d``: the data path is measured, not the model) and trains one epoch over every
-item with a ``Trainer`` and a ``DataLoader`` over ``CachedFeatures``, while a thread samples
+(a 1x1-conv ``conv_stack``: the data path is measured, not the model) and trains one epoch over
+every item with a ``Trainer`` and a ``DataLoader`` over ``CachedFeatures``, while a thread samples
 ``/proc/self/status`` every 10 ms.
 
 Which number is capped: ``RssAnon``, the process's anonymous memory (heap, tensors, the imported
@@ -94,7 +94,7 @@ def worker(folder: Path) -> dict[str, float]:
     )
     torch.manual_seed(0)
     backbone = models.create(
-        "conv1d",
+        "conv_stack",
         dims=2,
         in_channels=1,
         num_classes=NUM_CLASSES,

@@ -12,7 +12,9 @@ from audioconv.errors import ConfigError, InputTooSmallError
 # The 4096-wide MLP heads of alexnet / vgg dominate the run time but not the structure under
 # test; their full-size parameter counts are checked in test_model_params.py.
 SMALL_HEAD = {"hidden": 32}
-CASES = [(name, dims) for name in models.list_models() for dims in models.model_spec(name).dims]
+CASES = [
+    (name, dims) for name in models.list_models() for dims in models.registered_model(name).dims
+]
 
 
 def _build(name: str, dims: int, *, in_channels: int = 2, num_classes: int = 5):
@@ -75,10 +77,12 @@ def test_too_small_input_raises(case):
         model(x)
 
 
-@pytest.mark.parametrize("name", ["conv1d", "alexnet", "vgg11", "lenet5", "spectrogram_cnn"])
+@pytest.mark.parametrize(
+    "name", ["conv1d", "conv_stack", "alexnet", "vgg11", "lenet5", "spectrogram_cnn"]
+)
 def test_min_input_size_is_tight(name):
     """One below the minimum, the layers themselves fail (the check is not over-cautious)."""
-    dims = models.model_spec(name).dims[-1]
+    dims = models.registered_model(name).dims[-1]
     model = _build(name, dims).eval()
     x = _input(model, model.min_input_size - 1)
     with pytest.raises(RuntimeError):
@@ -113,6 +117,9 @@ def test_unknown_option_lists_the_options():
 def test_registering_a_taken_name_fails():
     with pytest.raises(ConfigError, match="already registered"):
         models.register_model("fcn", models.FCN, dims=(1,))
+    with pytest.raises(ConfigError, match="moved_dims"):  # 1 is both built and moved
+        models.register_model("fcn_moved", models.FCN, dims=(1,), moved_dims={1: "fcn"})
+    assert "fcn_moved" not in models.list_models()
 
 
 def test_list_models_filters_by_dims():
@@ -121,6 +128,7 @@ def test_list_models_filters_by_dims():
     assert "spectrogram_cnn" in models.list_models(dims=2)
     assert set(models.list_models()) >= {
         "conv1d",
+        "conv_stack",
         "fcn",
         "wavenet",
         "spectrogram_cnn",
@@ -143,9 +151,9 @@ def test_create_validates_sizes(bad):
         models.create("fcn", **kwargs)
 
 
-def test_conv1d_stack_is_configurable():
+def test_conv_stack_is_configurable():
     model = models.create(
-        "conv1d",
+        "conv_stack",
         dims=1,
         in_channels=1,
         num_classes=2,
@@ -162,8 +170,43 @@ def test_conv1d_stack_is_configurable():
     assert model(torch.zeros(2, 1, 10)).shape == (2, 2)
     with pytest.raises(ConfigError, match="kernel_sizes"):
         models.create(
-            "conv1d", dims=1, in_channels=1, num_classes=2, filters=(8, 16), kernel_sizes=(5, 3, 3)
+            "conv_stack",
+            dims=1,
+            in_channels=1,
+            num_classes=2,
+            filters=(8, 16),
+            kernel_sizes=(5, 3, 3),
         )
+
+
+def test_conv1d_is_the_1d_conv_stack_and_a_2d_request_warns():
+    """``conv1d`` is registered for 1D; a 2D ``conv1d`` (configs / checkpoints saved when the name
+    built both) still builds, as ``conv_stack`` with the same weights, and warns naming it."""
+    kwargs = {"in_channels": 1, "num_classes": 2, "filters": (4, 8)}
+    assert models.registered_model("conv1d").dims == (1,)
+    assert "conv1d" not in models.list_models(dims=2) and "conv_stack" in models.list_models(2)
+    one_d = models.create("conv1d", dims=1, **kwargs)
+    assert one_d.name == "conv1d" and one_d.config["name"] == "conv1d"
+    assert type(one_d) is models.ConvStack
+    with pytest.warns(DeprecationWarning, match="'conv1d' with dims=2.*'conv_stack'"):
+        old = models.create("conv1d", dims=2, **kwargs)
+    new = models.create("conv_stack", dims=2, **kwargs)
+    assert old.config == new.config == {"name": "conv_stack", "kwargs": {"dims": 2, **kwargs}}
+    assert {k: v.shape for k, v in old.state_dict().items()} == {
+        k: v.shape for k, v in new.state_dict().items()
+    }
+    old.load_state_dict(new.state_dict())  # a checkpoint of either loads into the other
+
+
+def test_old_registry_names_are_deprecated_aliases():
+    with pytest.warns(DeprecationWarning, match="model_spec is deprecated.*registered_model"):
+        model_spec = models.model_spec
+    with pytest.warns(DeprecationWarning, match="ModelSpec is deprecated.*RegisteredModel"):
+        from audioconv.models.registry import ModelSpec
+    assert model_spec is models.registered_model and ModelSpec is models.RegisteredModel
+    assert isinstance(model_spec("fcn"), ModelSpec)
+    with pytest.raises(AttributeError):
+        models.no_such_name  # noqa: B018
 
 
 def test_fcn_matches_wang_et_al():
@@ -189,7 +232,7 @@ def test_separable_cnn_has_fewer_weights_than_the_same_plain_stack():
     separable = [m for m in model.modules() if isinstance(m, models.blocks.SeparableConv)]
     assert len(separable) == 3
     plain = models.create(
-        "conv1d",
+        "conv_stack",
         dims=2,
         in_channels=1,
         num_classes=4,

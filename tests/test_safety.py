@@ -52,7 +52,7 @@ def run(tmp_path_factory):
     """A finished run folder and a wav file of each class."""
     root = tmp_path_factory.mktemp("safety")
     torch.manual_seed(0)
-    backbone = create("conv1d", dims=2, in_channels=1, num_classes=2, filters=(4,))
+    backbone = create("conv_stack", dims=2, in_channels=1, num_classes=2, filters=(4,))
     model = Classifier(
         backbone, task="multiclass", num_classes=2, class_names=list(CLASSES),
         frontend=AudioFrontend(**FRONTEND), sample_rate=RATE, input_shape=(1, SAMPLES),
@@ -157,7 +157,7 @@ def test_checkpoint_stores_name_and_kwargs(run):
     hparams = torch.load(run["best"], weights_only=True)["hyper_parameters"]
     assert hparams["frontend_config"] == {"name": "audio", "kwargs": {
         **FRONTEND, "n_mfcc": 40, "time_mask": 0, "freq_mask": 0}}  # fmt: skip
-    assert hparams["backbone_config"]["name"] == "conv1d"
+    assert hparams["backbone_config"]["name"] == "conv_stack"
     assert "frontend_spec" not in hparams and "backbone_spec" not in hparams  # the old names
 
 
@@ -183,7 +183,7 @@ def test_old_format_checkpoint_still_loads(run, tmp_path, capsys, class_path):
     # a bare LogMel front end, as the pre-registry tests and notebooks stored it
     logmel = {"sample_rate": RATE, "n_fft": 128, "hop_length": 64, "n_mels": 16}
     model = Classifier(
-        create("conv1d", dims=2, in_channels=1, num_classes=2, filters=(4,)),
+        create("conv_stack", dims=2, in_channels=1, num_classes=2, filters=(4,)),
         task="multiclass", num_classes=2,
         frontend_config={"class_path": class_path, "init_args": logmel},
     )  # fmt: skip
@@ -263,7 +263,7 @@ def test_byte_flipped_checkpoint_is_refused(run, tmp_path, capsys):
     damaged.write_bytes(bytes(data))
     with pytest.raises(CheckpointError, match=r"best\.ckpt.*SHA-256.*Copy the checkpoint again"):
         load_classifier(damaged)
-    backbone = create("conv1d", dims=2, in_channels=1, num_classes=2, filters=(4,))
+    backbone = create("conv_stack", dims=2, in_channels=1, num_classes=2, filters=(4,))
     with pytest.raises(CheckpointError, match="does not match the digest recorded"):
         load_backbone(backbone, damaged)  # transfer learning reads the same record
     with pytest.raises(SystemExit):
@@ -281,7 +281,9 @@ def test_non_finite_weights_are_refused(run, tmp_path, value):
     with pytest.raises(CheckpointError, match=f"NaN or infinity \\({key}"):
         load_classifier(path)
     with pytest.raises(CheckpointError, match="NaN or infinity"):
-        load_backbone(create("conv1d", dims=2, in_channels=1, num_classes=2, filters=(4,)), path)
+        load_backbone(
+            create("conv_stack", dims=2, in_channels=1, num_classes=2, filters=(4,)), path
+        )
 
 
 def test_export_records_the_source_checkpoint_digest(run, tmp_path):

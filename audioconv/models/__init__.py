@@ -22,20 +22,22 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from audioconv.models import blocks
+from audioconv.models import blocks, registry
 from audioconv.models.alexnet import AlexNet
 from audioconv.models.blocks import Backbone, ClassifierHead, ConvBlock, get_act_layer
-from audioconv.models.conv1d import ConvStack
+from audioconv.models.conv_stack import ConvStack
 from audioconv.models.fcn import FCN
 from audioconv.models.inceptiontime import InceptionTime
 from audioconv.models.lenet import LeNet5
 from audioconv.models.registry import (
+    RegisteredModel,
     adapt_input_conv,
     create,
+    deprecated_name,
     list_models,
     load_torchvision_weights,
-    model_spec,
     register_model,
+    registered_model,
 )
 from audioconv.models.resnet import BasicBlock, Bottleneck, ResNet
 from audioconv.models.spectrogram_cnn import SpectrogramCNN
@@ -63,6 +65,7 @@ __all__ = [
     "InceptionTime",
     "LeNet5",
     "ModelSummary",
+    "RegisteredModel",
     "ResNet",
     "SpectrogramCNN",
     "WaveNet",
@@ -75,11 +78,19 @@ __all__ = [
     "list_models",
     "load_torchvision_weights",
     "min_input_size",
-    "model_spec",
     "receptive_field",
     "register_model",
+    "registered_model",
     "summary",
 ]
 
 for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
+
+
+def __getattr__(name: str):
+    """``ModelSpec`` / ``model_spec``: deprecated names of ``RegisteredModel`` /
+    ``registered_model`` (a DeprecationWarning)."""
+    if name in registry.DEPRECATED_NAMES:
+        return deprecated_name(name, __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,7 +1,10 @@
 """One registry of backbones: ``create(name, dims=, in_channels=, num_classes=)``, ``list_models``.
 
-Families register variants as data: ``register_model("resnet18", partial(...), dims=(1, 2))``.
+Families register variants as data: ``register_model("resnet18", partial(...), dims=(1, 2))``;
+``registered_model(name)`` is the entry (:class:`RegisteredModel`: name, factory, dims).
 ``load_torchvision_weights`` copies a torchvision state dict into the matching 2D model.
+``ModelSpec`` / ``model_spec`` are the deprecated names of ``RegisteredModel`` /
+``registered_model`` (a DeprecationWarning).
 """
 
 from __future__ import annotations
@@ -9,8 +12,9 @@ from __future__ import annotations
 import difflib
 import inspect
 import os
+import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -20,36 +24,57 @@ from audioconv.models.blocks import Backbone, check_positive
 
 
 @dataclass(frozen=True)
-class ModelSpec:
-    """A registered model: its factory and the dims (1 and / or 2) it supports."""
+class RegisteredModel:
+    """A registered model: its factory and the dims (1 and / or 2) it supports.
+
+    ``moved_dims`` maps dims the name no longer supports to the registered name that builds them
+    now: :func:`create` still builds such a request (configs and checkpoints saved before the
+    move) through that name, with a DeprecationWarning. :func:`list_models` and the tests count
+    ``dims`` only.
+    """
 
     name: str
     factory: Callable[..., Backbone]
     dims: tuple[int, ...]
+    moved_dims: Mapping[int, str] = field(default_factory=dict)
 
 
-_REGISTRY: dict[str, ModelSpec] = {}
+_REGISTRY: dict[str, RegisteredModel] = {}
 
 
-def register_model(name: str, factory: Callable[..., Backbone], *, dims: tuple[int, ...]):
+def register_model(
+    name: str,
+    factory: Callable[..., Backbone],
+    *,
+    dims: tuple[int, ...],
+    moved_dims: Mapping[int, str] | None = None,
+):
     """Register ``factory(*, dims, in_channels, num_classes, **kwargs)`` under ``name``.
 
-    Returns ``factory`` so a module can write ``resnet18 = register_model("resnet18", ...)``.
+    ``moved_dims`` (rarely needed): ``{dims: new name}`` for dims this name used to build, see
+    :class:`RegisteredModel`. Returns ``factory`` so a module can write
+    ``resnet18 = register_model("resnet18", ...)``.
     """
     if name in _REGISTRY:
         raise ConfigError(f"model name {name!r} is already registered: pick another name")
     if not dims or any(d not in (1, 2) for d in dims):
         raise ConfigError(f"dims={dims!r} for {name!r} must be a non-empty tuple of 1 and / or 2")
-    _REGISTRY[name] = ModelSpec(name, factory, tuple(sorted(dims)))
+    moved = dict(moved_dims or {})
+    if any(d not in (1, 2) or d in dims or not isinstance(n, str) for d, n in moved.items()):
+        raise ConfigError(
+            f"moved_dims={moved!r} for {name!r} must map dims (1 / 2) not in dims={dims!r} to "
+            "the registered name that builds them now"
+        )
+    _REGISTRY[name] = RegisteredModel(name, factory, tuple(sorted(dims)), moved)
     return factory
 
 
 def list_models(dims: int | None = None) -> list[str]:
     """Sorted names of the registered models (only those supporting ``dims`` if given)."""
-    return sorted(n for n, spec in _REGISTRY.items() if dims is None or dims in spec.dims)
+    return sorted(n for n, entry in _REGISTRY.items() if dims is None or dims in entry.dims)
 
 
-def model_spec(name: str) -> ModelSpec:
+def registered_model(name: str) -> RegisteredModel:
     """The registry entry of ``name``; an unknown name raises listing names and a close match."""
     try:
         return _REGISTRY[name]
@@ -71,13 +96,21 @@ def create(name: str, *, dims: int, in_channels: int, num_classes: int, **kwargs
         >>> model(torch.zeros(2, 3, 50)).shape
         torch.Size([2, 4])
     """
-    spec = model_spec(name)
-    if dims not in spec.dims:
-        supported = " or ".join(map(str, spec.dims))
+    entry = registered_model(name)
+    if dims in entry.moved_dims:
+        new = entry.moved_dims[dims]
+        warnings.warn(
+            f"model {name!r} with dims={dims!r} is deprecated: use {new!r} (the same model)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return create(new, dims=dims, in_channels=in_channels, num_classes=num_classes, **kwargs)
+    if dims not in entry.dims:
+        supported = " or ".join(map(str, entry.dims))
         raise ConfigError(f"model {name!r} does not support dims={dims!r}: use dims={supported}")
     check_positive("in_channels", in_channels)
     check_positive("num_classes", num_classes, minimum=0)
-    options = set(inspect.signature(spec.factory).parameters) - {
+    options = set(inspect.signature(entry.factory).parameters) - {
         "dims",
         "in_channels",
         "num_classes",
@@ -88,7 +121,7 @@ def create(name: str, *, dims: int, in_channels: int, num_classes: int, **kwargs
             f"model {name!r} has no option {', '.join(unknown)}: its options are "
             f"{', '.join(sorted(options))}"
         )
-    model = spec.factory(dims=dims, in_channels=in_channels, num_classes=num_classes, **kwargs)
+    model = entry.factory(dims=dims, in_channels=in_channels, num_classes=num_classes, **kwargs)
     # Its config: what audioconv.tasks stores in checkpoints so load_classifier can rebuild it.
     model.config = {
         "name": name,
@@ -170,3 +203,25 @@ def _read_state_dict(state_dict_or_path) -> Mapping[str, torch.Tensor]:
     if not isinstance(state, Mapping):
         raise CheckpointError(f"{path}: holds a {type(state).__name__}, not a state dict")
     return state
+
+
+#: deprecated names of this module -> their names now
+DEPRECATED_NAMES = {"ModelSpec": "RegisteredModel", "model_spec": "registered_model"}
+
+
+def deprecated_name(name: str, module: str, *, stacklevel: int = 3):
+    """The object the deprecated ``name`` stands for, with a DeprecationWarning; used by the
+    ``__getattr__`` of this module and of :mod:`audioconv.models`."""
+    new = DEPRECATED_NAMES[name]
+    warnings.warn(
+        f"{module}.{name} is deprecated: use {module}.{new} (the same object)",
+        DeprecationWarning,
+        stacklevel=stacklevel,
+    )
+    return globals()[new]
+
+
+def __getattr__(name: str):
+    if name in DEPRECATED_NAMES:
+        return deprecated_name(name, __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -92,9 +92,9 @@ def resolve_frontend_config(frontend: nn.Module | None, config: Any) -> dict | N
 
 def build_backbone(config: dict) -> nn.Module:
     """The registered model ``config`` names, built with its kwargs."""
-    from audioconv.models import create, model_spec
+    from audioconv.models import create, registered_model
 
-    model_spec(config["name"])  # an unknown name raises listing the registered models
+    registered_model(config["name"])  # an unknown name raises listing the registered models
     try:
         return create(config["name"], **config["kwargs"])
     except TypeError as err:  # e.g. dims / in_channels / num_classes missing

@@ -1,8 +1,16 @@
-"""``conv1d``: a Keras-style stack of convolution blocks, every size configurable (1D or 2D)."""
+"""``conv_stack``: a Keras-style stack of convolution blocks, every size configurable (1D or 2D).
+
+``conv1d`` is the same stack registered for 1D only (the name recipes, configs and checkpoints
+use for raw waveforms and sensor windows). It used to build 2D models as well, and configs and
+checkpoints saved then may hold ``{"name": "conv1d", "kwargs": {"dims": 2, ...}}`` (the tests and
+benchmarks created such models too), so a 2D ``conv1d`` is not refused: it builds ``conv_stack``
+with a DeprecationWarning naming it (``moved_dims``, :func:`~audioconv.models.registry.create`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 
 from torch import nn
 
@@ -38,7 +46,7 @@ class ConvStack(Backbone):
         pool_type: str = "max",
         hidden: Sequence[int] = (),
         head_dropout: float = 0.0,
-        name: str = "conv1d",
+        name: str = "conv_stack",
     ):
         if not filters:
             raise ConfigError("filters=() is empty: give at least one block, e.g. filters=(64,)")
@@ -75,4 +83,7 @@ class ConvStack(Backbone):
         )
 
 
-conv1d = register_model("conv1d", ConvStack, dims=(1, 2))
+conv_stack = register_model("conv_stack", ConvStack, dims=(1, 2))
+conv1d = register_model(
+    "conv1d", partial(ConvStack, name="conv1d"), dims=(1,), moved_dims={2: "conv_stack"}
+)
