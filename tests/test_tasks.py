@@ -1,4 +1,4 @@
-"""audioconv.tasks without a Trainer: output layer / loss pairing per task, options, specs."""
+"""audioconv.tasks without a Trainer: output layer / loss pairing per task, options, configs."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from audioconv.errors import CheckpointError, ConfigError, DatasetError
 from audioconv.models import create
 from audioconv.tasks import (
     Classifier,
-    HeadSpec,
+    Head,
     MultiOutputClassifier,
     balanced_class_weights,
     load_classifier,
@@ -183,9 +183,9 @@ def test_optimizers(name, cls):
 
 def test_multi_output_heads_share_an_identity_headed_backbone(x):
     heads = {
-        "genre": HeadSpec("multiclass", num_classes=3),
+        "genre": Head("multiclass", num_classes=3),
         "mood": {"task": "multilabel", "num_classes": 2, "weight": 0.5},
-        "tempo": HeadSpec("regression", regression_output="sigmoid", weight=2.0),
+        "tempo": Head("regression", regression_output="sigmoid", weight=2.0),
     }
     model = MultiOutputClassifier(TinyNet(), heads=heads)
     assert model.backbone(x).shape == (BATCH, HIDDEN)  # reset_classifier(0)
@@ -211,7 +211,7 @@ def test_multi_output_heads_share_an_identity_headed_backbone(x):
     with pytest.raises(ConfigError, match="keys"):
         model._losses(logits, {"genre": y["genre"]})
     with pytest.raises(ConfigError, match="identifier"):
-        MultiOutputClassifier(TinyNet(), heads={"bad name": HeadSpec("binary")})
+        MultiOutputClassifier(TinyNet(), heads={"bad name": Head("binary")})
 
 
 def test_registry_backbone_and_frontend_are_rebuilt_from_specs():
@@ -221,12 +221,17 @@ def test_registry_backbone_and_frontend_are_rebuilt_from_specs():
         "init_args": {"sample_rate": 8000, "n_fft": 64, "hop_length": 32, "n_mels": 8},
     }
     built = Classifier(
-        task="multiclass", num_classes=3, backbone_config=("conv1d", spec), frontend_config=frontend
+        task="multiclass",
+        num_classes=3,
+        backbone_config=("conv_stack", spec),
+        frontend_config=frontend,
     )
-    assert built.hparams.backbone_config == {"name": "conv1d", "kwargs": spec}
+    assert built.hparams.backbone_config == {"name": "conv_stack", "kwargs": spec}
     wave = torch.randn(2, 1, 400)  # (batch, channels, time) -> LogMel (batch, 1, 8, frames)
     assert built(wave).shape == (2, 3)
-    given = Classifier(create("conv1d", **spec), task="binary", backbone_config=("conv1d", spec))
+    given = Classifier(
+        create("conv_stack", **spec), task="binary", backbone_config=("conv_stack", spec)
+    )
     assert given(torch.randn(2, 1, 8, 8)).shape == (2, 1)
     with pytest.raises(ConfigError, match="no backbone"):
         Classifier(task="binary")
@@ -240,9 +245,9 @@ def test_channels_last_gives_the_same_logits():
     spec = {"dims": 2, "in_channels": 1, "num_classes": 3, "filters": (4,)}
     torch.manual_seed(0)
     plain = Classifier(
-        create("conv1d", **spec), task="multiclass", num_classes=3, channels_last=False
+        create("conv_stack", **spec), task="multiclass", num_classes=3, channels_last=False
     ).eval()
-    fast = Classifier(create("conv1d", **spec), task="multiclass", num_classes=3).eval()
+    fast = Classifier(create("conv_stack", **spec), task="multiclass", num_classes=3).eval()
     assert fast.channels_last and not plain.channels_last  # conv backbones default to it
     one_d = Classifier(create("conv1d", **{**spec, "dims": 1}), task="multiclass", num_classes=3)
     assert one_d.channels_last
@@ -321,3 +326,83 @@ def test_spec_names_are_deprecated_aliases_of_config():
             backbone_config=("conv1d", spec),
             backbone_spec=("conv1d", {**spec, "filters": (8,)}),
         )
+
+
+def _save(model, path):
+    """A checkpoint as training writes it: hyperparameters (plain values) and the weights."""
+    torch.save({"hyper_parameters": dict(model.hparams), "state_dict": model.state_dict()}, path)
+    return path
+
+
+def test_head_is_held_by_its_loss_and_the_old_names_warn():
+    import audioconv.tasks.heads as heads_module
+
+    with pytest.warns(DeprecationWarning, match="HeadSpec is deprecated: use Head"):
+        from audioconv.tasks import HeadSpec
+    with pytest.warns(DeprecationWarning, match="HeadSpec is deprecated: use Head"):
+        assert heads_module.HeadSpec is Head
+    assert HeadSpec is Head and isinstance(HeadSpec("binary"), Head)
+    model = Classifier(TinyNet(), task="multiclass", num_classes=4, class_names=list("abcd"))
+    assert model.loss.head == Head("multiclass", num_classes=4, class_names=tuple("abcd"))
+    with pytest.warns(DeprecationWarning, match="use Classifier.loss.head"):
+        assert model.spec is model.loss.head
+    with pytest.warns(DeprecationWarning, match="use TaskLoss.head"):
+        assert model.loss.spec is model.loss.head
+    multi = MultiOutputClassifier(TinyNet(), heads={"a": Head("binary"), "b": HeadSpec("binary")})
+    assert isinstance(multi.heads["a"], nn.Linear)  # heads[name]: the layer (state dict keys)
+    with pytest.warns(DeprecationWarning, match=r"use losses\[name\].head"):
+        assert multi.specs == {"a": Head("binary"), "b": Head("binary")}
+
+
+def test_multi_output_checkpoint_keeps_the_plain_heads_form(tmp_path):
+    """Checkpoints hold ``heads`` as plain dicts of the Head fields (the form older code wrote,
+    spelled out here): such a checkpoint loads, and new ones are written the same way."""
+    old_form = {
+        "genre": {
+            "task": "multiclass",
+            "num_classes": 3,
+            "class_names": ("rock", "jazz", "folk"),
+            "weight": 1.0,
+            "class_weights": None,
+            "label_smoothing": 0.1,
+            "regression_output": "linear",
+        },
+        "loud": {
+            "task": "binary",
+            "num_classes": 2,
+            "class_names": None,
+            "weight": 0.5,
+            "class_weights": (1.0, 3.0),
+            "label_smoothing": 0.0,
+            "regression_output": "linear",
+        },
+    }
+    config = {"dims": 1, "in_channels": 1, "num_classes": 3, "filters": (4,)}
+    model = MultiOutputClassifier(heads=old_form, backbone_config=("conv1d", config))
+    saved = model.hparams["heads"]
+    assert saved == old_form and all(type(h) is dict for h in saved.values())
+    loaded = load_classifier(_save(model, tmp_path / "multi.ckpt"))
+    assert type(loaded) is MultiOutputClassifier
+    assert loaded.losses["genre"].head == Head(
+        "multiclass", num_classes=3, class_names=("rock", "jazz", "folk"), label_smoothing=0.1
+    )
+    assert loaded.losses["loud"].head.class_weights == (1.0, 3.0)
+    x = torch.randn(2, 1, 32)
+    expected = model.eval()(x)
+    for name, logits in loaded(x).items():
+        torch.testing.assert_close(logits, expected[name])
+
+
+def test_checkpoint_of_a_2d_conv1d_still_loads_with_a_warning(tmp_path):
+    """Before ``conv_stack``, ``conv1d`` built 2D models too: such a checkpoint still loads, its
+    backbone built as ``conv_stack`` (same layers, same weights) with a DeprecationWarning."""
+    config = {"dims": 2, "in_channels": 1, "num_classes": 3, "filters": (4,)}
+    with pytest.warns(DeprecationWarning, match="'conv_stack'"):
+        model = Classifier(task="multiclass", num_classes=3, backbone_config=("conv1d", config))
+    assert model.hparams["backbone_config"] == {"name": "conv1d", "kwargs": config}
+    path = _save(model, tmp_path / "old2d.ckpt")
+    with pytest.warns(DeprecationWarning, match="'conv1d' with dims=2 is deprecated"):
+        loaded = load_classifier(path)
+    assert loaded.backbone.config["name"] == "conv_stack"
+    image = torch.randn(2, 1, 8, 8)
+    torch.testing.assert_close(loaded(image), model.eval()(image))

@@ -13,7 +13,7 @@ from audioconv.errors import ConfigError
 from audioconv.models import create
 from audioconv.tasks import (
     Classifier,
-    HeadSpec,
+    Head,
     MultiOutputClassifier,
     balanced_class_weights,
     load_classifier,
@@ -52,9 +52,9 @@ def _datamodule(x: torch.Tensor, y, batch_size: int = 8) -> TensorDataModule:
     return TensorDataModule(part(0, a), part(a, b), part(b, None), batch_size=batch_size)
 
 
-def _backbone(**kwargs):
-    spec = {"dims": 1, "in_channels": CHANNELS, "num_classes": 2, "filters": (8,), **kwargs}
-    return create("conv1d", **spec), ("conv1d", spec)
+def _backbone(name: str = "conv1d", **kwargs):
+    config = {"dims": 1, "in_channels": CHANNELS, "num_classes": 2, "filters": (8,), **kwargs}
+    return create(name, **config), (name, config)
 
 
 SMOKE = {
@@ -81,7 +81,7 @@ def test_fit_writes_every_run_file_and_reloads(tmp_path, task):
             N_TRAIN + N_VAL + N_TEST, 1, 640, generator=torch.Generator().manual_seed(2)
         )
         y = (x[:, 0, :320].abs().mean(-1) > x[:, 0, 320:].abs().mean(-1)).long()
-        backbone, spec = _backbone(dims=2, in_channels=1, filters=(4, 4))
+        backbone, spec = _backbone("conv_stack", dims=2, in_channels=1, filters=(4, 4))
         extra = {"frontend_config": LOGMEL}
     else:
         x = _signals()
@@ -111,7 +111,7 @@ def test_fit_writes_every_run_file_and_reloads(tmp_path, task):
     config = yaml.safe_load((tmp_path / "config.yaml").read_text())
     assert config["note"] == task and config["fit"]["max_epochs"] == 2
     assert config["model"]["init_args"]["task"] == task
-    assert config["model"]["init_args"]["backbone_config"]["name"] == "conv1d"
+    assert config["model"]["init_args"]["backbone_config"]["name"] == spec[0]
     header = (tmp_path / "metrics.csv").read_text().splitlines()[0].split(",")
     metric = "mae" if task == "regression" else "acc"
     assert {"val/loss", f"val/{metric}", "test/loss", "train/loss_epoch"} <= set(header)
@@ -135,10 +135,10 @@ def test_multi_output_fit_and_reload(tmp_path):
     y = {"digit": _targets(x, "multiclass"), "mood": _targets(x, "multilabel")}
     backbone, spec = _backbone()
     heads = {
-        "digit": HeadSpec("multiclass", num_classes=3),
-        "mood": HeadSpec("multilabel", num_classes=3, weight=0.5),
+        "digit": Head("multiclass", num_classes=3),
+        "mood": Head("multilabel", num_classes=3, weight=0.5),
     }
-    model = MultiOutputClassifier(backbone, heads=heads, backbone_spec=spec)
+    model = MultiOutputClassifier(backbone, heads=heads, backbone_config=spec)
     result = fit(model, _datamodule(x, y), output_dir=tmp_path, max_epochs=2, **FAST)
     report = json.loads((tmp_path / "report.json").read_text())
     assert set(report["heads"]) == {"digit", "mood"}

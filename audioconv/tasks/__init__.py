@@ -22,7 +22,7 @@ checkpoint's hyperparameters (``backbone_config``, ``frontend_config``) as a reg
 plus plain keyword arguments. Nothing a checkpoint names is imported: an unknown name is refused
 (:class:`~audioconv.errors.CheckpointError` on load).
 
-Modules: :mod:`~audioconv.tasks.heads` (per-task output, loss, score; :class:`HeadSpec`,
+Modules: :mod:`~audioconv.tasks.heads` (per-task output, loss, score; :class:`Head`,
 :class:`TaskLoss`), :mod:`~audioconv.tasks.configs` (a component as a registered name plus plain
 kwargs, built from the registries), :mod:`~audioconv.tasks.modules` (the LightningModules) and
 :mod:`~audioconv.tasks.loading` (:func:`load_classifier`). Import from ``audioconv.tasks``.
@@ -31,9 +31,10 @@ kwargs, built from the registries), :mod:`~audioconv.tasks.modules` (the Lightni
 from audioconv.constants import TASKS
 from audioconv.tasks.heads import (
     REGRESSION_OUTPUTS,
-    HeadSpec,
+    Head,
     TaskLoss,
     balanced_class_weights,
+    deprecated_head_spec,
     task_loss,
     task_output,
     task_score,
@@ -47,7 +48,7 @@ __all__ = [
     "SCHEDULERS",
     "TASKS",
     "Classifier",
-    "HeadSpec",
+    "Head",
     "MultiOutputClassifier",
     "TaskLoss",
     "balanced_class_weights",
@@ -56,3 +57,10 @@ __all__ = [
     "task_output",
     "task_score",
 ]
+
+
+def __getattr__(name: str):
+    """``HeadSpec``: the deprecated name of :class:`Head` (a DeprecationWarning)."""
+    if name == "HeadSpec":
+        return deprecated_head_spec()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,14 +1,16 @@
 """Task heads: the final-layer width, output activation, loss and running score of each task.
 
-:class:`HeadSpec` describes one output (task, classes, weights, smoothing); :class:`TaskLoss`
-holds its loss with the class weights as a buffer; :func:`task_output`, :func:`task_loss` and
-:func:`task_score` are the per-task math the LightningModules and exporters share.
+:class:`Head` describes one output (task, classes, weights, smoothing); :class:`TaskLoss`
+holds its loss (and the head, ``.head``) with the class weights as a buffer; :func:`task_output`,
+:func:`task_loss` and :func:`task_score` are the per-task math the LightningModules and exporters
+share. ``HeadSpec`` is the deprecated name of :class:`Head` (a DeprecationWarning).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import numbers
+import warnings
 from typing import Any
 
 import numpy as np
@@ -136,14 +138,15 @@ def balanced_class_weights(labels: Any, *, task: str, num_classes: int) -> torch
 
 
 @dataclasses.dataclass(frozen=True)
-class HeadSpec:
-    """What one output predicts and how it is trained.
+class Head:
+    """What one output predicts and how it is trained (``HeadSpec`` before, deprecated).
 
     ``num_classes``: binary 2 (1 is accepted and means the same); multiclass >= 2; multilabel
     >= 1; regression the number of outputs (default 1). ``class_weights``: ``None``,
     ``"balanced"`` (computed from the training labels in ``setup``) or one positive number per
     class (binary ``(w_neg, w_pos)``; multilabel per-class positive weights). ``weight`` scales this
-    head's loss in a :class:`MultiOutputClassifier`.
+    head's loss in a :class:`MultiOutputClassifier`. Checkpoints store it as the plain dict of
+    these fields (``dataclasses.asdict``).
     """
 
     task: str
@@ -226,30 +229,39 @@ class HeadSpec:
 
 
 class TaskLoss(nn.Module):
-    """The loss of one :class:`HeadSpec`; holds the class weights as a buffer saved with the model.
+    """The loss of one :class:`Head` (``.head``); holds the class weights as a buffer saved with
+    the model.
 
     ``forward(logits (batch, width), target) -> scalar``; see :func:`task_loss`.
     """
 
-    def __init__(self, spec: HeadSpec):
+    def __init__(self, head: Head):
         super().__init__()
-        self.spec = spec
+        self.head = head
         weights = None
-        if spec.class_weights == "balanced":
-            weights = torch.ones(spec.num_classes)  # placeholder until resolve_balanced()
-        elif spec.class_weights is not None:
-            weights = torch.tensor(spec.class_weights, dtype=torch.float32)
+        if head.class_weights == "balanced":
+            weights = torch.ones(head.num_classes)  # placeholder until resolve_balanced()
+        elif head.class_weights is not None:
+            weights = torch.tensor(head.class_weights, dtype=torch.float32)
         self.register_buffer("class_weights", weights)
+
+    @property
+    def spec(self) -> Head:
+        """Deprecated name of ``.head`` (a DeprecationWarning)."""
+        warnings.warn(
+            "TaskLoss.spec is deprecated: use TaskLoss.head", DeprecationWarning, stacklevel=2
+        )
+        return self.head
 
     @property
     def balanced(self) -> bool:
         """Whether the weights come from the training labels (``class_weights="balanced"``)."""
-        return self.spec.class_weights == "balanced"
+        return self.head.class_weights == "balanced"
 
     def resolve_balanced(self, labels: Any) -> None:
         """Set the weights from training labels with :func:`balanced_class_weights`."""
         weights = balanced_class_weights(
-            labels, task=self.spec.task, num_classes=self.spec.num_classes
+            labels, task=self.head.task, num_classes=self.head.num_classes
         )
         self.class_weights.copy_(weights)
 
@@ -257,8 +269,26 @@ class TaskLoss(nn.Module):
         return task_loss(
             logits,
             target,
-            task=self.spec.task,
+            task=self.head.task,
             class_weights=self.class_weights,
-            label_smoothing=self.spec.label_smoothing,
-            regression_output=self.spec.regression_output,
+            label_smoothing=self.head.label_smoothing,
+            regression_output=self.head.regression_output,
         )
+
+
+def deprecated_head_spec(stacklevel: int = 3) -> type[Head]:
+    """:class:`Head` for its deprecated name ``HeadSpec``, with a DeprecationWarning (used by the
+    ``__getattr__`` of this module and of :mod:`audioconv.tasks`)."""
+    warnings.warn(
+        "HeadSpec is deprecated: use Head (the same class)",
+        DeprecationWarning,
+        stacklevel=stacklevel,
+    )
+    return Head
+
+
+def __getattr__(name: str):
+    """``HeadSpec``: the deprecated name of :class:`Head` (a DeprecationWarning)."""
+    if name == "HeadSpec":
+        return deprecated_head_spec()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

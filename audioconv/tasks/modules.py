@@ -1,8 +1,10 @@
 """The LightningModules: :class:`Classifier` (one head) and :class:`MultiOutputClassifier`.
 
 Both share ``_TaskModule``: optimisers and schedulers, the training / evaluation / predict steps,
-the input contract in hparams and the backbone / front end built from their specs
-(:mod:`audioconv.tasks.specs`). The per-task math lives in :mod:`audioconv.tasks.heads`.
+the input contract in hparams and the backbone / front end built from their configs
+(:mod:`audioconv.tasks.configs`). The per-task math lives in :mod:`audioconv.tasks.heads`; each
+:class:`~audioconv.tasks.heads.Head` (what an output predicts) is held by its loss:
+``Classifier.loss.head``, ``MultiOutputClassifier.losses[name].head``.
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -30,7 +33,7 @@ from audioconv.tasks.configs import (
     resolve_backbone_config,
     resolve_frontend_config,
 )
-from audioconv.tasks.heads import HeadSpec, TaskLoss, task_output, task_score
+from audioconv.tasks.heads import Head, TaskLoss, task_output, task_score
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adadelta")
 SCHEDULERS = (None, "cosine", "onecycle")
@@ -175,7 +178,7 @@ class _TaskModule(L.LightningModule):
     def _losses(self, logits: Any, y: Any) -> tuple[torch.Tensor, dict, dict]:
         pairs = self._pairs(logits, y)
         losses = {name: self.criteria[name](lg, t) for name, (lg, t) in pairs.items()}
-        total = sum(self.criteria[name].spec.weight * loss for name, loss in losses.items())
+        total = sum(self.criteria[name].head.weight * loss for name, loss in losses.items())
         return total, losses, pairs
 
     # --- steps ---------------------------------------------------------------------------------
@@ -192,13 +195,13 @@ class _TaskModule(L.LightningModule):
             batch_size=_batch_size(x),
         )
         logits, target = pairs.get(None, (None, None))
-        spec = self.criteria[None].spec if None in self.criteria else None
-        if spec is not None and not (spec.task == "multiclass" and target.is_floating_point()):
+        head = self.criteria[None].head if None in self.criteria else None
+        if head is not None and not (head.task == "multiclass" and target.is_floating_point()):
             # the training score per epoch (on augmented batches; not with mixed soft labels)
             output = task_output(
-                logits.detach().float(), task=spec.task, regression_output=spec.regression_output
+                logits.detach().float(), task=head.task, regression_output=head.regression_output
             )
-            metric, value = task_score(output, target, task=spec.task, threshold=self._threshold)
+            metric, value = task_score(output, target, task=head.task, threshold=self._threshold)
             n = _batch_size(x)
             self.log(f"train/{metric}", value, on_step=False, on_epoch=True, batch_size=n)
         return total
@@ -219,19 +222,19 @@ class _TaskModule(L.LightningModule):
         n = _batch_size(x) if counts is None else len(counts)
         log = {"on_step": False, "on_epoch": True, "sync_dist": True, "batch_size": n}
         for name, (logits, target) in pairs.items():
-            spec = self.criteria[name].spec
+            head = self.criteria[name].head
             output = task_output(
-                logits.float(), task=spec.task, regression_output=spec.regression_output
+                logits.float(), task=head.task, regression_output=head.regression_output
             )
             if counts is not None:  # (windows, ...) -> (clips, ...)
                 output = clip_means(output, counts)
                 target = y if name is None else y[name]
-            if spec.task in ("regression", "multilabel"):
+            if head.task in ("regression", "multilabel"):
                 target = target.reshape(output.shape)  # e.g. (batch, 1) -> (batch,)
             else:
                 target = target.reshape(-1)  # (batch, 1) -> (batch,)
             prefix = stage if name is None else f"{stage}/{name}"
-            metric, value = task_score(output, target, task=spec.task, threshold=self._threshold)
+            metric, value = task_score(output, target, task=head.task, threshold=self._threshold)
             self.log(f"{prefix}/{metric}", value, prog_bar=name is None, **log)
             if name is not None:
                 self.log(f"{prefix}/loss", losses[name], **log)
@@ -373,7 +376,8 @@ class Classifier(_TaskModule):
     so features are computed on the training device and saved with the model; ``frontend_config``
     ``{"name", "kwargs"}`` (a registered front end, see :mod:`audioconv.features.registry`; or
     ``frontend.config``) lets :func:`~audioconv.tasks.load_classifier` rebuild it.
-    ``backbone_spec`` / ``frontend_spec`` are the deprecated names of the two configs.
+    ``backbone_spec`` / ``frontend_spec`` are the deprecated names of the two configs. The
+    :class:`~audioconv.tasks.heads.Head` (task, classes, weights) is ``loss.head``.
 
     ``class_weights="balanced"`` is resolved in ``setup`` from ``trainer.datamodule.train_labels()``
     (labels ``(n,)``, multilabel ``(n, C)``); otherwise pass the weights, e.g.
@@ -425,7 +429,7 @@ class Classifier(_TaskModule):
         super().__init__()
         self.save_hyperparameters(ignore=["backbone", "frontend"])
         self._record_input(sample_rate, input_shape, input_kind, input_contract)
-        spec = HeadSpec(
+        head = Head(
             task=task,
             num_classes=num_classes,
             class_names=class_names,
@@ -433,17 +437,26 @@ class Classifier(_TaskModule):
             label_smoothing=label_smoothing,
             regression_output=regression_output,
         )
-        self.hparams["class_weights"] = spec.class_weights
-        self.hparams["class_names"] = spec.class_names
+        self.hparams["class_weights"] = head.class_weights
+        self.hparams["class_names"] = head.class_names
         backbone = self._init_common(backbone, frontend)
-        backbone.reset_classifier(spec.width)
+        backbone.reset_classifier(head.width)
         self.backbone = backbone
-        self.spec = spec
-        self.loss = TaskLoss(spec)
+        self.loss = TaskLoss(head)
 
     @property
     def criteria(self) -> dict[str | None, TaskLoss]:
         return {None: self.loss}
+
+    @property
+    def spec(self) -> Head:
+        """Deprecated name of ``loss.head`` (a DeprecationWarning)."""
+        warnings.warn(
+            "Classifier.spec is deprecated: use Classifier.loss.head",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.loss.head
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` (the backbone's or frontend's input) -> logits ``(batch, width)``."""
@@ -453,9 +466,8 @@ class Classifier(_TaskModule):
         return {None: (logits, y)}
 
     def _outputs(self, logits: torch.Tensor) -> torch.Tensor:
-        return task_output(
-            logits.float(), task=self.spec.task, regression_output=self.spec.regression_output
-        )
+        head = self.loss.head
+        return task_output(logits.float(), task=head.task, regression_output=head.regression_output)
 
     def _report(self, outputs):
         from audioconv.evaluation import evaluate
@@ -464,8 +476,8 @@ class Classifier(_TaskModule):
         return evaluate(
             target,
             output,
-            task=self.spec.task,
-            class_names=self.spec.class_names,
+            task=self.loss.head.task,
+            class_names=self.loss.head.class_names,
             threshold=self._threshold,
             level=self._eval_level,
         )
@@ -476,7 +488,9 @@ class MultiOutputClassifier(_TaskModule):
 
     The backbone's classifier is reset to the identity (``reset_classifier(0)``) and each head is
     a ``Linear(num_features, width)``; the loss is the ``weight``-ed sum of the heads' losses.
-    ``heads`` maps names (Python identifiers) to :class:`HeadSpec` (or its fields as a dict).
+    ``heads`` maps names (Python identifiers) to :class:`~audioconv.tasks.heads.Head` (or its
+    fields as a dict, the form saved in checkpoints). ``heads[name]`` of the module is that head's
+    ``Linear`` layer and ``losses[name].head`` its :class:`~audioconv.tasks.heads.Head`.
     Batches are ``(x, {name: y})``; ``forward`` and ``predict_step`` return ``{name: tensor}``;
     the test report is a ``MultiReport`` with one section per head. Other options as
     :class:`Classifier`; ``train_labels()`` of the DataModule returns ``{name: labels}``.
@@ -486,7 +500,7 @@ class MultiOutputClassifier(_TaskModule):
         self,
         backbone: nn.Module | None = None,
         *,
-        heads: Mapping[str, HeadSpec | Mapping[str, Any]],
+        heads: Mapping[str, Head | Mapping[str, Any]],
         optimizer: str = "adam",
         lr: float = 1e-3,
         weight_decay: float = 0.0,
@@ -507,25 +521,35 @@ class MultiOutputClassifier(_TaskModule):
         self.save_hyperparameters(ignore=["backbone", "frontend"])
         self._record_input(sample_rate, input_shape, input_kind, input_contract)
         if not isinstance(heads, Mapping) or not heads:
-            raise ConfigError("heads must be a non-empty dict {name: HeadSpec(...)}")
-        specs = {}
-        for name, spec in heads.items():
+            raise ConfigError("heads must be a non-empty dict {name: Head(...)}")
+        given = {}
+        for name, head in heads.items():
             if not (isinstance(name, str) and name.isidentifier()):
                 raise ConfigError(f"head name {name!r} must be a Python identifier, e.g. 'genre'")
-            specs[name] = spec if isinstance(spec, HeadSpec) else HeadSpec(**spec)
-        self.hparams["heads"] = {name: dataclasses.asdict(s) for name, s in specs.items()}
+            given[name] = head if isinstance(head, Head) else Head(**head)
+        # saved as plain dicts of the Head fields (the form every checkpoint has held)
+        self.hparams["heads"] = {name: dataclasses.asdict(h) for name, h in given.items()}
         backbone = self._init_common(backbone, frontend)
         backbone.reset_classifier(0)
         self.backbone = backbone
-        self.specs = specs
         self.heads = nn.ModuleDict(
-            {name: nn.Linear(backbone.num_features, s.width) for name, s in specs.items()}
+            {name: nn.Linear(backbone.num_features, h.width) for name, h in given.items()}
         )
-        self.losses = nn.ModuleDict({name: TaskLoss(s) for name, s in specs.items()})
+        self.losses = nn.ModuleDict({name: TaskLoss(h) for name, h in given.items()})
 
     @property
     def criteria(self) -> dict[str | None, TaskLoss]:
         return dict(self.losses.items())
+
+    @property
+    def specs(self) -> dict[str, Head]:
+        """Deprecated: ``{name: losses[name].head}`` (a DeprecationWarning)."""
+        warnings.warn(
+            "MultiOutputClassifier.specs is deprecated: use losses[name].head",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return {name: loss.head for name, loss in self.losses.items()}
 
     def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """``x`` -> ``{name: logits (batch, width)}`` from the shared ``(batch, num_features)``."""
@@ -533,19 +557,21 @@ class MultiOutputClassifier(_TaskModule):
         return {name: head(features) for name, head in self.heads.items()}
 
     def _pairs(self, logits, y):
-        if not isinstance(y, Mapping) or set(y) != set(self.specs):
+        if not isinstance(y, Mapping) or set(y) != set(self.losses):
             got = sorted(y) if isinstance(y, Mapping) else type(y).__name__
             raise ConfigError(
-                f"multi-output targets must be a dict with keys {sorted(self.specs)}, got {got}"
+                f"multi-output targets must be a dict with keys {sorted(self.losses)}, got {got}"
             )
-        return {name: (logits[name], y[name]) for name in self.specs}
+        return {name: (logits[name], y[name]) for name in self.losses}
 
     def _outputs(self, logits: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return {
             name: task_output(
-                logits[name].float(), task=s.task, regression_output=s.regression_output
+                logits[name].float(),
+                task=loss.head.task,
+                regression_output=loss.head.regression_output,
             )
-            for name, s in self.specs.items()
+            for name, loss in self.losses.items()
         }
 
     def _report(self, outputs):
@@ -556,8 +582,8 @@ class MultiOutputClassifier(_TaskModule):
                 name: evaluate(
                     target,
                     output,
-                    task=self.specs[name].task,
-                    class_names=self.specs[name].class_names,
+                    task=self.losses[name].head.task,
+                    class_names=self.losses[name].head.class_names,
                     threshold=self._threshold,
                     level=self._eval_level,
                 )
