@@ -1,5 +1,5 @@
 """docs/extending.md runs as written: each section's one file is written where the text says, and
-its check runs against it (a model, a front end, a metric, a recipe with its layout)."""
+its check runs against it (a model, a front end, a metric, a dataset layout, a recipe)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from audioconv.data.layouts import registry as layouts
 from audioconv.evaluation import metrics
 from audioconv.features import registry as frontends
 from audioconv.models import registry as models
@@ -23,7 +24,7 @@ SECTIONS = {
 
 
 def test_every_kind_of_extension_has_a_section_with_a_file_and_a_check():
-    assert list(SECTIONS) == ["A model", "A feature front end", "A metric",
+    assert list(SECTIONS) == ["A model", "A feature front end", "A metric", "A dataset layout",
                               "A recipe and its dataset layout"]  # fmt: skip
     for name, blocks in SECTIONS.items():
         kinds = [block.splitlines()[0].split(":")[0] for block in blocks]
@@ -47,6 +48,7 @@ def scratch(tmp_path, monkeypatch):
     monkeypatch.setattr(models, "_REGISTRY", dict(models._REGISTRY))
     monkeypatch.setattr(frontends, "_REGISTRY", dict(frontends._REGISTRY))
     monkeypatch.setattr(metrics, "_METRICS", dict(metrics._METRICS))
+    monkeypatch.setattr(layouts, "_REGISTRY", dict(layouts._REGISTRY))
     yield plugins, recipes
     for name, module in list(sys.modules.items()):  # the plugins, so a re-run registers again
         if str(getattr(module, "__file__", "") or "").startswith(str(plugins)):
