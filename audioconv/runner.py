@@ -213,6 +213,8 @@ class AudioRecipe(Recipe):
         gain_db: training gain drawn in ``[-gain_db, gain_db]`` dB (0: off).
         noise_snr_db: white noise at an SNR drawn from this range (``None``: off).
         time_mask, freq_mask: SpecAugment mask sizes (frames / bins; 0: off).
+        mixup: mixup's Beta(alpha, alpha) parameter for training batches of multiclass or
+            multilabel data (0: off; :class:`audioconv.data.augment.Mixup`).
         val_size, test_size: fractions for splits the dataset does not define.
         baseline: also fit the classical baseline (:mod:`audioconv.baseline`) on the same split
             and show it beside the network in ``report.json`` / ``report.md`` (``--no-baseline``:
@@ -245,6 +247,7 @@ class AudioRecipe(Recipe):
     noise_snr_db: tuple[float, float] | None = (15.0, 40.0)
     time_mask: int = 10
     freq_mask: int = 8
+    mixup: float = 0.0
     val_size: float = 0.1
     test_size: float = 0.1
     baseline: bool = True
@@ -257,6 +260,8 @@ class AudioRecipe(Recipe):
         super().__post_init__()
         if not (self.clip_seconds > 0 and math.isfinite(self.clip_seconds)):
             raise ConfigError(f"clip_seconds={self.clip_seconds!r} must be a positive number")
+        if not (self.mixup >= 0 and math.isfinite(self.mixup)):
+            raise ConfigError(f"mixup={self.mixup!r} must be >= 0 (0: off)")
         if self.on_error not in ("raise", "skip"):
             raise ConfigError(f"on_error={self.on_error!r}: use 'raise' or 'skip'")
 
@@ -301,9 +306,10 @@ class AudioRecipe(Recipe):
             manifest = pin_splits(manifest, self.split_file, root=root, skipped=skipped["path"])
         return manifest, skipped
 
-    def augment(self) -> list:
-        """Waveform augmentation for training batches (SpecAugment lives in the front end)."""
-        from audioconv.data.augment import AddNoise, Gain, SpeedPerturb, TimeShift
+    def augment(self, num_classes: int) -> list:
+        """Waveform augmentation for training batches of ``num_classes`` classes (SpecAugment
+        lives in the front end)."""
+        from audioconv.data.augment import AddNoise, Gain, Mixup, SpeedPerturb, TimeShift
 
         steps = []  # nn.Module steps
         if self.speed_factors:
@@ -314,6 +320,8 @@ class AudioRecipe(Recipe):
             steps.append(Gain(min_db=-self.gain_db, max_db=self.gain_db))
         if self.noise_snr_db is not None:
             steps.append(AddNoise(snr_db=tuple(self.noise_snr_db)))
+        if self.mixup > 0:  # last: it mixes the augmented clips and their labels
+            steps.append(Mixup(alpha=self.mixup, num_classes=num_classes))
         return steps
 
     def experiment(self) -> Experiment:
@@ -324,6 +332,8 @@ class AudioRecipe(Recipe):
         samples = round(self.clip_seconds * self.sample_rate)
         manifest, skipped = self.checked_manifest()
         dataset = AudioDataset(manifest, sample_rate=self.sample_rate, check_files=False)
+        if self.mixup > 0 and dataset.task == "binary":
+            raise ConfigError(f"mixup={self.mixup} mixes one-hot labels: binary data needs mixup=0")
         datamodule = AudioDataModule(
             keep_decoded(dataset, max_bytes=self.decoded_cache_mb * 2**20),
             window=samples,
@@ -332,7 +342,7 @@ class AudioRecipe(Recipe):
             seed=self.seed,
             batch_size=self.batch_size,
             num_workers=self.num_workers,
-            augment=self.augment() or None,
+            augment=self.augment(len(dataset.class_names)) or None,
             **({"split": "predefined"} if self.split_file else self.split_options()),
         )
         frontend = AudioFrontend(

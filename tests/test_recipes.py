@@ -308,3 +308,21 @@ def test_sensor_windows_default_log_is_basic_motions(tmp_path):
     assert frame["recording"].nunique() == 80 and len(frame) == 80 * 100
     assert sorted(frame["activity"].unique()) == ["badminton", "running", "standing", "walking"]
     assert list(frame.columns[2:8]) == list(module.BASIC_MOTIONS_CHANNELS)
+
+
+def test_mixup_option_mixes_training_batches(tone_digits, tiny_audio_options, tmp_path):
+    from audioconv.data.augment import Mixup
+    from audioconv.errors import ConfigError
+
+    data, out = tone_digits(), tmp_path / "run"
+    options = [*tiny_audio_options, "--data-dir", str(data), "--output-dir", str(out)]
+    recipe = parse_recipe(load_recipe("spoken_digits"), [*options, "--mixup", "0.4"])
+    steps = recipe.experiment().datamodule.augment
+    assert isinstance(steps[-1], Mixup)  # last: it mixes the augmented clips
+    assert (steps[-1].alpha, steps[-1].num_classes) == (0.4, 3)
+    run(recipe, progress=False, out=io.StringIO())
+    assert_run_folder(out)
+    default = parse_recipe(load_recipe("spoken_digits"), options).experiment().datamodule.augment
+    assert not any(isinstance(m, Mixup) for m in default)  # off by default
+    with pytest.raises(ConfigError, match="mixup"):
+        parse_recipe(load_recipe("spoken_digits"), [*options, "--mixup", "-1"])

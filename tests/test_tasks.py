@@ -406,3 +406,18 @@ def test_checkpoint_of_a_2d_conv1d_still_loads_with_a_warning(tmp_path):
     assert loaded.backbone.config["name"] == "conv_stack"
     image = torch.randn(2, 1, 8, 8)
     torch.testing.assert_close(loaded(image), model.eval()(image))
+
+
+def test_multiclass_loss_takes_class_probabilities_as_mixup_makes_them():
+    from audioconv.tasks.heads import task_loss
+
+    logits = torch.randn(4, 3)
+    hard = torch.tensor([0, 2, 1, 2])
+    one_hot = torch.nn.functional.one_hot(hard, 3).float()
+    for smoothing in (0.0, 0.1):
+        a = task_loss(logits, hard, task="multiclass", label_smoothing=smoothing)
+        b = task_loss(logits, one_hot, task="multiclass", label_smoothing=smoothing)
+        torch.testing.assert_close(a, b)
+    mixed = 0.3 * one_hot + 0.7 * one_hot[[1, 0, 3, 2]]
+    expected = -(mixed * logits.log_softmax(1)).sum(1).mean()
+    torch.testing.assert_close(task_loss(logits, mixed, task="multiclass"), expected)

@@ -70,7 +70,7 @@ def task_loss(
       weighs negatives by ``w_neg`` and positives by ``w_pos``; smoothing moves targets to
       ``y * (1 - eps) + eps / 2``.
     * multiclass: cross-entropy with class ``weight`` and ``label_smoothing``; ``target``
-      ``(batch,)`` class indices.
+      ``(batch,)`` class indices or ``(batch, C)`` class probabilities (e.g. from ``Mixup``).
     * multilabel: BCE-with-logits per class with ``pos_weight = class_weights`` ``(C,)``;
       ``target`` ``(batch, C)`` multi-hot.
     * regression: MSE between the activated output and ``target`` (same number of elements).
@@ -79,9 +79,11 @@ def task_loss(
     1.0986
     """
     if task == "multiclass":
+        soft = target.ndim == logits.ndim and target.is_floating_point()
         return F.cross_entropy(
-            logits, target.long(), weight=class_weights, label_smoothing=label_smoothing
-        )
+            logits, target.to(logits.dtype) if soft else target.long(),
+            weight=class_weights, label_smoothing=label_smoothing,
+        )  # fmt: skip
     if task == "regression":
         out = task_output(logits, task=task, regression_output=regression_output)
         return F.mse_loss(out, target.reshape(out.shape).to(out.dtype))
