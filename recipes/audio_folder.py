@@ -79,6 +79,12 @@ class AudioFolder(AudioRecipe):
                     f"dataset={self.dataset!r} and manifest_file={str(self.manifest_file)!r}: "
                     "give one (a registered layout, or your manifest)"
                 )
+        elif self.dataset is not None and not _declares_dataset(type(self)):
+            raise ConfigError(
+                f"recipe {self.name!r} reads its own dataset layout, so dataset="
+                f"{self.dataset!r} would be ignored: run audioconv fit audio_folder --dataset "
+                f"{self.dataset} ... instead"
+            )
         if self.group_regex is not None:
             try:
                 pattern = re.compile(self.group_regex)
@@ -143,6 +149,15 @@ class AudioFolder(AudioRecipe):
         if not folds:
             return [(None, self)]
         return [(f"fold{k}", dataclasses.replace(self, fold=k)) for k in folds]
+
+
+def _declares_dataset(recipe_class: type) -> bool:
+    """Whether a preset below :class:`AudioFolder` declares its own ``dataset`` option."""
+    return any(
+        "dataset" in vars(cls).get("__annotations__", {})
+        for cls in recipe_class.__mro__
+        if cls is not AudioFolder and issubclass(cls, AudioFolder)
+    )
 
 
 RECIPE = AudioFolder

@@ -297,6 +297,16 @@ def test_audio_folder_reads_any_registered_layout_by_name(tmp_path):
     assert len(subset.manifest()) == 4
     with pytest.raises(ConfigError, match=r"unknown dataset layout 'esc5'.*class_folders"):
         AudioFolderRecipe(data_dir=root, output_dir=Path("x"), dataset="esc5")
+    with pytest.raises(ConfigError, match="reads its own dataset layout"):  # a preset
+        parse_recipe(
+            load_recipe("environmental_sounds"),
+            ["--data-dir", str(root), "--output-dir", "x", "--dataset", "fsdd"],
+        )
+    emotion = parse_recipe(
+        load_recipe("speech_emotion"),
+        ["--data-dir", str(root), "--output-dir", "x", "--dataset", "cremad"],
+    )
+    assert emotion.dataset == "cremad"  # its own option of the same name
     with pytest.raises(ConfigError, match="give one"):
         AudioFolderRecipe(
             data_dir=root, output_dir=Path("x"), dataset="esc50", manifest_file=Path("m.csv")
