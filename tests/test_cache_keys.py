@@ -127,7 +127,7 @@ cache._compute = counted
 feature = create_frontend("mfcc", sample_rate=8000, n_fft=128, hop_length=64, n_mels=16, n_mfcc=8)
 datamodule = AudioDataModule(clips, sample_rate=8000, window=800, val_size=0.25,
                              test_size=0.25, batch_size=4, features=feature, cache_dir=cache_dir)
-backbone = models.create("conv1d", dims=2, in_channels=1, num_classes=2, filters=(4,))
+backbone = models.create("conv_stack", dims=2, in_channels=1, num_classes=2, filters=(4,))
 model = Classifier(backbone, task="multiclass", num_classes=2)
 fit(model, datamodule, output_dir=out, max_epochs=1, accelerator="cpu", devices=2,
     strategy="ddp", enable_progress_bar=False, log_every_n_steps=1)

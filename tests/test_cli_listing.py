@@ -36,7 +36,7 @@ def test_recipes_lists_every_recipe_with_its_summary(capsys):
     listed = [line.split()[0] for line in out.splitlines()[: len(list_recipes())]]
     assert listed == list_recipes()
     assert "audio_folder" in listed and "urban_sounds" in listed
-    assert "class sub-folders or a CSV / TSV manifest" in out
+    assert "class sub-folders, a CSV / TSV manifest, or a registered layout" in out
 
 
 def test_fit_help_is_fast_and_imports_neither_torch_nor_lightning():
