@@ -11,7 +11,9 @@ Always run: the embedded spoken digits (``data/spoken_digits``) and UCR GunPoint
 aeon). Run when their folders are given (the data is not part of the repository):
 ``AUDIOCONV_FSDD`` (the Free Spoken Digit Dataset's ``recordings/``: official split and held-out
 speakers) and ``AUDIOCONV_RAVDESS`` (RAVDESS speech ``Actor_NN/`` folders, actors held out).
-``AUDIOCONV_TTA_ONLY=name,name`` restricts the rows (e.g. ``fsdd_official``).
+``AUDIOCONV_TTA_ONLY=name,name`` restricts the rows (e.g. ``fsdd_official``);
+``AUDIOCONV_TTA_SEEDS=0,1,2`` runs every row once per seed (default: seed 0 only) and adds a
+line per recipe with the mean and spread of the test accuracy over the seeds.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import csv
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -58,6 +61,25 @@ def _rows() -> list[tuple[str, str, list[str]]]:
     return rows
 
 
+def _seeds() -> list[int]:
+    """The seeds of ``AUDIOCONV_TTA_SEEDS`` (comma-separated integers; default ``[0]``)."""
+    text = os.environ.get("AUDIOCONV_TTA_SEEDS", "0")
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        message = f"AUDIOCONV_TTA_SEEDS={text!r}: give comma-separated integers, e.g. 0,1,2"
+        raise SystemExit(message) from None
+    return seeds or [0]
+
+
+def spread(values: list[float]) -> str:
+    """``mean ± sample standard deviation`` of accuracies in %, e.g. ``98.00% ± 0.94 (n=3)``."""
+    mean = 100 * statistics.fmean(values)
+    if len(values) < 2:
+        return f"{mean:.2f}% (n=1)"
+    return f"{mean:.2f}% ± {100 * statistics.stdev(values):.2f} (n={len(values)})"
+
+
 def _epochs(metrics_csv: Path) -> int:
     """Epochs trained: the distinct epochs with a training loss in Lightning's metrics.csv."""
     with metrics_csv.open() as handle:
@@ -90,23 +112,38 @@ def _minutes(seconds: float) -> str:
 
 
 def main() -> str:
+    seeds = _seeds()
     lines = [
         "## Time to accuracy: each recipe's default run, end to end\n",
-        "One run per row, seed 0, the recipe's defaults, timed as the user's command (decoding, "
-        "training, test, classical baseline, plots). Baseline: MFCC statistics -> SVM / logistic "
-        "regression chosen on validation (`audioconv.baseline`), same split.\n",
-        "| recipe | data | wall time | epochs | test accuracy | classical baseline | command |",
-        "|---|---|---|---|---|---|---|",
+        f"One run per row and seed (seeds {', '.join(map(str, seeds))}), the recipe's defaults, "
+        "timed as the user's command (decoding, training, test, classical baseline, plots). "
+        "Baseline: MFCC statistics -> SVM / logistic regression chosen on validation "
+        "(`audioconv.baseline`), same split.\n",
+        "| recipe | data | seed | wall time | epochs | test accuracy | classical baseline "
+        "| command |",
+        "|---|---|---|---|---|---|---|---|",
     ]
+    summary = []
     for name, data, argv in _rows():
-        print(f"   {name} ...", flush=True)
-        row = measure(name, argv)
-        base = "n/a" if row["baseline"] is None else f"{100 * row['baseline']:.2f}%"
-        lines.append(
-            f"| {name} | {data} | {_minutes(row['seconds'])} | {row['epochs']} | "
-            f"{100 * row['accuracy']:.2f}% | {base} | `{row['command']}` |"
-        )
-        print(lines[-1], flush=True)
+        accuracies, baselines = [], []
+        for seed in seeds:
+            print(f"   {name} seed {seed} ...", flush=True)
+            seeded = argv if seed == 0 else [*argv, "--seed", str(seed)]
+            row = measure(name if seed == 0 else f"{name}_seed{seed}", seeded)
+            base = "n/a" if row["baseline"] is None else f"{100 * row['baseline']:.2f}%"
+            lines.append(
+                f"| {name} | {data} | {seed} | {_minutes(row['seconds'])} | {row['epochs']} | "
+                f"{100 * row['accuracy']:.2f}% | {base} | `{row['command']}` |"
+            )
+            print(lines[-1], flush=True)
+            accuracies.append(row["accuracy"])
+            if row["baseline"] is not None:
+                baselines.append(row["baseline"])
+        if len(seeds) > 1:
+            base = f"; classical baseline {spread(baselines)}" if baselines else ""
+            summary.append(f"- {name}: test accuracy {spread(accuracies)}{base}")
+    if summary:
+        lines += ["", "Over the seeds (mean ± sample standard deviation):", *summary]
     if not os.environ.get("AUDIOCONV_FSDD"):
         lines.append("\nFSDD rows: set `AUDIOCONV_FSDD` to the FSDD `recordings/` folder.")
     if not os.environ.get("AUDIOCONV_RAVDESS"):

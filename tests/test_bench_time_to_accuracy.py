@@ -30,3 +30,33 @@ def test_epochs_are_the_distinct_epochs_with_a_training_loss(tmp_path):
         "0,10,1.0,,\n0,10,,0.9,\n1,20,0.8,,\n1,20,,0.7,\n2,20,,,0.95\n"
     )
     assert bench._epochs(csv) == 2  # the test row (logged at epoch 2) is not an epoch trained
+
+
+def test_seeds_come_from_the_environment_and_are_summarised(monkeypatch):
+    monkeypatch.delenv("AUDIOCONV_TTA_SEEDS", raising=False)
+    assert bench._seeds() == [0]
+    monkeypatch.setenv("AUDIOCONV_TTA_SEEDS", "0, 1,2")
+    assert bench._seeds() == [0, 1, 2]
+    assert bench.spread([0.97, 0.99, 0.98]) == "98.00% ± 1.00 (n=3)"
+    assert bench.spread([0.5]) == "50.00% (n=1)"
+
+
+def test_each_seed_is_a_run_of_its_own(tmp_path, monkeypatch):
+    monkeypatch.delenv("AUDIOCONV_FSDD", raising=False)
+    monkeypatch.delenv("AUDIOCONV_RAVDESS", raising=False)
+    monkeypatch.setenv("AUDIOCONV_TTA_ONLY", "digits_embedded")
+    monkeypatch.setenv("AUDIOCONV_TTA_SEEDS", "0,3")
+    calls = []
+
+    def measure(name, argv):
+        calls.append((name, argv))
+        accuracy = 0.9 if name == "digits_embedded" else 0.8
+        return {"seconds": 61.0, "epochs": 30, "accuracy": accuracy, "baseline": 0.7,
+                "command": "python " + " ".join(argv)}  # fmt: skip
+
+    monkeypatch.setattr(bench, "measure", measure)
+    text = bench.main()
+    assert [name for name, _ in calls] == ["digits_embedded", "digits_embedded_seed3"]
+    assert "--seed" not in calls[0][1] and calls[1][1][-2:] == ["--seed", "3"]
+    assert "| digits_embedded | embedded spoken digits, 12 held-out voices | 3 | 1 min 1 s" in text
+    assert "digits_embedded: test accuracy 85.00% ± 7.07 (n=2)" in text
