@@ -6,7 +6,9 @@ file or value and says how to fix it.
 
 from __future__ import annotations
 
+import difflib
 import operator
+from collections.abc import Iterable
 
 
 class AudioConvError(Exception):
@@ -83,3 +85,16 @@ def check_positive(name: str, value: object, *, minimum: int = 1) -> int:
     if as_int < minimum:
         raise ConfigError(f"{name}={value!r} must be {what}")
     return as_int
+
+
+def unknown_name(
+    what: str, name: object, known: Iterable[str], *, listed: str = "Available", advice: str = ""
+) -> ConfigError:
+    """The one "unknown registered name" error of every registry (models, front ends, layouts):
+    a :class:`ConfigError` naming ``name``, the closest known name if one is close, every known
+    name (sorted, after ``listed``) and any ``advice``. Returned, for the caller to raise."""
+    names = sorted(known)
+    close = difflib.get_close_matches(str(name), names, n=1)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    message = f"unknown {what} {name!r}.{hint} {listed}: {', '.join(names)}"
+    return ConfigError(f"{message} ({advice})" if advice else message)

@@ -353,3 +353,14 @@ def test_power_to_db_functional_matches_librosa_with_ref_and_amplitude():
         expected = librosa.power_to_db(example.numpy(), ref=0.5, top_db=40.0)
         got = FF.power_to_db(example, ref=0.5, top_db=40.0)
         np.testing.assert_allclose(got.numpy(), expected, atol=1e-9)
+
+
+def test_unknown_front_end_names_a_close_match_every_name_and_how_to_add_one():
+    from audioconv.features import create_frontend
+
+    with pytest.raises(
+        ConfigError,
+        match=r"unknown front end 'logmell'\. Did you mean 'logmel'\? Registered: audio, .*"
+        r"standardize \(register your own with audioconv\.features\.register_frontend\)",
+    ):
+        create_frontend("logmell")

@@ -10,14 +10,13 @@ it; nothing a file names is imported. User code opts in by registering its own c
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections.abc import Callable
 
 from torch import nn
 
 from audioconv._plain import check_plain
-from audioconv.errors import ConfigError
+from audioconv.errors import ConfigError, unknown_name
 
 __all__ = ["create_frontend", "frontend_factory", "list_frontends", "register_frontend"]
 
@@ -46,11 +45,12 @@ def frontend_factory(name: str) -> Callable[..., nn.Module]:
     try:
         return _REGISTRY[name]
     except (KeyError, TypeError):
-        close = difflib.get_close_matches(str(name), _REGISTRY, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(
-            f"unknown front end {name!r}.{hint} Registered: {', '.join(list_frontends())} "
-            "(register your own with audioconv.features.register_frontend)"
+        raise unknown_name(
+            "front end",
+            name,
+            _REGISTRY,
+            listed="Registered",
+            advice="register your own with audioconv.features.register_frontend",
         ) from None
 
 

@@ -9,7 +9,6 @@ Families register variants as data: ``register_model("resnet18", partial(...), d
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import os
 import warnings
@@ -19,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from audioconv.errors import CheckpointError, ConfigError
+from audioconv.errors import CheckpointError, ConfigError, unknown_name
 from audioconv.models.blocks import Backbone, check_positive
 
 
@@ -79,11 +78,7 @@ def registered_model(name: str) -> RegisteredModel:
     try:
         return _REGISTRY[name]
     except KeyError:
-        close = difflib.get_close_matches(str(name), _REGISTRY, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(
-            f"unknown model {name!r}.{hint} Available: {', '.join(list_models())}"
-        ) from None
+        raise unknown_name("model", name, _REGISTRY) from None
 
 
 def create(name: str, *, dims: int, in_channels: int, num_classes: int, **kwargs) -> Backbone:

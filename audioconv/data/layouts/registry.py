@@ -10,7 +10,6 @@ read every registered layout from it.
 
 from __future__ import annotations
 
-import difflib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from audioconv.errors import ConfigError
+from audioconv.errors import ConfigError, unknown_name
 
 __all__ = ["LayoutSpec", "layout_spec", "list_layouts", "read_layout", "register_layout"]
 
@@ -68,11 +67,7 @@ def layout_spec(name: str) -> LayoutSpec:
     try:
         return _REGISTRY[name]
     except (KeyError, TypeError):
-        close = difflib.get_close_matches(str(name), _REGISTRY, n=1)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ConfigError(
-            f"unknown dataset layout {name!r}.{hint} Available: {', '.join(list_layouts())}"
-        ) from None
+        raise unknown_name("dataset layout", name, _REGISTRY) from None
 
 
 def read_layout(name: str, root: str | os.PathLike, **kwargs) -> pd.DataFrame:
