@@ -89,21 +89,14 @@ def evaluate(
     t, s, names = M.validate_inputs(
         y_true, y_score, task=task, class_names=class_names, threshold=threshold
     )
+    confusion = normalized = None  # regression has no confusion matrix
+    notes: list[str] = []
     if task == "regression":
         metrics, per_class, curves = M.regression_metrics(t, s, class_names=names)
-        return Report(
-            task=task,
-            class_names=names,
-            n_samples=len(t),
-            metrics=metrics,
-            per_class=per_class,
-            curves=curves,
-            threshold=float(threshold),
-            level=level,
+    else:
+        metrics, per_class, confusion, normalized, curves, notes = M.classification_metrics(
+            t, s, task=task, threshold=float(threshold), class_names=names
         )
-    metrics, per_class, confusion, normalized, curves, notes = M.classification_metrics(
-        t, s, task=task, threshold=float(threshold), class_names=names
-    )
     return Report(
         task=task,
         class_names=names,
