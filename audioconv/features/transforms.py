@@ -56,6 +56,15 @@ def _choice(name: str, value, choices: tuple) -> None:
         raise ConfigError(f"{name}={value!r} is not one of {choices}")
 
 
+def _db_options(amin: float, ref: float, top_db: float | None) -> tuple[float, float, float | None]:
+    """The checked ``amin, ref, top_db`` of a power -> dB conversion (``LogMel``, ``PowerToDb``)."""
+    if not amin > 0 or not ref > 0:
+        raise ConfigError(f"amin={amin!r} and ref={ref!r} must both be > 0")
+    if top_db is not None and not top_db > 0:
+        raise ConfigError(f"top_db={top_db!r} must be > 0 dB, or None for no floor")
+    return float(amin), float(ref), None if top_db is None else float(top_db)
+
+
 def _check_librosa(librosa_compat: bool, **options) -> None:
     if not librosa_compat:
         return
@@ -225,12 +234,7 @@ class LogMel(SpecAlias, nn.Module):
         librosa_compat: bool = True,
     ):
         super().__init__()
-        if not amin > 0 or not ref > 0:
-            raise ConfigError(f"amin={amin!r} and ref={ref!r} must both be > 0")
-        if top_db is not None and not top_db > 0:
-            raise ConfigError(f"top_db={top_db!r} must be > 0 dB, or None for no floor")
-        self.amin, self.ref = float(amin), float(ref)
-        self.top_db = None if top_db is None else float(top_db)
+        self.amin, self.ref, self.top_db = _db_options(amin, ref, top_db)
         self.mel = MelSpectrogram(
             sample_rate=sample_rate,
             n_fft=n_fft,
@@ -288,12 +292,8 @@ class PowerToDb(SpecAlias, nn.Module):
         top_db: float | None = 80.0,
     ):
         super().__init__()
-        if not amin > 0 or not ref > 0:
-            raise ConfigError(f"amin={amin!r} and ref={ref!r} must both be > 0")
-        if top_db is not None and not top_db > 0:
-            raise ConfigError(f"top_db={top_db!r} must be > 0 dB, or None for no floor")
-        self.multiplier, self.amin, self.ref = float(multiplier), float(amin), float(ref)
-        self.top_db = None if top_db is None else float(top_db)
+        self.amin, self.ref, self.top_db = _db_options(amin, ref, top_db)
+        self.multiplier = float(multiplier)
 
     def forward(self, power: torch.Tensor) -> torch.Tensor:
         """``(..., freq, time)`` -> ``(..., freq, time)`` in dB."""
