@@ -48,14 +48,18 @@ def test_readme_own_data_commands_run(tmp_path, monkeypatch, capsys):
     rows.append({"path": "broken.wav", "label": "cat"})
     pd.DataFrame(rows).to_csv(clips / "labels.csv", index=False)
 
+    from audioconv.data.layouts import layout_spec
+
+    (tmp_path / "ESC-50-master").mkdir()
+    layout_spec("esc50").example(tmp_path / "ESC-50-master")  # ESC-50 as it ships, 2 folds
     commands = _commands()
-    assert len(commands) == 3
+    assert len(commands) == 4
     for line in commands:
         argv = shlex.split(line)
         assert argv[:2] == ["audioconv", "fit"]
         assert main([*argv[1:], *SMOKE]) == 0
     out = capsys.readouterr().out
-    assert out.count("== before training") == 3 and "run folder:" in out
+    assert out.count("== before training") == 3 + 2 and "run folder:" in out  # ESC-50: 2 folds
     runs = tmp_path / "runs"
     skipped = pd.read_csv(runs / "manifest" / "skipped.csv")
     assert skipped["path"].tolist() == [str(clips / "broken.wav")]
