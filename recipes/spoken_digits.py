@@ -43,7 +43,7 @@ class SpokenDigits(AudioRecipe):
     model_kwargs: dict[str, Any] = dataclasses.field(
         default_factory=lambda: {"widths": [32, 64, 128, 256]}
     )  # chosen on validation over spectrogram_cnn (benchmarks/real_recordings.md)
-    max_epochs: int = 30
+    max_epochs: int = 50  # chosen on validation over 30, as for speech_emotion
     batch_size: int = 32
     speed_factors: list[float] | None = dataclasses.field(default_factory=lambda: [0.9, 1.0, 1.1])
     time_mask: int = 12
