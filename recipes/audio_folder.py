@@ -71,9 +71,9 @@ class AudioFolder(AudioRecipe):
     def __post_init__(self):
         super().__post_init__()
         if self.dataset is not None and type(self).layout is AudioFolder.layout:
-            from audioconv.data.layouts import layout_spec
+            from audioconv.data.layouts import registered_layout
 
-            layout_spec(self.dataset)  # an unknown name raises, listing the registered ones
+            registered_layout(self.dataset)  # an unknown name raises, listing the registered ones
             if self.manifest_file is not None:
                 raise ConfigError(
                     f"dataset={self.dataset!r} and manifest_file={str(self.manifest_file)!r}: "

@@ -203,7 +203,7 @@ def test_tags_csv_both_formats(tmp_path):
 # -- the layout registry: every registered layout, read from its example tree ----------------
 @pytest.mark.parametrize("name", layouts.list_layouts())
 def test_every_registered_layout_reads_its_example_tree(name, tmp_path):
-    spec = layouts.layout_spec(name)
+    spec = layouts.registered_layout(name)
     assert spec.example is not None, f"layout {name!r}: register it with example=<tree builder>"
     assert spec.description.strip(), name
     frame = layouts.read_layout(name, spec.example(tmp_path))
@@ -229,7 +229,7 @@ def test_every_module_of_the_layouts_package_is_imported():
 def test_read_layout_passes_options_and_unknown_names_list_the_registered_ones(tmp_path):
     from audioconv.errors import ConfigError
 
-    root = layouts.layout_spec("esc50").example(tmp_path)
+    root = layouts.registered_layout("esc50").example(tmp_path)
     assert layouts.read_layout("esc50", root).equals(layouts.esc50(root))
     assert len(layouts.read_layout("esc50", root, esc10=True)) == 4
     with pytest.raises(ConfigError, match=r"unknown dataset layout 'esc5'.*'esc50'.*fsdd"):
@@ -270,7 +270,7 @@ def test_a_layout_file_registers_itself_when_imported(tmp_path, monkeypatch):
     try:
         importlib.import_module("letters_plugin_layout")
         assert "letters_plugin" in layouts.list_layouts()
-        root = layouts.layout_spec("letters_plugin").example(tmp_path / "data")
+        root = layouts.registered_layout("letters_plugin").example(tmp_path / "data")
         assert layouts.read_layout("letters_plugin", root)["label"].tolist() == ["a", "b"]
     finally:
         sys.modules.pop("letters_plugin_layout", None)
@@ -282,7 +282,7 @@ def test_audio_folder_reads_any_registered_layout_by_name(tmp_path):
     from audioconv.errors import ConfigError
     from audioconv.runner import load_recipe, parse_recipe
 
-    root = layouts.layout_spec("esc50").example(tmp_path)
+    root = layouts.registered_layout("esc50").example(tmp_path)
     AudioFolderRecipe = load_recipe("audio_folder")
     recipe = parse_recipe(
         AudioFolderRecipe, ["--data-dir", str(root), "--dataset", "esc50", "--output-dir", "x"]

@@ -48,10 +48,10 @@ def test_readme_own_data_commands_run(tmp_path, monkeypatch, capsys):
     rows.append({"path": "broken.wav", "label": "cat"})
     pd.DataFrame(rows).to_csv(clips / "labels.csv", index=False)
 
-    from audioconv.data.layouts import layout_spec
+    from audioconv.data.layouts import registered_layout
 
     (tmp_path / "ESC-50-master").mkdir()
-    layout_spec("esc50").example(tmp_path / "ESC-50-master")  # ESC-50 as it ships, 2 folds
+    registered_layout("esc50").example(tmp_path / "ESC-50-master")  # ESC-50 as it ships, 2 folds
     commands = _commands()
     assert len(commands) == 4
     for line in commands:

@@ -37,11 +37,11 @@ from audioconv.data.layouts.gtzan import gtzan
 from audioconv.data.layouts.mtg_jamendo import mtg_jamendo
 from audioconv.data.layouts.ravdess import RAVDESS_EMOTIONS, parse_ravdess_name, ravdess
 from audioconv.data.layouts.registry import (
-    LayoutSpec,
-    layout_spec,
+    RegisteredLayout,
     list_layouts,
     read_layout,
     register_layout,
+    registered_layout,
 )
 from audioconv.data.layouts.speech_commands import (
     BACKGROUND,
@@ -79,7 +79,7 @@ __all__ = [
     "TESS_EMOTIONS",
     "UNKNOWN",
     "URBANSOUND8K_CLASSES",
-    "LayoutSpec",
+    "RegisteredLayout",
     "check_text_file",
     "class_folders",
     "cremad",
@@ -87,7 +87,7 @@ __all__ = [
     "esc50",
     "fsdd",
     "gtzan",
-    "layout_spec",
+    "registered_layout",
     "list_layouts",
     "mtg_jamendo",
     "parse_cremad_name",
@@ -115,4 +115,4 @@ for _module in pkgutil.iter_modules(__path__):
 # registered under the same name takes its place, so ``layouts.<name>`` is always the reader.
 for _name in list_layouts():
     if isinstance(globals().get(_name), types.ModuleType):
-        globals()[_name] = layout_spec(_name).read
+        globals()[_name] = registered_layout(_name).read

@@ -19,11 +19,17 @@ import pandas as pd
 
 from audioconv.errors import ConfigError, unknown_name
 
-__all__ = ["LayoutSpec", "layout_spec", "list_layouts", "read_layout", "register_layout"]
+__all__ = [
+    "RegisteredLayout",
+    "list_layouts",
+    "read_layout",
+    "register_layout",
+    "registered_layout",
+]
 
 
 @dataclass(frozen=True)
-class LayoutSpec:
+class RegisteredLayout:
     """A registered layout: its reader, a one-line description, and its example builder."""
 
     name: str
@@ -32,7 +38,7 @@ class LayoutSpec:
     example: Callable[[Path], Path] | None = None
 
 
-_REGISTRY: dict[str, LayoutSpec] = {}
+_REGISTRY: dict[str, RegisteredLayout] = {}
 
 
 def register_layout(
@@ -51,7 +57,7 @@ def register_layout(
     def decorate(read: Callable[..., pd.DataFrame]) -> Callable[..., pd.DataFrame]:
         if name in _REGISTRY:
             raise ConfigError(f"layout name {name!r} is already registered: pick another name")
-        _REGISTRY[name] = LayoutSpec(name, read, description, example)
+        _REGISTRY[name] = RegisteredLayout(name, read, description, example)
         return read
 
     return decorate
@@ -62,7 +68,7 @@ def list_layouts() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def layout_spec(name: str) -> LayoutSpec:
+def registered_layout(name: str) -> RegisteredLayout:
     """The registry entry of ``name``; an unknown name raises listing names and a close match."""
     try:
         return _REGISTRY[name]
@@ -75,4 +81,4 @@ def read_layout(name: str, root: str | os.PathLike, **kwargs) -> pd.DataFrame:
 
     ``kwargs`` go to the reader (``read_layout("esc50", root, esc10=True)``).
     """
-    return layout_spec(name).read(root, **kwargs)
+    return registered_layout(name).read(root, **kwargs)
