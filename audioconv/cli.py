@@ -1,4 +1,5 @@
-"""The ``audioconv`` command line: ``fit | test | predict | summary | features | export | stream``.
+"""The ``audioconv`` command line: ``fit | test | compare | predict | summary | features | export |
+stream``.
 
 Only argparse is imported up front, so ``audioconv --help`` answers at once; each command imports
 torch / Lightning when it runs.
@@ -10,6 +11,9 @@ torch / Lightning when it runs.
   RUN/config.yaml --output-dir NEW`` re-runs a run from its folder (the recipe it names).
 - ``audioconv test --checkpoint RUN/checkpoints/best.ckpt`` re-evaluates a checkpoint on the test
   split of the recipe run that wrote it (options from ``RUN/config.yaml``).
+- ``audioconv compare RUN_A RUN_B [--split val]`` scores both runs' ``best.ckpt`` on the same
+  clips of one split and prints accuracy and log loss with a paired bootstrap interval on each
+  difference (:mod:`audioconv.evaluation.compare`): is B really better than A?
 - ``audioconv predict --checkpoint MODEL INPUT... [--output predictions.csv]`` prints
   ``path  label  probability`` for audio (wav / flac / ogg ...), image (png / jpg ...) and sensor
   CSV files, folders of them or CSV manifests, with a ``.ckpt``, ``.onnx`` or TorchScript model;
@@ -83,6 +87,89 @@ def cmd_test(args: argparse.Namespace) -> int:
     recipe = recipe_class(**options)
     report = evaluate_checkpoint(recipe, checkpoint, recipe.output_dir)
     print(f"== {name}: {checkpoint} -> {recipe.output_dir}\n{report.summary()}")
+    return 0
+
+
+def split_probabilities(run_dir: Path, split: str, *, progress: bool = True):
+    """``(paths, labels, probabilities, predictor)``: the run's ``best.ckpt`` on the clips its
+    ``splits.csv`` puts in ``split``, through the inference path every runtime shares."""
+    import numpy as np
+    import pandas as pd
+
+    from audioconv.deploy import load_predictor
+    from audioconv.errors import ConfigError
+
+    table = run_dir / "splits.csv"
+    if not table.is_file():
+        raise ConfigError(
+            f"{run_dir}: no splits.csv; compare needs run folders of recipes that write the split "
+            "they trained on (the audio recipes)"
+        )
+    table_rows = pd.read_csv(table, dtype={"label": str, "split": str})
+    if "label" not in table_rows:
+        raise ConfigError(f"{table}: no 'label' column; compare scores single-label runs")
+    rows = table_rows[table_rows["split"] == split].sort_values("path")
+    if rows.empty:
+        found = ", ".join(sorted(table_rows["split"].unique()))
+        raise ConfigError(f"{table}: no clip in split {split!r} (it has: {found})")
+    checkpoint = run_dir / "checkpoints" / "best.ckpt"
+    if not checkpoint.is_file():
+        raise ConfigError(f"{checkpoint}: missing; the run did not finish training")
+    predictor = load_predictor(checkpoint)
+    paths = [Path(p) for p in rows["path"]]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise ConfigError(
+            f"{table}: {len(missing)} clip(s) of split {split!r} not found, e.g. {missing[0]}; "
+            "compare reads the clips where the run read them"
+        )
+    unknown = sorted(set(rows["label"]) - set(predictor.class_names or []))
+    if unknown:
+        raise ConfigError(f"{table}: labels {unknown} are not classes of {checkpoint}")
+    inputs = [read_input(path, predictor.contract) for path in paths]
+    predictions = predictor.predict_batch(inputs, progress=progress)
+    probabilities = np.stack([np.asarray(p.probabilities, dtype=float) for p in predictions])
+    labels = np.array([predictor.class_names.index(label) for label in rows["label"]])
+    return [str(p) for p in paths], labels, probabilities, predictor
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    import json
+
+    from audioconv.errors import ConfigError
+    from audioconv.evaluation.compare import paired_comparison
+
+    runs = [Path(args.run_a), Path(args.run_b)]
+    (paths_a, y, proba_a, model_a), (paths_b, y_b, proba_b, model_b) = (
+        split_probabilities(run, args.split, progress=not args.quiet) for run in runs
+    )
+    if paths_a != paths_b or list(y) != list(y_b):
+        raise ConfigError(
+            f"{runs[0]} and {runs[1]} hold different clips in split {args.split!r} (different "
+            f"seeds or data): train B with --split-file {runs[0] / 'splits.csv'} to compare them"
+        )
+    if model_a.class_names != model_b.class_names or model_a.task != model_b.task:
+        raise ConfigError(f"{runs[0]} and {runs[1]} predict different classes or tasks")
+    rows = paired_comparison(
+        y, proba_a, proba_b, task=model_a.task, thresholds=(model_a.threshold, model_b.threshold),
+        confidence=args.confidence, n_resamples=args.resamples, seed=args.seed,
+    )  # fmt: skip
+    level = f"{args.confidence:.0%}"
+    print(f"split {args.split!r}: {len(y)} clips; A = {runs[0]}, B = {runs[1]}")
+    print(f"{'metric':10s} {'A':>8s} {'B':>8s} {'B - A':>8s}  {level + ' interval':>20s}  better")
+    for r in rows:
+        interval = f"[{r.ci_low:+.4f}, {r.ci_high:+.4f}]"
+        values = f"{r.a:8.4f} {r.b:8.4f} {r.difference:+8.4f}"
+        print(f"{r.metric:10s} {values}  {interval:>20s}  {r.better}")
+    print(
+        f"(paired bootstrap, BCa, {args.resamples} resamples; 'better' only when the interval "
+        "excludes 0)"
+    )
+    if args.output is not None:
+        record = {"split": args.split, "run_a": str(runs[0]), "run_b": str(runs[1]),
+                  "metrics": [r.to_dict() for r in rows]}  # fmt: skip
+        Path(args.output).write_text(json.dumps(record, indent=2) + "\n")
+        print(f"wrote {args.output}", file=sys.stderr)
     return 0
 
 
@@ -425,6 +512,23 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--output-dir", help="where the report goes (default: RUN/test)")
     test.add_argument("--smoke", action="store_true", help="a few batches only")
     test.set_defaults(func=cmd_test)
+
+    compare = commands.add_parser(
+        "compare",
+        help="is run B better than run A? accuracy and log loss on the same clips (bootstrap)",
+        description="Score the best.ckpt of two runs on the same clips of one split (from their "
+        "splits.csv) and print accuracy and log loss with a paired bootstrap interval on each "
+        "difference. Choose on --split val; report test once.",
+    )
+    compare.add_argument("run_a", metavar="RUN_A", help="a run folder (the reference)")
+    compare.add_argument("run_b", metavar="RUN_B", help="a run folder on the same split")
+    compare.add_argument("--split", default="val", help="which clips of splits.csv (default: val)")
+    compare.add_argument("--confidence", type=float, default=0.95, help="interval level")
+    compare.add_argument("--resamples", type=int, default=9999, help="bootstrap resamples")
+    compare.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+    compare.add_argument("--output", help="also write the comparison as JSON")
+    compare.add_argument("--quiet", action="store_true", help="no progress bar")
+    compare.set_defaults(func=cmd_compare)
 
     predict = commands.add_parser(
         "predict",
