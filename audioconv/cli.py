@@ -116,6 +116,11 @@ def split_probabilities(run_dir: Path, split: str, *, progress: bool = True):
     if not checkpoint.is_file():
         raise ConfigError(f"{checkpoint}: missing; the run did not finish training")
     predictor = load_predictor(checkpoint)
+    if predictor.task not in ("binary", "multiclass"):
+        raise ConfigError(
+            f"{checkpoint}: a {predictor.task} model; compare scores single-label (binary / "
+            "multiclass) runs"
+        )
     paths = [Path(p) for p in rows["path"]]
     missing = [str(p) for p in paths if not p.is_file()]
     if missing:

@@ -252,6 +252,23 @@ def test_resnet_1d_and_2d_share_the_code():
     ]
 
 
+def test_resnet_dropout_acts_in_training_only():
+    torch.manual_seed(0)
+    plain = models.create("resnet18", dims=2, in_channels=1, num_classes=3, widths=[8, 8, 8, 8])
+    dropped = models.create(
+        "resnet18", dims=2, in_channels=1, num_classes=3, widths=[8, 8, 8, 8], dropout=0.5
+    )
+    dropped.load_state_dict(plain.state_dict())  # dropout has no weights: the same network
+    x = torch.randn(4, 1, 32, 32)
+    plain.eval(), dropped.eval()
+    torch.testing.assert_close(dropped(x), plain(x))
+    plain.train(), dropped.train()
+    assert not torch.allclose(dropped(x), plain(x))
+    assert dropped.config["kwargs"]["dropout"] == 0.5  # what a checkpoint rebuilds it from
+    with pytest.raises(ConfigError, match="dropout=1.0"):
+        models.create("resnet18", dims=2, in_channels=1, num_classes=3, dropout=1.0)
+
+
 def test_blocks_are_generic_over_dims():
     from audioconv.models import blocks
 
