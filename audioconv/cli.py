@@ -90,13 +90,10 @@ def cmd_test(args: argparse.Namespace) -> int:
     return 0
 
 
-def split_probabilities(run_dir: Path, split: str, *, progress: bool = True):
-    """``(paths, labels, probabilities, predictor)``: the run's ``best.ckpt`` on the clips its
-    ``splits.csv`` puts in ``split``, through the inference path every runtime shares."""
-    import numpy as np
+def split_rows(run_dir: Path, split: str):
+    """The ``path`` / ``label`` rows of the run's ``splits.csv`` in ``split``, sorted by path."""
     import pandas as pd
 
-    from audioconv.deploy import load_predictor
     from audioconv.errors import ConfigError
 
     table = run_dir / "splits.csv"
@@ -112,6 +109,23 @@ def split_probabilities(run_dir: Path, split: str, *, progress: bool = True):
     if rows.empty:
         found = ", ".join(sorted(table_rows["split"].unique()))
         raise ConfigError(f"{table}: no clip in split {split!r} (it has: {found})")
+    missing = [p for p in rows["path"] if not Path(p).is_file()]
+    if missing:
+        raise ConfigError(
+            f"{table}: {len(missing)} clip(s) of split {split!r} not found, e.g. {missing[0]}; "
+            "compare reads the clips where the run read them"
+        )
+    return rows[["path", "label"]].reset_index(drop=True)
+
+
+def split_probabilities(run_dir: Path, rows, *, progress: bool = True):
+    """``(labels, probabilities, predictor)``: the run's ``best.ckpt`` on ``rows``
+    (:func:`split_rows`), through the inference path every runtime shares."""
+    import numpy as np
+
+    from audioconv.deploy import load_predictor
+    from audioconv.errors import ConfigError
+
     checkpoint = run_dir / "checkpoints" / "best.ckpt"
     if not checkpoint.is_file():
         raise ConfigError(f"{checkpoint}: missing; the run did not finish training")
@@ -121,21 +135,16 @@ def split_probabilities(run_dir: Path, split: str, *, progress: bool = True):
             f"{checkpoint}: a {predictor.task} model; compare scores single-label (binary / "
             "multiclass) runs"
         )
-    paths = [Path(p) for p in rows["path"]]
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        raise ConfigError(
-            f"{table}: {len(missing)} clip(s) of split {split!r} not found, e.g. {missing[0]}; "
-            "compare reads the clips where the run read them"
-        )
     unknown = sorted(set(rows["label"]) - set(predictor.class_names or []))
     if unknown:
-        raise ConfigError(f"{table}: labels {unknown} are not classes of {checkpoint}")
-    inputs = [read_input(path, predictor.contract) for path in paths]
+        raise ConfigError(
+            f"{run_dir / 'splits.csv'}: labels {unknown} are not classes of {checkpoint}"
+        )
+    inputs = [read_input(Path(path), predictor.contract) for path in rows["path"]]
     predictions = predictor.predict_batch(inputs, progress=progress)
     probabilities = np.stack([np.asarray(p.probabilities, dtype=float) for p in predictions])
     labels = np.array([predictor.class_names.index(label) for label in rows["label"]])
-    return [str(p) for p in paths], labels, probabilities, predictor
+    return labels, probabilities, predictor
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -145,14 +154,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from audioconv.evaluation.compare import paired_comparison
 
     runs = [Path(args.run_a), Path(args.run_b)]
-    (paths_a, y, proba_a, model_a), (paths_b, y_b, proba_b, model_b) = (
-        split_probabilities(run, args.split, progress=not args.quiet) for run in runs
-    )
-    if paths_a != paths_b or list(y) != list(y_b):
+    rows, rows_b = (split_rows(run, args.split) for run in runs)
+    if not rows.equals(rows_b):  # checked before any clip is predicted
         raise ConfigError(
             f"{runs[0]} and {runs[1]} hold different clips in split {args.split!r} (different "
             f"seeds or data): train B with --split-file {runs[0] / 'splits.csv'} to compare them"
         )
+    (y, proba_a, model_a), (_, proba_b, model_b) = (
+        split_probabilities(run, rows, progress=not args.quiet) for run in runs
+    )
     if model_a.class_names != model_b.class_names or model_a.task != model_b.task:
         raise ConfigError(f"{runs[0]} and {runs[1]} predict different classes or tasks")
     rows = paired_comparison(
