@@ -7,6 +7,9 @@ first and second deltas, summarised by their mean and standard deviation over fr
 numbers). The whole clip is used (no crop or padding, so padding never enters the statistics).
 The classifier and its ``C`` are chosen by accuracy on the validation split only (without one, by
 3-fold cross-validation on train); the chosen model is refit on train and tested once.
+:func:`compare_with_network` then scores the network against it on the same test clips, with a
+paired bootstrap interval (:func:`audioconv.evaluation.compare.paired_comparison`): is the
+network better than the yardstick on this split, or only by the luck of 300 clips?
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
@@ -32,6 +35,7 @@ from audioconv.evaluation import Report, evaluate
 __all__ = [
     "BaselineResult",
     "audio_statistics",
+    "compare_with_network",
     "fit_baseline",
     "run_audio_baseline",
 ]
@@ -44,7 +48,10 @@ _LOGISTIC_C = (0.01, 0.1, 1.0, 10.0)
 
 @dataclasses.dataclass
 class BaselineResult:
-    """A fitted classical baseline: ``report`` on test, the choice made on validation."""
+    """A fitted classical baseline: ``report`` on test, the choice made on validation.
+
+    ``y_test`` ``(n,)`` and ``test_proba`` ``(n, C)`` are its test clips in split order (for
+    :func:`compare_with_network`); ``comparison``: that comparison's rows once made."""
 
     classifier: str
     params: dict[str, Any]
@@ -52,6 +59,9 @@ class BaselineResult:
     val_accuracy: float
     n_features: int
     report: Report
+    y_test: np.ndarray = dataclasses.field(repr=False, default_factory=lambda: np.empty(0))
+    test_proba: np.ndarray = dataclasses.field(repr=False, default_factory=lambda: np.empty(0))
+    comparison: list[dict[str, Any]] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """What ``report.json`` stores under ``"baseline"``."""
@@ -63,6 +73,7 @@ class BaselineResult:
             "selection": self.selection,
             "val_accuracy": self.val_accuracy,
             "metrics": self.report.to_dict()["metrics"],
+            **({} if self.comparison is None else {"comparison": self.comparison}),
         }
 
 
@@ -149,7 +160,41 @@ def fit_baseline(
         val_accuracy=score,
         n_features=int(x_train.shape[1]),
         report=report,
+        y_test=np.asarray(y_test).astype(int),
+        test_proba=proba,
     )
+
+
+def compare_with_network(
+    result: BaselineResult, y_true: Any, network_proba: Any, *, threshold: float = 0.5
+) -> list[dict[str, Any]] | None:
+    """Network (B) against the baseline (A) on the same test clips: accuracy and log loss with a
+    95% paired bootstrap interval on each difference (network - baseline); stored in
+    ``result.comparison`` and returned as plain dicts.
+
+    Args:
+        y_true: ``(n,)`` the network's test labels, in the same split order as the baseline's.
+        network_proba: ``(n, C)`` probabilities (binary: ``(n,)`` P(positive)).
+        threshold: the network's binary decision threshold (the baseline uses 0.5).
+
+    Returns ``None`` (and compares nothing) when the labels are not the baseline's clip for clip,
+    e.g. a run that tested only the first batches (``--smoke``).
+    """
+    from audioconv.evaluation.compare import paired_comparison
+
+    y = np.asarray(y_true).astype(int)
+    if y.shape != result.y_test.shape or not np.array_equal(y, result.y_test):
+        return None
+    binary = result.test_proba.shape[1] == 2
+    rows = paired_comparison(
+        y,
+        result.test_proba[:, 1] if binary else result.test_proba,
+        network_proba,
+        task="binary" if binary else "multiclass",
+        thresholds=(0.5, threshold),
+    )
+    result.comparison = [row.to_dict() for row in rows]
+    return result.comparison
 
 
 def audio_statistics(

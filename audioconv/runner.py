@@ -207,6 +207,8 @@ class AudioRecipe(Recipe):
         clip_seconds: every clip is cropped / padded to this length (random crop in training).
         features, n_fft, hop_length, n_mels, n_mfcc: the front end
             (:class:`audioconv.features.AudioFrontend`).
+        per_band_norm: standardize each clip per frequency band (cepstral mean and variance
+            normalisation) instead of with one mean / std per clip.
         speed_factors: training speed perturbation factors, e.g. ``[0.9, 1.0, 1.1]`` (``None``:
             off; costly on CPU).
         time_shift: largest training time shift, a fraction of the clip (0: off).
@@ -241,6 +243,7 @@ class AudioRecipe(Recipe):
     hop_length: int | None = None
     n_mels: int = 64
     n_mfcc: int = 40
+    per_band_norm: bool = False
     speed_factors: list[float] | None = None
     time_shift: float = 0.15
     gain_db: float = 6.0
@@ -273,10 +276,12 @@ class AudioRecipe(Recipe):
         """Keyword arguments for ``AudioDataModule``'s split (``split``, ``test_fold``, ...)."""
         return {"split": "auto"}
 
-    def attach_baseline(self, datamodule, report) -> None:
+    def attach_baseline(self, datamodule, report, outputs=None) -> None:
         """Fit the classical baseline on ``datamodule``'s split and record it in ``report``
-        (called by ``fit`` before it writes ``report.json``)."""
-        from audioconv.baseline import run_audio_baseline
+        (called by ``fit`` before it writes ``report.json``), with the network's paired
+        comparison against it when ``outputs`` (``{None: (probabilities, targets)}``, the test
+        split in order) holds the same clips."""
+        from audioconv.baseline import compare_with_network, run_audio_baseline
 
         if datamodule.task not in ("binary", "multiclass"):
             report.notes.append(
@@ -287,6 +292,16 @@ class AudioRecipe(Recipe):
             datamodule, sample_rate=self.sample_rate, n_fft=self.n_fft,
             hop_length=self.hop_length, n_mels=self.n_mels, seed=self.seed,
         )  # fmt: skip
+        if outputs and None in outputs:
+            probabilities, targets = outputs[None]
+            compared = compare_with_network(
+                fitted, targets.numpy(), probabilities.float().numpy(), threshold=report.threshold
+            )
+            if compared is None:
+                report.notes.append(
+                    "no paired comparison with the baseline: the network was not tested on the "
+                    "baseline's test clips (a run limited to a few test batches?)"
+                )
         report.baseline = fitted.to_dict()
 
     def checked_manifest(self):
@@ -354,6 +369,7 @@ class AudioRecipe(Recipe):
             n_mfcc=self.n_mfcc,
             time_mask=self.time_mask,
             freq_mask=self.freq_mask,
+            per_band=self.per_band_norm,
         )
         return Experiment(
             datamodule=datamodule,
@@ -447,11 +463,14 @@ def _fit_one(recipe: Recipe, output_dir: Path, *, progress: bool, out=None):
     return result
 
 
-def _complete_report(recipe: Recipe, experiment: Experiment, output_dir: Path, report) -> None:
+def _complete_report(
+    recipe: Recipe, experiment: Experiment, output_dir: Path, report, outputs
+) -> None:
     """What a recipe adds to the test report before ``fit`` writes it (the run folder still
-    locked): the classical baseline, and ``skipped.csv`` with a note when files were skipped."""
+    locked): the classical baseline (compared with the network's test ``outputs``), and
+    ``skipped.csv`` with a note when files were skipped."""
     if getattr(recipe, "baseline", False):
-        recipe.attach_baseline(experiment.datamodule, report)
+        recipe.attach_baseline(experiment.datamodule, report, outputs)
     skipped = experiment.skipped
     if skipped is not None and len(skipped):
         from audioconv.data.summary import write_skipped

@@ -392,7 +392,7 @@ def fit(
     enable_progress_bar: bool = True,
     config: Mapping[str, Any] | None = None,
     callbacks: Sequence[Callback] = (),
-    before_report: Callable[[Any], None] | None = None,
+    before_report: Callable[[Any, Any], None] | None = None,
 ) -> RunResult:
     """Train ``model`` on ``datamodule``, test the best checkpoint and write the run folder.
 
@@ -401,9 +401,11 @@ def fit(
     ``_prepare_run_folder``); without it, a folder that already holds a run is refused, and so is
     a folder another fit holds. ``deterministic``: see :func:`deterministic_mode`. ``config``
     (e.g. the CLI's resolved config) is written to config.yaml on top of the model, data and fit
-    settings recorded here. The datamodule needs a test split. ``before_report(report)`` (e.g.
-    the recipes' classical baseline) may add to the test report before it is written, while the
-    run folder is still locked: report.json is written once, last, and marks a finished run.
+    settings recorded here. The datamodule needs a test split. ``before_report(report, outputs)``
+    (e.g. the recipes' classical baseline; ``outputs``: ``{head: (outputs, targets)}`` of the test
+    split in order, probabilities for classification) may add to the test report before it is
+    written, while the run folder is still locked: report.json is written once, last, and marks
+    a finished run.
     ``compile=True`` compiles the backbone in place with ``torch.compile`` (``nn.Module.compile``,
     so checkpoints keep their parameter names); meant for GPUs: on this 2-core CPU the compiled
     demo model trained at 0.75x the eager speed, after 10 s of compiling.
@@ -518,7 +520,7 @@ def fit(
         if trainer.is_global_zero and report is not None:
             _write_samples(out, datamodule, model, report)
             if before_report is not None:
-                before_report(report)
+                before_report(report, getattr(model, "test_outputs", {}))
             report.save(out, metrics_csv=metrics_csv)  # report.json last: the run is complete
     return RunResult(
         output_dir=out,

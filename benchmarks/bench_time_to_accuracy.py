@@ -5,7 +5,9 @@ process (``python recipes/<name>.py --data-dir ... --output-dir ...``, defaults 
 the table reports the wall time of that command (decoding, training, testing, the classical
 baseline and the plots), the epochs trained (early stopping may end a run before
 ``max_epochs``), the test accuracy of the tested checkpoint and, for audio recipes, the accuracy of
-the classical baseline fitted in the same run (``report.json["baseline"]``).
+the classical baseline fitted in the same run (``report.json["baseline"]``) with the network's
+accuracy minus the baseline's on the same test clips and its 95% paired bootstrap interval
+(``report.json["baseline"]["comparison"]``).
 
 Always run: the embedded spoken digits (``data/spoken_digits``) and UCR GunPoint (shipped by
 aeon). Run when their folders are given (the data is not part of the repository):
@@ -97,14 +99,24 @@ def measure(name: str, argv: list[str]) -> dict:
     if done.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} failed:\n{done.stderr[-3000:]}")
     report = json.loads((out / "report.json").read_text())
-    baseline = (report.get("baseline") or {}).get("metrics", {}).get("accuracy_score")
+    baseline = report.get("baseline") or {}
+    paired = {row["metric"]: row for row in baseline.get("comparison") or []}
     return {
         "seconds": seconds,
         "epochs": _epochs(out / "metrics.csv"),
         "accuracy": report["metrics"]["accuracy_score"],
-        "baseline": baseline,
+        "baseline": baseline.get("metrics", {}).get("accuracy_score"),
+        "versus": paired.get("accuracy"),
         "command": "python " + " ".join(argv),
     }
+
+
+def versus(row: dict | None) -> str:
+    """``+27.33 [+20.00, +34.33]``: network - baseline accuracy in points, paired interval."""
+    if row is None:
+        return "n/a"
+    low, high = 100 * row["ci_low"], 100 * row["ci_high"]
+    return f"{100 * row['difference']:+.2f} [{low:+.2f}, {high:+.2f}]"
 
 
 def _minutes(seconds: float) -> str:
@@ -118,10 +130,11 @@ def main() -> str:
         f"One run per row and seed (seeds {', '.join(map(str, seeds))}), the recipe's defaults, "
         "timed as the user's command (decoding, training, test, classical baseline, plots). "
         "Baseline: MFCC statistics -> SVM / logistic regression chosen on validation "
-        "(`audioconv.baseline`), same split.\n",
+        "(`audioconv.baseline`), same split; network - baseline: accuracy points on the same "
+        "test clips, 95% paired bootstrap interval.\n",
         "| recipe | data | seed | wall time | epochs | test accuracy | classical baseline "
-        "| command |",
-        "|---|---|---|---|---|---|---|---|",
+        "| network - baseline | command |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     summary = []
     for name, data, argv in _rows():
@@ -133,7 +146,8 @@ def main() -> str:
             base = "n/a" if row["baseline"] is None else f"{100 * row['baseline']:.2f}%"
             lines.append(
                 f"| {name} | {data} | {seed} | {_minutes(row['seconds'])} | {row['epochs']} | "
-                f"{100 * row['accuracy']:.2f}% | {base} | `{row['command']}` |"
+                f"{100 * row['accuracy']:.2f}% | {base} | {versus(row.get('versus'))} | "
+                f"`{row['command']}` |"
             )
             print(lines[-1], flush=True)
             accuracies.append(row["accuracy"])

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from audioconv.baseline import audio_statistics, fit_baseline
+from audioconv.baseline import audio_statistics, compare_with_network, fit_baseline
 from audioconv.errors import ConfigError
 from audioconv.evaluation import Report
 from audioconv.runner import _normalized, load_recipe, parse_recipe, run
@@ -57,6 +57,19 @@ def test_report_holds_the_baseline_beside_the_model(run_digits, tmp_path):
     assert "## Classical baseline (same test split)" in markdown
     assert "| accuracy_score |" in markdown.split("Classical baseline")[1]
     assert "classical baseline (" in printed and "accuracy 1.0000" in printed
+    # the network against the baseline on the same 12 test clips, paired: each side's accuracy is
+    # the one its own report states, and the difference is network - baseline
+    compared = {row["metric"]: row for row in base["comparison"]}
+    accuracy = compared["accuracy"]
+    assert accuracy["n"] == 12 and accuracy["a"] == 1.0
+    assert accuracy["b"] == pytest.approx(report["metrics"]["accuracy_score"])
+    assert accuracy["difference"] == pytest.approx(accuracy["b"] - accuracy["a"])
+    assert accuracy["ci_low"] <= accuracy["difference"] <= accuracy["ci_high"]
+    assert compared["log_loss"]["a"] == pytest.approx(base["metrics"]["log_loss"], rel=1e-4)
+    assert compared["log_loss"]["b"] == pytest.approx(report["metrics"]["log_loss"], rel=1e-4)
+    assert "The model against the baseline on the same 12 test samples" in markdown
+    assert "| accuracy | -" in markdown or "| accuracy | +" in markdown
+    assert "model - baseline log_loss" in printed
     # the plots of the run are still there, and the report reloads with the baseline
     assert (tmp_path / "run" / "confusion_matrix.png").is_file()
     header = (tmp_path / "run" / "metrics.csv").read_text().splitlines()[0].split(",")
@@ -126,7 +139,7 @@ def test_a_failing_baseline_leaves_no_finished_report_and_resume_completes_it(
 
     original = AudioRecipe.attach_baseline
 
-    def broken(self, datamodule, report):
+    def broken(self, datamodule, report, outputs=None):
         raise RuntimeError("baseline crashed")
 
     monkeypatch.setattr(AudioRecipe, "attach_baseline", broken)
@@ -138,3 +151,17 @@ def test_a_failing_baseline_leaves_no_finished_report_and_resume_completes_it(
     run_digits(tmp_path / "run", "--resume")
     report = json.loads((tmp_path / "run" / "report.json").read_text())
     assert report["baseline"]["metrics"]["accuracy_score"] == 1.0
+
+
+def test_compare_with_network_pairs_clip_for_clip_or_not_at_all():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(0, 1, (20, 3)), rng.normal(4, 1, (20, 3))])
+    y = np.repeat([0, 1], 20)
+    result = fit_baseline({"train": (x, y), "val": (x, y), "test": (x, y)}, ["a", "b"])
+    always_wrong = np.where(y == 1, 0.1, 0.9)  # binary: P(positive)
+    rows = {r["metric"]: r for r in compare_with_network(result, y, always_wrong)}
+    assert rows["accuracy"]["b"] == 0.0 and rows["accuracy"]["better"] == "a"
+    assert result.to_dict()["comparison"] == list(rows.values())
+    # other clips (e.g. a run that tested only its first batch): nothing is paired
+    assert compare_with_network(result, y[:10], always_wrong[:10]) is None
+    assert compare_with_network(result, y[::-1], always_wrong) is None

@@ -51,8 +51,9 @@ def test_each_seed_is_a_run_of_its_own(tmp_path, monkeypatch):
     def measure(name, argv):
         calls.append((name, argv))
         accuracy = 0.9 if name == "digits_embedded" else 0.8
+        paired = {"difference": accuracy - 0.7, "ci_low": 0.05, "ci_high": 0.3}
         return {"seconds": 61.0, "epochs": 30, "accuracy": accuracy, "baseline": 0.7,
-                "command": "python " + " ".join(argv)}  # fmt: skip
+                "versus": paired, "command": "python " + " ".join(argv)}  # fmt: skip
 
     monkeypatch.setattr(bench, "measure", measure)
     text = bench.main()
@@ -60,3 +61,5 @@ def test_each_seed_is_a_run_of_its_own(tmp_path, monkeypatch):
     assert "--seed" not in calls[0][1] and calls[1][1][-2:] == ["--seed", "3"]
     assert "| digits_embedded | embedded spoken digits, 12 held-out voices | 3 | 1 min 1 s" in text
     assert "digits_embedded: test accuracy 85.00% ± 7.07 (n=2)" in text
+    assert "| 90.00% | 70.00% | +20.00 [+5.00, +30.00] |" in text
+    assert bench.versus(None) == "n/a"

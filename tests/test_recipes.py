@@ -258,10 +258,10 @@ def test_ucr_without_validation_refuses_a_validation_monitor():
     assert (recipe.val_size, recipe.monitor) == (0.2, "val/loss")
 
 
-def test_ucr_fast_default_and_full_protocol_option():
-    fast = parse_recipe(load_recipe("ucr"), ["--output-dir", "o"])
-    full = parse_recipe(load_recipe("ucr"), ["--output-dir", "o", "--max-epochs", "300"])
-    assert (fast.max_epochs, full.max_epochs) == (100, 300)
+def test_ucr_full_protocol_default_and_quick_option():
+    full = parse_recipe(load_recipe("ucr"), ["--output-dir", "o"])
+    quick = parse_recipe(load_recipe("ucr"), ["--output-dir", "o", "--max-epochs", "100"])
+    assert (full.max_epochs, quick.max_epochs) == (300, 100)
     assert (full.batch_size, full.monitor, full.val_size) == (64, "train/loss", 0.0)
 
 

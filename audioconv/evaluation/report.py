@@ -232,6 +232,7 @@ class Report:
                 f"accuracy {_fmt(_nan_if_none(base.get('accuracy_score')))}, balanced accuracy "
                 f"{_fmt(_nan_if_none(base.get('balanced_accuracy_score')))}"
             )
+            lines += [f"  {line}" for line in _comparison_lines(self.baseline)]
         return "\n".join(lines)
 
     def _unit(self) -> str:
@@ -550,4 +551,43 @@ def _baseline_markdown(report: Report, h: str) -> list[str]:
             ["metric", "model", "baseline"],
             [[k, report.metrics[k], _nan_if_none(base["metrics"][k])] for k in names],
         ),
+        *_comparison_markdown(base),
+    ]
+
+
+_WINNER = {"b": "the model", "a": "the baseline", "neither": "neither (the interval holds 0)"}
+
+
+def _comparison_rows(base: dict[str, Any]) -> list[list[str]]:
+    """``[metric, model - baseline, interval, better]`` per row of ``base["comparison"]``."""
+    return [
+        [
+            row["metric"],
+            f"{row['difference']:+.4f}",
+            f"[{row['ci_low']:+.4f}, {row['ci_high']:+.4f}]",
+            _WINNER[row["better"]],
+        ]
+        for row in base.get("comparison") or []
+    ]
+
+
+def _comparison_lines(base: dict[str, Any]) -> list[str]:
+    """One printed line per metric of ``base["comparison"]`` (model - baseline, paired)."""
+    return [
+        f"model - baseline {metric}: {diff} {interval}, better: {better}"
+        for metric, diff, interval, better in _comparison_rows(base)
+    ]
+
+
+def _comparison_markdown(base: dict[str, Any]) -> list[str]:
+    """The paired comparison as a table under a sentence saying what it is."""
+    rows = _comparison_rows(base)
+    if not rows:
+        return []
+    first = base["comparison"][0]
+    return [
+        f"\nThe model against the baseline on the same {first['n']} test samples, paired "
+        f"(bootstrap, {first['confidence']:.0%} interval of model - baseline; accuracy: higher "
+        "is better, log loss: lower is better):\n",
+        _md_table(["metric", "model - baseline", "interval", "better"], rows),
     ]
