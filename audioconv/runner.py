@@ -207,8 +207,6 @@ class AudioRecipe(Recipe):
         clip_seconds: every clip is cropped / padded to this length (random crop in training).
         features, n_fft, hop_length, n_mels, n_mfcc: the front end
             (:class:`audioconv.features.AudioFrontend`).
-        per_band_norm: standardize each clip per frequency band (cepstral mean and variance
-            normalisation) instead of with one mean / std per clip.
         speed_factors: training speed perturbation factors, e.g. ``[0.9, 1.0, 1.1]`` (``None``:
             off; costly on CPU).
         time_shift: largest training time shift, a fraction of the clip (0: off).
@@ -243,7 +241,6 @@ class AudioRecipe(Recipe):
     hop_length: int | None = None
     n_mels: int = 64
     n_mfcc: int = 40
-    per_band_norm: bool = False
     speed_factors: list[float] | None = None
     time_shift: float = 0.15
     gain_db: float = 6.0
@@ -369,7 +366,6 @@ class AudioRecipe(Recipe):
             n_mfcc=self.n_mfcc,
             time_mask=self.time_mask,
             freq_mask=self.freq_mask,
-            per_band=self.per_band_norm,
         )
         return Experiment(
             datamodule=datamodule,

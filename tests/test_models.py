@@ -269,6 +269,20 @@ def test_resnet_dropout_acts_in_training_only():
         models.create("resnet18", dims=2, in_channels=1, num_classes=3, dropout=1.0)
 
 
+@pytest.mark.parametrize("dims", [1, 2])
+def test_resnet_avgmax_pool_is_the_mean_of_average_and_max(dims):
+    torch.manual_seed(0)
+    kwargs = {"dims": dims, "in_channels": 1, "num_classes": 3, "widths": [8, 8, 8, 8]}
+    net = models.create("resnet18", pool="avgmax", **kwargs).eval()
+    x = torch.randn(2, 1, *([32] * dims))
+    features = net.features(x)  # (2, 8, *size)
+    pooled = 0.5 * (features.flatten(2).mean(-1) + features.flatten(2).amax(-1))  # (2, 8)
+    torch.testing.assert_close(net(x), net.head.fc(pooled))
+    assert net.config["kwargs"]["pool"] == "avgmax"  # what a checkpoint rebuilds it from
+    with pytest.raises(ConfigError, match="'avgmax'"):
+        models.create("resnet18", pool="median", **kwargs)
+
+
 def test_blocks_are_generic_over_dims():
     from audioconv.models import blocks
 

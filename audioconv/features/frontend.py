@@ -42,9 +42,7 @@ for _name, _cls in {
 class AudioFrontend(SpecAlias, nn.Module):
     """Waveforms ``(batch, channels, time)`` -> standardized features ``(batch, channels, freq,
     frames)``: ``kind`` ``"logmel"`` / ``"mfcc"`` / ``"spectrogram"`` (dB), then per-example
-    standardization (one mean / std per example; ``per_band=True``: per frequency band, i.e.
-    cepstral mean and variance normalisation), then SpecAugment masks while training
-    (``time_mask`` / ``freq_mask`` > 0).
+    standardization, then SpecAugment masks while training (``time_mask`` / ``freq_mask`` > 0).
 
     ``config`` (``{"name": "audio", "kwargs": {...}}``) is what a checkpoint stores to rebuild it
     (``spec`` is its deprecated name).
@@ -65,7 +63,6 @@ class AudioFrontend(SpecAlias, nn.Module):
         n_mfcc: int = 40,
         time_mask: int = 0,
         freq_mask: int = 0,
-        per_band: bool = False,
     ):
         super().__init__()
         if kind not in ("logmel", "mfcc", "spectrogram"):
@@ -79,7 +76,7 @@ class AudioFrontend(SpecAlias, nn.Module):
             self.features = nn.Sequential(
                 Spectrogram(n_fft=n_fft, hop_length=hop_length), PowerToDb()
             )
-        self.standardize = Standardize(mode="example", per_bin=per_band)
+        self.standardize = Standardize(mode="example")
         masking = time_mask > 0 or freq_mask > 0
         self.spec_augment = (
             SpecAugment(time_mask=time_mask, freq_mask=freq_mask) if masking else None
@@ -89,7 +86,7 @@ class AudioFrontend(SpecAlias, nn.Module):
             "kwargs": {
                 "kind": kind, "sample_rate": sample_rate, "n_fft": n_fft,
                 "hop_length": hop_length, "n_mels": n_mels, "n_mfcc": n_mfcc,
-                "time_mask": time_mask, "freq_mask": freq_mask, "per_band": per_band,
+                "time_mask": time_mask, "freq_mask": freq_mask,
             },
         }  # fmt: skip
 

@@ -184,11 +184,31 @@ def pool_nd(
     return _POOL[kind, dims](kernel_size, stride=stride, padding=padding)
 
 
+class AdaptiveAvgMaxPool(nn.Module):
+    """The mean of adaptive average and adaptive max pooling (timm's "avgmax"): the average keeps
+    the whole input, the max its strongest moment (e.g. one emotional syllable in a sentence).
+
+    >>> AdaptiveAvgMaxPool(1, 1)(torch.tensor([[[0.0, 0.0, 4.0]]]))
+    tensor([[[2.6667]]])
+    """
+
+    def __init__(self, dims: int, output_size: int):
+        super().__init__()
+        self.avg = _ADAPTIVE_POOL["avg", dims](output_size)
+        self.max = _ADAPTIVE_POOL["max", dims](output_size)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return 0.5 * (self.avg(x) + self.max(x))
+
+
 def adaptive_pool_nd(dims: int, kind: str, output_size: int) -> nn.Module:
-    """Adaptive max / avg pooling to ``output_size`` per axis (1 = global pooling)."""
+    """Adaptive "max", "avg" or "avgmax" (:class:`AdaptiveAvgMaxPool`) pooling to
+    ``output_size`` per axis (1 = global pooling)."""
     check_dims(dims)
+    if kind == "avgmax":
+        return AdaptiveAvgMaxPool(dims, output_size)
     if kind not in ("max", "avg"):
-        raise ConfigError(f"pool kind {kind!r} is invalid: use 'max' or 'avg'")
+        raise ConfigError(f"pool kind {kind!r} is invalid: use 'max', 'avg' or 'avgmax'")
     return _ADAPTIVE_POOL[kind, dims](output_size)
 
 

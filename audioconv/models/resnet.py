@@ -81,8 +81,8 @@ class Bottleneck(nn.Module):
 class ResNet(Backbone):
     """Stem (7-wide conv stride 2, BN, ReLU, 3-wide max pool stride 2), four stages of
     ``block`` x ``layers[i]`` with ``widths`` (64, 128, 256, 512), strides 1, 2, 2, 2,
-    global average pooling, dropout (``dropout``; 0: off, torchvision's layout) and a linear
-    layer.
+    global pooling (``pool``: "avg", torchvision's layout; "avgmax": the mean of average and max
+    pooling; "max"), dropout (``dropout``; 0: off) and a linear layer.
 
     Input ``(B, in_channels, time)`` (dims=1) or ``(B, in_channels, H, W)`` (dims=2). Every
     strided layer rounds up, so any size >= 1 runs: ``min_input_size`` = 1 (below ~32 the last
@@ -100,6 +100,7 @@ class ResNet(Backbone):
         layers: Sequence[int],
         widths: Sequence[int] = (64, 128, 256, 512),
         dropout: float = 0.0,
+        pool: str = "avg",
         name: str = "resnet",
     ):
         super().__init__(name=name, dims=dims, in_channels=in_channels, min_input_size=1)
@@ -124,7 +125,7 @@ class ResNet(Backbone):
                 width = planes * block.expansion
             stages[f"layer{i + 1}"] = nn.Sequential(*stage)
         self.features = nn.Sequential(stages)
-        self.head = ClassifierHead(dims, width, num_classes, dropout=dropout)
+        self.head = ClassifierHead(dims, width, num_classes, pool=pool, dropout=dropout)
         for module in self.modules():
             if isinstance(module, nn.Conv1d | nn.Conv2d):
                 nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
