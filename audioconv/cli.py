@@ -11,9 +11,10 @@ torch / Lightning when it runs.
   RUN/config.yaml --output-dir NEW`` re-runs a run from its folder (the recipe it names).
 - ``audioconv test --checkpoint RUN/checkpoints/best.ckpt`` re-evaluates a checkpoint on the test
   split of the recipe run that wrote it (options from ``RUN/config.yaml``).
-- ``audioconv compare RUN_A RUN_B [--split val]`` scores both runs' ``best.ckpt`` on the same
-  clips of one split and prints accuracy and log loss with a paired bootstrap interval on each
-  difference (:mod:`audioconv.evaluation.compare`): is B really better than A?
+- ``audioconv compare RUN_A RUN_B [RUN_A RUN_B ...] [--split val]`` scores both runs'
+  ``best.ckpt`` on the same clips of one split and prints accuracy and log loss with a paired
+  bootstrap interval on each difference (:mod:`audioconv.evaluation.compare`): is B really better
+  than A? Several pairs (one per seed) pool their clips.
 - ``audioconv predict --checkpoint MODEL INPUT... [--output predictions.csv]`` prints
   ``path  label  probability`` for audio (wav / flac / ogg ...), image (png / jpg ...) and sensor
   CSV files, folders of them or CSV manifests, with a ``.ckpt``, ``.onnx`` or TorchScript model;
@@ -150,27 +151,56 @@ def split_probabilities(run_dir: Path, rows, *, progress: bool = True):
 def cmd_compare(args: argparse.Namespace) -> int:
     import json
 
+    import numpy as np
+
     from audioconv.errors import ConfigError
     from audioconv.evaluation.compare import paired_comparison
 
-    runs = [Path(args.run_a), Path(args.run_b)]
-    rows, rows_b = (split_rows(run, args.split) for run in runs)
-    if not rows.equals(rows_b):  # checked before any clip is predicted
+    runs = [Path(run) for run in args.runs]
+    if len(runs) < 2 or len(runs) % 2:
         raise ConfigError(
-            f"{runs[0]} and {runs[1]} hold different clips in split {args.split!r} (different "
-            f"seeds or data): train B with --split-file {runs[0] / 'splits.csv'} to compare them"
+            f"compare takes pairs of run folders (RUN_A RUN_B [RUN_A RUN_B ...]), got {len(runs)}"
         )
-    (y, proba_a, model_a), (_, proba_b, model_b) = (
-        split_probabilities(run, rows, progress=not args.quiet) for run in runs
-    )
-    if model_a.class_names != model_b.class_names or model_a.task != model_b.task:
-        raise ConfigError(f"{runs[0]} and {runs[1]} predict different classes or tasks")
-    rows = paired_comparison(
-        y, proba_a, proba_b, task=model_a.task, thresholds=(model_a.threshold, model_b.threshold),
-        confidence=args.confidence, n_resamples=args.resamples, seed=args.seed,
-    )  # fmt: skip
+    pairs = list(zip(runs[0::2], runs[1::2]))
+    splits = []
+    for run_a, run_b in pairs:  # every pair's clips checked before any clip is predicted
+        rows, rows_b = split_rows(run_a, args.split), split_rows(run_b, args.split)
+        if not rows.equals(rows_b):
+            raise ConfigError(
+                f"{run_a} and {run_b} hold different clips in split {args.split!r} (different "
+                f"seeds or data): train B with --split-file {run_a / 'splits.csv'} to compare them"
+            )
+        splits.append(rows)
+    scored, reference = [], None
+    for (run_a, run_b), rows in zip(pairs, splits):
+        (y, proba_a, model_a), (_, proba_b, model_b) = (
+            split_probabilities(run, rows, progress=not args.quiet) for run in (run_a, run_b)
+        )
+        for run, model in ((run_a, model_a), (run_b, model_b)):
+            reference = reference or (run, model)
+            if (model.class_names, model.task) != (reference[1].class_names, reference[1].task):
+                raise ConfigError(f"{reference[0]} and {run} predict different classes or tasks")
+        scored.append((y, proba_a, proba_b, (model_a.threshold, model_b.threshold)))
+    task = reference[1].task
+    options = {"task": task, "confidence": args.confidence, "n_resamples": args.resamples,
+               "seed": args.seed}  # fmt: skip
+    thresholds = {t for *_, t in scored}
+    if task == "binary" and len(thresholds) > 1:
+        raise ConfigError(
+            "binary runs with different decision thresholds cannot be pooled: compare the pairs "
+            "one at a time"
+        )
+    per_pair = [paired_comparison(y, a, b, thresholds=t, **options) for y, a, b, t in scored]
+    y, proba_a, proba_b = (np.concatenate([part[i] for part in scored]) for i in range(3))
+    rows = paired_comparison(y, proba_a, proba_b, thresholds=scored[0][3], **options)
     level = f"{args.confidence:.0%}"
-    print(f"split {args.split!r}: {len(y)} clips; A = {runs[0]}, B = {runs[1]}")
+    if len(pairs) > 1:
+        for (run_a, run_b), pair_rows in zip(pairs, per_pair):
+            diffs = ", ".join(f"{r.metric} {r.difference:+.4f}" for r in pair_rows)
+            print(f"pair A = {run_a}, B = {run_b}: {pair_rows[0].n} clips, B - A: {diffs}")
+        print(f"split {args.split!r}, {len(pairs)} pairs pooled: {len(y)} clips")
+    else:
+        print(f"split {args.split!r}: {len(y)} clips; A = {runs[0]}, B = {runs[1]}")
     print(f"{'metric':10s} {'A':>8s} {'B':>8s} {'B - A':>8s}  {level + ' interval':>20s}  better")
     for r in rows:
         interval = f"[{r.ci_low:+.4f}, {r.ci_high:+.4f}]"
@@ -181,8 +211,16 @@ def cmd_compare(args: argparse.Namespace) -> int:
         "excludes 0)"
     )
     if args.output is not None:
-        record = {"split": args.split, "run_a": str(runs[0]), "run_b": str(runs[1]),
-                  "metrics": [r.to_dict() for r in rows]}  # fmt: skip
+        record = {
+            "split": args.split,
+            "pairs": [
+                {"run_a": str(a), "run_b": str(b), "metrics": [r.to_dict() for r in pair_rows]}
+                for (a, b), pair_rows in zip(pairs, per_pair)
+            ],
+            "metrics": [r.to_dict() for r in rows],
+        }
+        if len(pairs) == 1:
+            record |= {"run_a": str(runs[0]), "run_b": str(runs[1])}
         Path(args.output).write_text(json.dumps(record, indent=2) + "\n")
         print(f"wrote {args.output}", file=sys.stderr)
     return 0
@@ -533,10 +571,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="is run B better than run A? accuracy and log loss on the same clips (bootstrap)",
         description="Score the best.ckpt of two runs on the same clips of one split (from their "
         "splits.csv) and print accuracy and log loss with a paired bootstrap interval on each "
-        "difference. Choose on --split val; report test once.",
+        "difference. Several pairs (RUN_A1 RUN_B1 RUN_A2 RUN_B2 ...: e.g. seeds 0, 1, 2 of "
+        "two configurations) pool their clips into one comparison. Choose on --split val; "
+        "report test once.",
     )
-    compare.add_argument("run_a", metavar="RUN_A", help="a run folder (the reference)")
-    compare.add_argument("run_b", metavar="RUN_B", help="a run folder on the same split")
+    compare.add_argument(
+        "runs",
+        nargs="+",
+        metavar="RUN_A RUN_B",
+        help="pairs of run folders: A (the reference) and B on the same split; several pairs "
+        "(e.g. one per seed) are pooled",
+    )
     compare.add_argument("--split", default="val", help="which clips of splits.csv (default: val)")
     compare.add_argument("--confidence", type=float, default=0.95, help="interval level")
     compare.add_argument("--resamples", type=int, default=9999, help="bootstrap resamples")

@@ -124,6 +124,31 @@ def test_compare_on_test_matches_each_runs_report(two_runs, tmp_path, capsys):
     assert accuracy["ci_low"] <= accuracy["difference"] <= accuracy["ci_high"]
 
 
+def test_pairs_pool_their_clips(two_runs, tmp_path, capsys):
+    """Two pairs (as seeds 0 and 1 of two configurations would be) pool into one comparison."""
+    a, b = str(two_runs["a"]), str(two_runs["b"])
+    one, two = tmp_path / "one.json", tmp_path / "two.json"
+    assert main(["compare", a, b, "--quiet", "--output", str(one)]) == 0
+    assert main(["compare", a, b, b, a, "--quiet", "--output", str(two)]) == 0
+    printed = capsys.readouterr().out
+    single, pooled = json.loads(one.read_text()), json.loads(two.read_text())
+    n = single["metrics"][0]["n"]
+    assert f"2 pairs pooled: {2 * n} clips" in printed and f"pair A = {b}, B = {a}" in printed
+    assert [p["run_a"] for p in pooled["pairs"]] == [a, b]
+    for s_row, p_row, first, second in zip(
+        single["metrics"], pooled["metrics"], *(p["metrics"] for p in pooled["pairs"])
+    ):
+        assert p_row["n"] == 2 * n and first == s_row
+        assert second["difference"] == pytest.approx(-s_row["difference"])
+        # A's pooled score is the mean of A's scores over both pairs' clips; the swapped pair
+        # cancels the first, so the pooled difference is 0
+        assert p_row["a"] == pytest.approx((s_row["a"] + s_row["b"]) / 2)
+        assert p_row["difference"] == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(SystemExit):
+        main(["compare", a, b, a, "--quiet"])
+    assert "pairs of run folders (RUN_A RUN_B [RUN_A RUN_B ...]), got 3" in capsys.readouterr().err
+
+
 def test_compare_defaults_to_validation(two_runs, capsys):
     assert main(["compare", str(two_runs["a"]), str(two_runs["b"]), "--quiet"]) == 0
     splits = pd.read_csv(two_runs["a"] / "splits.csv")
