@@ -67,7 +67,7 @@ def test_report_holds_the_baseline_beside_the_model(run_digits, tmp_path):
     assert accuracy["ci_low"] <= accuracy["difference"] <= accuracy["ci_high"]
     assert compared["log_loss"]["a"] == pytest.approx(base["metrics"]["log_loss"], rel=1e-4)
     assert compared["log_loss"]["b"] == pytest.approx(report["metrics"]["log_loss"], rel=1e-4)
-    assert "The model against the baseline on the same 12 test samples" in markdown
+    assert "The model against the baseline on the same 12 test clips" in markdown
     assert "| accuracy | -" in markdown or "| accuracy | +" in markdown
     assert "model - baseline log_loss" in printed
     # the plots of the run are still there, and the report reloads with the baseline

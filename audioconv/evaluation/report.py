@@ -551,7 +551,7 @@ def _baseline_markdown(report: Report, h: str) -> list[str]:
             ["metric", "model", "baseline"],
             [[k, report.metrics[k], _nan_if_none(base["metrics"][k])] for k in names],
         ),
-        *_comparison_markdown(base),
+        *_comparison_markdown(base, f"{report.level}s" if report.level else "samples"),
     ]
 
 
@@ -579,14 +579,15 @@ def _comparison_lines(base: dict[str, Any]) -> list[str]:
     ]
 
 
-def _comparison_markdown(base: dict[str, Any]) -> list[str]:
-    """The paired comparison as a table under a sentence saying what it is."""
+def _comparison_markdown(base: dict[str, Any], unit: str) -> list[str]:
+    """The paired comparison as a table under a sentence saying what it is (``unit``: what the
+    ``n`` compared are, e.g. ``"clips"``)."""
     rows = _comparison_rows(base)
     if not rows:
         return []
     first = base["comparison"][0]
     return [
-        f"\nThe model against the baseline on the same {first['n']} test samples, paired "
+        f"\nThe model against the baseline on the same {first['n']} test {unit}, paired "
         f"(bootstrap, {first['confidence']:.0%} interval of model - baseline; accuracy: higher "
         "is better, log loss: lower is better):\n",
         _md_table(["metric", "model - baseline", "interval", "better"], rows),
