@@ -120,7 +120,8 @@ def versus(row: dict | None) -> str:
 
 
 def _minutes(seconds: float) -> str:
-    return f"{int(seconds // 60)} min {seconds % 60:.0f} s"
+    whole = round(seconds)  # 59.6 s -> "1 min 0 s", not "0 min 60 s"
+    return f"{whole // 60} min {whole % 60} s"
 
 
 def main() -> str:
