@@ -166,7 +166,12 @@ def fit_baseline(
 
 
 def compare_with_network(
-    result: BaselineResult, y_true: Any, network_proba: Any, *, threshold: float = 0.5
+    result: BaselineResult,
+    y_true: Any,
+    network_proba: Any,
+    *,
+    task: str = "multiclass",
+    threshold: float = 0.5,
 ) -> list[dict[str, Any]] | None:
     """Network (B) against the baseline (A) on the same test clips: accuracy and log loss with a
     95% paired bootstrap interval on each difference (network - baseline); stored in
@@ -174,7 +179,8 @@ def compare_with_network(
 
     Args:
         y_true: ``(n,)`` the network's test labels, in the same split order as the baseline's.
-        network_proba: ``(n, C)`` probabilities (binary: ``(n,)`` P(positive)).
+        network_proba: ``(n, C)`` probabilities (``task="binary"``: ``(n,)`` P(positive)).
+        task: the network's task, ``"multiclass"`` (also a 2-class softmax) or ``"binary"``.
         threshold: the network's binary decision threshold (the baseline uses 0.5).
 
     Returns ``None`` (and compares nothing) when the labels are not the baseline's clip for clip,
@@ -185,14 +191,8 @@ def compare_with_network(
     y = np.asarray(y_true).astype(int)
     if y.shape != result.y_test.shape or not np.array_equal(y, result.y_test):
         return None
-    binary = result.test_proba.shape[1] == 2
-    rows = paired_comparison(
-        y,
-        result.test_proba[:, 1] if binary else result.test_proba,
-        network_proba,
-        task="binary" if binary else "multiclass",
-        thresholds=(0.5, threshold),
-    )
+    baseline = result.test_proba[:, 1] if task == "binary" else result.test_proba
+    rows = paired_comparison(y, baseline, network_proba, task=task, thresholds=(0.5, threshold))
     result.comparison = [row.to_dict() for row in rows]
     return result.comparison
 

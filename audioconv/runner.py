@@ -292,8 +292,9 @@ class AudioRecipe(Recipe):
         if outputs and None in outputs:
             probabilities, targets = outputs[None]
             compared = compare_with_network(
-                fitted, targets.numpy(), probabilities.float().numpy(), threshold=report.threshold
-            )
+                fitted, targets.numpy(), probabilities.float().numpy(), task=report.task,
+                threshold=report.threshold,
+            )  # fmt: skip
             if compared is None:
                 report.notes.append(
                     "no paired comparison with the baseline: the network was not tested on the "

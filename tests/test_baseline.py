@@ -159,9 +159,15 @@ def test_compare_with_network_pairs_clip_for_clip_or_not_at_all():
     y = np.repeat([0, 1], 20)
     result = fit_baseline({"train": (x, y), "val": (x, y), "test": (x, y)}, ["a", "b"])
     always_wrong = np.where(y == 1, 0.1, 0.9)  # binary: P(positive)
-    rows = {r["metric"]: r for r in compare_with_network(result, y, always_wrong)}
+    rows = {r["metric"]: r for r in compare_with_network(result, y, always_wrong, task="binary")}
     assert rows["accuracy"]["b"] == 0.0 and rows["accuracy"]["better"] == "a"
     assert result.to_dict()["comparison"] == list(rows.values())
+    # a 2-class softmax network (multiclass head, (n, 2)) pairs the same way
+    two_columns = np.stack([1 - always_wrong, always_wrong], axis=1)
+    softmax_rows = compare_with_network(result, y, two_columns, task="multiclass")
+    assert [r["difference"] for r in softmax_rows] == pytest.approx(
+        [r["difference"] for r in rows.values()]
+    )
     # other clips (e.g. a run that tested only its first batch): nothing is paired
-    assert compare_with_network(result, y[:10], always_wrong[:10]) is None
-    assert compare_with_network(result, y[::-1], always_wrong) is None
+    assert compare_with_network(result, y[:10], always_wrong[:10], task="binary") is None
+    assert compare_with_network(result, y[::-1], always_wrong, task="binary") is None
