@@ -21,7 +21,9 @@
                                         # regression: {"predictions": {output: {y_true, y_pred}}}
       "notes": [str, ...],              # why a value is null (e.g. a class absent from y_true)
       "baseline": {...}                 # optional: the classical baseline on the same split
-                                        # (classifier, params, selection, val_accuracy, metrics)
+                                        # (classifier, params, selection, val_accuracy, metrics;
+                                        # comparison: the model - baseline rows of
+                                        # evaluation.compare.Comparison, same test samples)
     }
 
 NaN values (undefined metrics) are written as ``null``. A multi-head report
