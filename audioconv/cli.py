@@ -191,16 +191,20 @@ def cmd_compare(args: argparse.Namespace) -> int:
             "one at a time"
         )
     per_pair = [paired_comparison(y, a, b, thresholds=t, **options) for y, a, b, t in scored]
-    y, proba_a, proba_b = (np.concatenate([part[i] for part in scored]) for i in range(3))
-    rows = paired_comparison(y, proba_a, proba_b, thresholds=scored[0][3], **options)
+    if len(pairs) == 1:
+        rows = per_pair[0]  # one pair: nothing to pool (and no second bootstrap)
+    else:
+        y, proba_a, proba_b = (np.concatenate([part[i] for part in scored]) for i in range(3))
+        rows = paired_comparison(y, proba_a, proba_b, thresholds=scored[0][3], **options)
+    n = rows[0].n
     level = f"{args.confidence:.0%}"
     if len(pairs) > 1:
         for (run_a, run_b), pair_rows in zip(pairs, per_pair):
             diffs = ", ".join(f"{r.metric} {r.difference:+.4f}" for r in pair_rows)
             print(f"pair A = {run_a}, B = {run_b}: {pair_rows[0].n} clips, B - A: {diffs}")
-        print(f"split {args.split!r}, {len(pairs)} pairs pooled: {len(y)} clips")
+        print(f"split {args.split!r}, {len(pairs)} pairs pooled: {n} clips")
     else:
-        print(f"split {args.split!r}: {len(y)} clips; A = {runs[0]}, B = {runs[1]}")
+        print(f"split {args.split!r}: {n} clips; A = {runs[0]}, B = {runs[1]}")
     print(f"{'metric':10s} {'A':>8s} {'B':>8s} {'B - A':>8s}  {level + ' interval':>20s}  better")
     for r in rows:
         interval = f"[{r.ci_low:+.4f}, {r.ci_high:+.4f}]"
