@@ -128,6 +128,8 @@ class Recipe(abc.ABC):
         smoke: one epoch of a few batches, for tests.
         model: a name from ``audioconv.models.list_models()``.
         model_kwargs: extra keyword arguments for ``audioconv.models.create``.
+        members: train a deep ensemble of this many models (each its own initialisation and
+            loss; predictions are their mean probability): ``members`` times the compute.
         batch_size, lr, weight_decay, optimizer, scheduler, label_smoothing: optimisation.
         monitor, mode, patience: the checkpoint metric and early stopping (``patience=None``: off).
         num_workers: DataLoader worker processes.
@@ -144,6 +146,7 @@ class Recipe(abc.ABC):
     smoke: bool = False
     model: str = "resnet18"
     model_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    members: int = 1
     batch_size: int = 32
     lr: float = 1e-3
     weight_decay: float = 0.0
@@ -166,7 +169,7 @@ class Recipe(abc.ABC):
     name = "recipe"
 
     def __post_init__(self):
-        for field in ("max_epochs", "batch_size", "devices", "num_nodes"):
+        for field in ("max_epochs", "members", "batch_size", "devices", "num_nodes"):
             check_positive(field, getattr(self, field))
         if not (isinstance(self.lr, int | float) and self.lr > 0):
             raise ConfigError(f"lr={self.lr!r} must be a positive number")
@@ -416,6 +419,7 @@ def build_classifier(recipe: Recipe, experiment: Experiment):
         weight_decay=recipe.weight_decay,
         scheduler=recipe.scheduler,
         label_smoothing=recipe.label_smoothing,
+        members=recipe.members,
         frontend=experiment.frontend,
         frontend_config=experiment.frontend_config,
         sample_rate=experiment.sample_rate,

@@ -24,11 +24,13 @@ plus plain keyword arguments. Nothing a checkpoint names is imported: an unknown
 
 Modules: :mod:`~audioconv.tasks.heads` (per-task output, loss, score; :class:`Head`,
 :class:`TaskLoss`), :mod:`~audioconv.tasks.configs` (a component as a registered name plus plain
-kwargs, built from the registries), :mod:`~audioconv.tasks.modules` (the LightningModules) and
-:mod:`~audioconv.tasks.loading` (:func:`load_classifier`). Import from ``audioconv.tasks``.
+kwargs, built from the registries), :mod:`~audioconv.tasks.modules` (the LightningModules),
+:mod:`~audioconv.tasks.ensemble` (:class:`Ensemble`, the backbone of ``Classifier(members=K)``)
+and :mod:`~audioconv.tasks.loading` (:func:`load_classifier`). Import from ``audioconv.tasks``.
 """
 
 from audioconv.constants import TASKS
+from audioconv.tasks.ensemble import Ensemble, combine_logits
 from audioconv.tasks.heads import (
     REGRESSION_OUTPUTS,
     Head,
@@ -48,10 +50,12 @@ __all__ = [
     "SCHEDULERS",
     "TASKS",
     "Classifier",
+    "Ensemble",
     "Head",
     "MultiOutputClassifier",
     "TaskLoss",
     "balanced_class_weights",
+    "combine_logits",
     "load_classifier",
     "task_loss",
     "task_output",

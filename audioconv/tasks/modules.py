@@ -33,6 +33,7 @@ from audioconv.tasks.configs import (
     resolve_backbone_config,
     resolve_frontend_config,
 )
+from audioconv.tasks.ensemble import Ensemble
 from audioconv.tasks.heads import Head, TaskLoss, task_output, task_score
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "rmsprop", "adadelta")
@@ -383,6 +384,11 @@ class Classifier(_TaskModule):
     (labels ``(n,)``, multilabel ``(n, C)``); otherwise pass the weights, e.g.
     :func:`balanced_class_weights`. ``forward(x) -> logits (batch, width)``.
 
+    ``members=K`` (> 1) trains a deep ensemble: ``K`` backbones of the one architecture (the
+    given one and ``K - 1`` more built from its config, each with its own initialisation),
+    every member on its own loss; the model predicts by their mean probability
+    (:mod:`audioconv.tasks.ensemble`). ``K`` times the compute, one checkpoint, one report.
+
     ``sample_rate``, ``input_shape`` (one raw input without the batch axis, e.g. ``(1, samples)``)
     and ``input_kind`` (``"audio"``, ``"image"`` or ``"sensor"``) define the input contract
     (``input_contract``: :class:`audioconv.contract.InputContract` as a dict, to set the pad rule,
@@ -416,6 +422,7 @@ class Classifier(_TaskModule):
         label_smoothing: float = 0.0,
         frontend: nn.Module | None = None,
         regression_output: str = "linear",
+        members: int = 1,
         channels_last: bool | None = None,
         backbone_config: Any = None,
         frontend_config: Any = None,
@@ -428,6 +435,8 @@ class Classifier(_TaskModule):
     ):
         super().__init__()
         self.save_hyperparameters(ignore=["backbone", "frontend"])
+        if isinstance(members, bool) or not isinstance(members, numbers.Integral) or members < 1:
+            raise ConfigError(f"members={members!r} must be an integer >= 1 (1: one model)")
         self._record_input(sample_rate, input_shape, input_kind, input_contract)
         head = Head(
             task=task,
@@ -441,8 +450,26 @@ class Classifier(_TaskModule):
         self.hparams["class_names"] = head.class_names
         backbone = self._init_common(backbone, frontend)
         backbone.reset_classifier(head.width)
+        if members > 1:
+            backbone = self._ensemble(backbone, members, head)
         self.backbone = backbone
         self.loss = TaskLoss(head)
+
+    def _ensemble(self, first: nn.Module, members: int, head: Head) -> Ensemble:
+        """``first`` and ``members - 1`` more backbones built from its config, each freshly
+        initialised."""
+        config = self.hparams["backbone_config"]
+        if config is None:
+            raise ConfigError(
+                f"members={members} builds the other members from the backbone's config: build "
+                "the backbone with audioconv.models.create (or pass backbone_config=...)"
+            )
+        more = [build_backbone(config) for _ in range(members - 1)]
+        for member in more:
+            member.reset_classifier(head.width)
+        if self.channels_last:
+            more = [cl1d.set_channels_last(member) for member in more]
+        return Ensemble([first, *more], task=head.task)
 
     @property
     def criteria(self) -> dict[str | None, TaskLoss]:
@@ -459,8 +486,15 @@ class Classifier(_TaskModule):
         return self.loss.head
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """``x`` (the backbone's or frontend's input) -> logits ``(batch, width)``."""
+        """``x`` (the backbone's or frontend's input) -> logits ``(batch, width)``; an ensemble
+        in training mode gives its members' logits ``(members, batch, width)``."""
         return self.backbone(self._features_input(x))
+
+    def _losses(self, logits, y):
+        if isinstance(self.backbone, Ensemble) and self.backbone.training:
+            loss = torch.stack([self.loss(member, y) for member in logits]).mean()  # per member
+            return loss, {None: loss}, {None: (self.backbone.combine(logits), y)}
+        return super()._losses(logits, y)
 
     def _pairs(self, logits, y):
         return {None: (logits, y)}
