@@ -501,7 +501,7 @@ def _before_training(recipe: Recipe, experiment: Experiment, model, output_dir: 
         table = datamodule.sample_table()
     text = describe_run(
         table,
-        model_name=recipe.model,
+        model_name=recipe.model if recipe.members == 1 else f"{recipe.members} x {recipe.model}",
         parameters=sum(p.numel() for p in model.parameters()),
         input_shape=experiment.input_shape,
         input_kind=experiment.input_kind,

@@ -80,7 +80,7 @@ def test_members_option_is_checked():
 
 @pytest.mark.xdist_group("recipes")
 def test_ensemble_from_files_to_onnx_gives_the_runs_answers(
-    tone_digits, tiny_audio_options, tmp_path
+    tone_digits, tiny_audio_options, tmp_path, capsys
 ):
     """A user's path: clips on disk -> ``audioconv fit --members 2`` -> the checkpoint rebuilds
     both members from plain values -> ONNX export -> ``audioconv predict``: the labels and
@@ -95,6 +95,7 @@ def test_ensemble_from_files_to_onnx_gives_the_runs_answers(
             "--model", "resnet18", "--model_kwargs", '{"widths": [4, 8, 8, 8]}', "--members", "2",
             "--max-epochs", "2", "--no-baseline"]  # fmt: skip
     assert main(argv) == 0
+    assert "model: 2 x resnet18, " in capsys.readouterr().out  # the count covers both members
     checkpoint = run / "checkpoints" / "best.ckpt"
     loaded = load_classifier(checkpoint)
     assert isinstance(loaded.backbone, Ensemble) and len(loaded.backbone.members) == 2
