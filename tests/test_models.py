@@ -3,7 +3,6 @@ contract of docs/architecture.md (forward + backward, head swap, features, too-s
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 
@@ -311,12 +310,10 @@ def test_blocks_are_generic_over_dims():
 
 @pytest.mark.xdist_group("recipes")
 def test_avgmax_resnet_from_files_to_onnx_gives_the_runs_answers(
-    tone_digits, tiny_audio_options, tmp_path
+    tone_digits, tiny_audio_options, onnx_answers_as_promised, tmp_path
 ):
     """A user's path: clips on disk -> ``audioconv fit`` with ``"pool": "avgmax"`` -> ONNX export
     -> ``audioconv predict``: the labels and probabilities the run's predictions.csv promised."""
-    import pandas as pd
-
     from audioconv.cli import main
 
     data, run = tone_digits(clips_per_digit=4), tmp_path / "run"
@@ -326,14 +323,4 @@ def test_avgmax_resnet_from_files_to_onnx_gives_the_runs_answers(
             "--model", "resnet18", "--model_kwargs", kwargs, "--max-epochs", "2",
             "--no-baseline"]  # fmt: skip
     assert main(argv) == 0
-    onnx_file = tmp_path / "model.onnx"
-    checkpoint = run / "checkpoints" / "best.ckpt"
-    assert main(["export", "--checkpoint", str(checkpoint), "--output", str(onnx_file)]) == 0
-    promised = pd.read_csv(run / "predictions.csv", dtype={"predicted": str})
-    paths = [str(data / p) if not str(p).startswith("/") else p for p in promised["path"]]
-    out = tmp_path / "predicted.csv"
-    assert main(["predict", "--checkpoint", str(onnx_file), *paths, "--output", str(out)]) == 0
-    got = pd.read_csv(out, dtype={"label": str}).set_index("path").loc[paths]
-    assert list(got["label"]) == list(promised["predicted"])
-    expected = [row[f"p_{label}"] for label, (_, row) in zip(got["label"], promised.iterrows())]
-    np.testing.assert_allclose(got["probability"], expected, atol=1e-4)
+    onnx_answers_as_promised(run, data, tmp_path)
