@@ -4,7 +4,6 @@ the answers its report promised."""
 
 from __future__ import annotations
 
-import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -66,7 +65,7 @@ def test_members_train_on_their_own_losses_and_predict_their_mean(task):
 def test_members_option_is_checked():
     backbone = create("fcn", dims=1, in_channels=1, num_classes=3)
     for bad in (0, -1, 2.5, True):
-        with pytest.raises(ConfigError, match=rf"members={bad!r} must be an integer >= 1"):
+        with pytest.raises(ConfigError, match=rf"members={bad!r} must be a positive integer"):
             Classifier(backbone, task="multiclass", num_classes=3, members=bad)
     plain = nn.Sequential(nn.Flatten(), nn.Linear(40, 3))
     plain.reset_classifier = lambda n: None
@@ -80,13 +79,11 @@ def test_members_option_is_checked():
 
 @pytest.mark.xdist_group("recipes")
 def test_ensemble_from_files_to_onnx_gives_the_runs_answers(
-    tone_digits, tiny_audio_options, tmp_path, capsys
+    tone_digits, tiny_audio_options, onnx_answers_as_promised, tmp_path, capsys
 ):
     """A user's path: clips on disk -> ``audioconv fit --members 2`` -> the checkpoint rebuilds
     both members from plain values -> ONNX export -> ``audioconv predict``: the labels and
     probabilities the run's predictions.csv promised."""
-    import pandas as pd
-
     from audioconv.cli import main
 
     data, run = tone_digits(clips_per_digit=4), tmp_path / "run"
@@ -99,13 +96,4 @@ def test_ensemble_from_files_to_onnx_gives_the_runs_answers(
     checkpoint = run / "checkpoints" / "best.ckpt"
     loaded = load_classifier(checkpoint)
     assert isinstance(loaded.backbone, Ensemble) and len(loaded.backbone.members) == 2
-    onnx_file = tmp_path / "model.onnx"
-    assert main(["export", "--checkpoint", str(checkpoint), "--output", str(onnx_file)]) == 0
-    promised = pd.read_csv(run / "predictions.csv", dtype={"predicted": str})
-    paths = [str(data / p) if not str(p).startswith("/") else p for p in promised["path"]]
-    out = tmp_path / "predicted.csv"
-    assert main(["predict", "--checkpoint", str(onnx_file), *paths, "--output", str(out)]) == 0
-    got = pd.read_csv(out, dtype={"label": str}).set_index("path").loc[paths]
-    assert list(got["label"]) == list(promised["predicted"])
-    expected = [row[f"p_{label}"] for label, (_, row) in zip(got["label"], promised.iterrows())]
-    np.testing.assert_allclose(got["probability"], expected, atol=1e-4)
+    onnx_answers_as_promised(run, data, tmp_path)

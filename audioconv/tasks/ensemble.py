@@ -61,14 +61,6 @@ class Ensemble(nn.Module):
         self.members = nn.ModuleList(members)
         self.task = task
 
-    @property
-    def num_classes(self) -> int:
-        return self.members[0].num_classes
-
-    @property
-    def min_input_size(self) -> int:
-        return self.members[0].min_input_size
-
     def reset_classifier(self, num_classes: int) -> None:
         """A new final layer of ``num_classes`` outputs in every member."""
         if num_classes == 0:

@@ -23,7 +23,7 @@ from torch.utils.data import DistributedSampler
 
 from audioconv.constants import INPUT_KINDS
 from audioconv.contract import ClipWindows, InputContract, clip_means
-from audioconv.errors import ConfigError
+from audioconv.errors import ConfigError, check_positive
 from audioconv.models import channels_last_1d as cl1d
 from audioconv.tasks.configs import (
     RENAMED_HPARAMS,
@@ -435,8 +435,7 @@ class Classifier(_TaskModule):
     ):
         super().__init__()
         self.save_hyperparameters(ignore=["backbone", "frontend"])
-        if isinstance(members, bool) or not isinstance(members, numbers.Integral) or members < 1:
-            raise ConfigError(f"members={members!r} must be an integer >= 1 (1: one model)")
+        members = check_positive("members", members)
         self._record_input(sample_rate, input_shape, input_kind, input_contract)
         head = Head(
             task=task,
