@@ -132,6 +132,9 @@ class Recipe(abc.ABC):
             loss; predictions are their mean probability): ``members`` times the compute.
         batch_size, lr, weight_decay, optimizer, scheduler, label_smoothing: optimisation.
         monitor, mode, patience: the checkpoint metric and early stopping (``patience=None``: off).
+        ema: validate, checkpoint, test and export an exponential moving average of the
+            weights with this per-step decay, e.g. ``0.995`` (0: off;
+            :class:`~audioconv.training.WeightEMA`).
         num_workers: DataLoader worker processes.
         accelerator, devices, num_nodes, strategy, precision: Lightning's (``accelerator="auto"``
             picks a GPU when there is one; DDP: ``strategy="ddp"``).
@@ -156,6 +159,7 @@ class Recipe(abc.ABC):
     monitor: str = "val/loss"
     mode: Literal["min", "max"] = "min"
     patience: int | None = None
+    ema: float = 0.0
     num_workers: int = 0
     accelerator: str = "auto"
     devices: int = 1
@@ -173,6 +177,10 @@ class Recipe(abc.ABC):
             check_positive(field, getattr(self, field))
         if not (isinstance(self.lr, int | float) and self.lr > 0):
             raise ConfigError(f"lr={self.lr!r} must be a positive number")
+        if self.ema:
+            from audioconv.training import WeightEMA
+
+            WeightEMA(self.ema)  # checks the decay before any data is read
         # absolute, so config.yaml and splits.csv do not depend on the shell's folder
         self.output_dir = Path(os.path.abspath(self.output_dir))
         self.data_dir = None if self.data_dir is None else Path(os.path.abspath(self.data_dir))
@@ -447,6 +455,7 @@ def _fit_one(recipe: Recipe, output_dir: Path, *, progress: bool, out=None):
         monitor=recipe.monitor,
         mode=recipe.mode,
         patience=None if recipe.smoke else recipe.patience,
+        ema=recipe.ema,
         precision=recipe.precision,
         resume=recipe.resume,
         compile=recipe.compile,

@@ -42,6 +42,7 @@ from lightning.pytorch.callbacks import (
     LearningRateMonitor,
     ModelCheckpoint,
     TQDMProgressBar,
+    WeightAveraging,
 )
 from lightning.pytorch.loggers import Logger
 from lightning.pytorch.utilities.model_helpers import is_overridden
@@ -55,7 +56,7 @@ from audioconv.contract import is_positive
 from audioconv.errors import ConfigError, check_positive
 from audioconv.tasks.configs import renamed_hparams
 
-__all__ = ["RunLogger", "RunResult", "TensorDataModule", "deterministic_mode", "fit"]
+__all__ = ["RunLogger", "RunResult", "TensorDataModule", "WeightEMA", "deterministic_mode", "fit"]
 
 PRECISIONS = ("32-true", "16-mixed", "bf16-mixed", "bf16-true", "16-true", "64-true")
 
@@ -189,6 +190,31 @@ class _EpochSeed(Callback):
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.next_epoch = trainer.current_epoch + 1
         self._reseed()
+
+
+class WeightEMA(WeightAveraging):
+    """An exponential moving average of the weights (and batch-norm statistics), updated after
+    every optimizer step with ``decay`` (Lightning's :class:`WeightAveraging` with
+    ``torch.optim.swa_utils.get_ema_avg_fn``).
+
+    Validation runs on the averaged weights, so ``best.ckpt`` is chosen by them, and every
+    checkpoint's ``state_dict`` holds them: testing, ``audioconv predict``, export and streaming
+    all use the averaged model. The raw weights ride in ``current_model_state`` for a resume.
+    """
+
+    def __init__(self, decay: float):
+        from torch.optim.swa_utils import get_ema_avg_fn
+
+        if not (isinstance(decay, float | int) and 0 < decay < 1):
+            raise ConfigError(f"ema={decay!r} must be a decay in (0, 1), e.g. 0.995 (0: off)")
+        super().__init__(avg_fn=get_ema_avg_fn(decay))
+        self.decay = decay
+
+    def on_load_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint):
+        # only a resumed fit restores the raw weights; testing the best checkpoint keeps the
+        # averaged ones its state_dict holds (what predict and export load)
+        if trainer.state.fn == "fit":
+            super().on_load_checkpoint(trainer, pl_module, checkpoint)
 
 
 class _AtomicCheckpointIO(TorchCheckpointIO):
@@ -377,6 +403,7 @@ def fit(
     mode: str = "min",
     patience: int | None = None,
     gradient_clip_val: float | None = None,
+    ema: float = 0.0,
     precision: str = "32-true",
     resume: bool = False,
     accelerator: str = "auto",
@@ -396,7 +423,9 @@ def fit(
 ) -> RunResult:
     """Train ``model`` on ``datamodule``, test the best checkpoint and write the run folder.
 
-    Early stopping on ``monitor`` is on when ``patience`` is set. ``resume=True`` continues from
+    Early stopping on ``monitor`` is on when ``patience`` is set. ``ema`` (a per-step decay; 0:
+    off) validates, checkpoints and tests an exponential moving average of the weights
+    (:class:`WeightEMA`). ``resume=True`` continues from
     ``checkpoints/last.ckpt`` once the run's recorded options are checked against these (see
     ``_prepare_run_folder``); without it, a folder that already holds a run is refused, and so is
     a folder another fit holds. ``deterministic``: see :func:`deterministic_mode`. ``config``
@@ -437,6 +466,7 @@ def fit(
         "mode": mode,
         "patience": patience,
         "gradient_clip_val": gradient_clip_val,
+        "ema": ema,
         "precision": precision,
         "compile": compile,
         "accelerator": accelerator,
@@ -487,6 +517,8 @@ def fit(
             all_callbacks.append(TQDMProgressBar())
         if patience is not None:
             all_callbacks.append(EarlyStopping(monitor=monitor, mode=mode, patience=patience))
+        if ema:
+            all_callbacks.append(WeightEMA(ema))
         all_callbacks.extend(callbacks)
         deterministic = held.enter_context(deterministic_mode(deterministic, accelerator))
         trainer = L.Trainer(

@@ -169,8 +169,10 @@ class _KillAtEpoch(Callback):
             raise RuntimeError("killed")
 
 
-def test_resume_matches_uninterrupted_run_exactly(tmp_path):
-    """Killed after epoch index 1 and resumed: same weights, BatchNorm statistics and metrics."""
+@pytest.mark.parametrize("ema", [0.0, 0.9])
+def test_resume_matches_uninterrupted_run_exactly(tmp_path, ema):
+    """Killed after epoch index 1 and resumed: same weights, BatchNorm statistics and metrics;
+    with ``ema``, the same averaged and raw weights."""
     x = _signals(3)
     y = _targets(x, "multiclass")
 
@@ -181,7 +183,7 @@ def test_resume_matches_uninterrupted_run_exactly(tmp_path):
             backbone, task="multiclass", num_classes=3, optimizer="sgd", scheduler="cosine"
         )
 
-    kw = {"max_epochs": 3, "seed": 5, **FAST}
+    kw = {"max_epochs": 3, "seed": 5, "ema": ema, **FAST}
     full = fit(model(), _datamodule(x, y), output_dir=tmp_path / "full", **kw)
     with pytest.raises(RuntimeError, match="killed"):
         fit(
@@ -201,8 +203,11 @@ def test_resume_matches_uninterrupted_run_exactly(tmp_path):
     b = torch.load(resumed.last_checkpoint, weights_only=True)
     assert a["epoch"] == b["epoch"] == 2
     assert a["state_dict"].keys() == b["state_dict"].keys()
-    for key, value in a["state_dict"].items():
-        assert torch.equal(value, b["state_dict"][key]), key
+    states = ["state_dict", "current_model_state"] if ema else ["state_dict"]
+    assert ("current_model_state" in a) == bool(ema)
+    for state in states:
+        for key, value in a[state].items():
+            assert torch.equal(value, b[state][key]), (state, key)
     full_csv = (tmp_path / "full" / "metrics.csv").read_text()
     assert (tmp_path / "cut" / "metrics.csv").read_text() == full_csv
 
