@@ -208,7 +208,6 @@ class WeightEMA(WeightAveraging):
         if not (isinstance(decay, float | int) and 0 < decay < 1):
             raise ConfigError(f"ema={decay!r} must be a decay in (0, 1), e.g. 0.995 (0: off)")
         super().__init__(avg_fn=get_ema_avg_fn(decay))
-        self.decay = decay
 
     def on_load_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint):
         # only a resumed fit restores the raw weights; testing the best checkpoint keeps the
