@@ -1,8 +1,10 @@
-"""Shared fixtures: a tiny FSDD-layout dataset of tones, the options of a seconds-long run, and
-the check that a run's ONNX export answers as its predictions.csv promised."""
+"""Shared fixtures: a tiny FSDD-layout dataset of tones, the options of a seconds-long run, a
+two-epoch ``audioconv fit`` of a tiny ResNet on it, and the check that a run's ONNX export
+answers as its predictions.csv promised."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -50,6 +52,26 @@ def tone_digits(tmp_path_factory):
         return root
 
     return make
+
+
+@pytest.fixture
+def fit_tiny_resnet(tone_digits, tiny_audio_options, tmp_path):
+    """``fit(model_kwargs, *options) -> (data, run)``: ``audioconv fit spoken_digits`` on the tone
+    digits, two whole epochs (no smoke limit) of a ``resnet18`` built with ``model_kwargs``, no
+    baseline, plus ``options``; the command must succeed."""
+
+    def fit(model_kwargs, *options):
+        from audioconv.cli import main
+
+        data, run = tone_digits(clips_per_digit=4), tmp_path / "run"
+        tiny = [o for o in tiny_audio_options if o != "--smoke"]
+        argv = ["fit", "spoken_digits", "--data-dir", str(data), "--output-dir", str(run), *tiny,
+                "--model", "resnet18", "--model_kwargs", json.dumps(model_kwargs),
+                "--max-epochs", "2", "--no-baseline", *options]  # fmt: skip
+        assert main(argv) == 0
+        return data, run
+
+    return fit
 
 
 @pytest.fixture(scope="session")

@@ -14,19 +14,12 @@ from audioconv.training import WeightEMA
 
 @pytest.mark.xdist_group("recipes")
 def test_ema_run_from_files_to_onnx_gives_the_runs_answers(
-    tone_digits, tiny_audio_options, onnx_answers_as_promised, tmp_path
+    fit_tiny_resnet, onnx_answers_as_promised, tmp_path
 ):
     """Clips on disk -> ``audioconv fit --ema 0.9`` -> the checkpoint holds the averaged weights
     (the raw ones apart, for a resume) -> ONNX export -> ``audioconv predict``: the labels and
     probabilities of the run's predictions.csv, which the test of the averaged model wrote."""
-    from audioconv.cli import main
-
-    data, run = tone_digits(clips_per_digit=4), tmp_path / "run"
-    options = [o for o in tiny_audio_options if o != "--smoke"]
-    argv = ["fit", "spoken_digits", "--data-dir", str(data), "--output-dir", str(run), *options,
-            "--model", "resnet18", "--model_kwargs", '{"widths": [4, 8, 8, 8]}', "--members", "1",
-            "--ema", "0.9", "--max-epochs", "2", "--no-baseline"]  # fmt: skip
-    assert main(argv) == 0
+    data, run = fit_tiny_resnet({"widths": [4, 8, 8, 8]}, "--members", "1", "--ema", "0.9")
     checkpoint = torch.load(run / "checkpoints" / "best.ckpt", weights_only=True)
     averaged, raw = checkpoint["state_dict"], checkpoint["current_model_state"]
     assert averaged.keys() == raw.keys()

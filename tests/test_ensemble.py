@@ -79,19 +79,12 @@ def test_members_option_is_checked():
 
 @pytest.mark.xdist_group("recipes")
 def test_ensemble_from_files_to_onnx_gives_the_runs_answers(
-    tone_digits, tiny_audio_options, onnx_answers_as_promised, tmp_path, capsys
+    fit_tiny_resnet, onnx_answers_as_promised, tmp_path, capsys
 ):
     """A user's path: clips on disk -> ``audioconv fit --members 2`` -> the checkpoint rebuilds
     both members from plain values -> ONNX export -> ``audioconv predict``: the labels and
     probabilities the run's predictions.csv promised."""
-    from audioconv.cli import main
-
-    data, run = tone_digits(clips_per_digit=4), tmp_path / "run"
-    options = [o for o in tiny_audio_options if o != "--smoke"]
-    argv = ["fit", "spoken_digits", "--data-dir", str(data), "--output-dir", str(run), *options,
-            "--model", "resnet18", "--model_kwargs", '{"widths": [4, 8, 8, 8]}', "--members", "2",
-            "--max-epochs", "2", "--no-baseline"]  # fmt: skip
-    assert main(argv) == 0
+    data, run = fit_tiny_resnet({"widths": [4, 8, 8, 8]}, "--members", "2")
     assert "model: 2 x resnet18, " in capsys.readouterr().out  # the count covers both members
     checkpoint = run / "checkpoints" / "best.ckpt"
     loaded = load_classifier(checkpoint)

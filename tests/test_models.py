@@ -310,17 +310,9 @@ def test_blocks_are_generic_over_dims():
 
 @pytest.mark.xdist_group("recipes")
 def test_avgmax_resnet_from_files_to_onnx_gives_the_runs_answers(
-    tone_digits, tiny_audio_options, onnx_answers_as_promised, tmp_path
+    fit_tiny_resnet, onnx_answers_as_promised, tmp_path
 ):
     """A user's path: clips on disk -> ``audioconv fit`` with ``"pool": "avgmax"`` -> ONNX export
     -> ``audioconv predict``: the labels and probabilities the run's predictions.csv promised."""
-    from audioconv.cli import main
-
-    data, run = tone_digits(clips_per_digit=4), tmp_path / "run"
-    options = [o for o in tiny_audio_options if o != "--smoke"]
-    kwargs = '{"widths": [4, 8, 8, 8], "pool": "avgmax"}'
-    argv = ["fit", "spoken_digits", "--data-dir", str(data), "--output-dir", str(run), *options,
-            "--model", "resnet18", "--model_kwargs", kwargs, "--max-epochs", "2",
-            "--no-baseline"]  # fmt: skip
-    assert main(argv) == 0
+    data, run = fit_tiny_resnet({"widths": [4, 8, 8, 8], "pool": "avgmax"})
     onnx_answers_as_promised(run, data, tmp_path)
