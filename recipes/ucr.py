@@ -11,10 +11,12 @@ in batches of 64 (the whole TRAIN set per step when it holds 64 series or fewer)
 checkpoint with the lowest training loss (``monitor="train/loss"``) is tested. ``--val-size 0.2
 --monitor val/loss`` carves a stratified validation split out of TRAIN instead.
 
-Schedule: InceptionTime's full protocol (one network, 300 epochs of the one-cycle schedule) is
-the default: on 2 CPU cores it takes 1-4 minutes for each problem aeon ships.
-``--max-epochs 100`` is a quick option at a third of the time; it fell 1.7-2.3 points short of
-300 epochs on ArrowHead at each of seeds 0, 1 and 2 (``benchmarks/real_recordings.md``).
+InceptionTime is an ensemble of five Inception networks whose probabilities are averaged (aeon's
+``InceptionTimeClassifier`` too), so the default is ``--members 5``, each network 300 epochs of
+the one-cycle schedule: on 2 CPU cores 2-7 minutes for each problem aeon ships. Quick options:
+``--members 1`` (one network, a fifth of the time) and ``--max-epochs 100`` (a third; one network
+at 100 epochs fell 1.7-2.3 points short of 300 on ArrowHead at seeds 0, 1 and 2;
+``benchmarks/real_recordings.md``).
 
 Models: ``--model inceptiontime`` (default), ``fcn``, ``resnet18``, ``conv1d``. The defaults are
 the same for every problem (no per-dataset tuning).
@@ -39,6 +41,7 @@ class UCR(Recipe):
     Args:
         dataset: a UCR / UEA problem name, or a path to a ``.ts`` file.
         unequal: how unequal-length series are made equal (``pad`` or ``resample``).
+        members: 5 networks, InceptionTime's ensemble (1: one network, a fifth of the time).
         max_epochs: 300, InceptionTime's full protocol (100: a quick run, up to 2 points lower).
         val_size: fraction of TRAIN held out for checkpoint selection (0: none; then monitor a
             training metric).
@@ -47,6 +50,7 @@ class UCR(Recipe):
     dataset: str = "GunPoint"
     unequal: str = "pad"
     model: str = "inceptiontime"
+    members: int = 5
     max_epochs: int = 300
     batch_size: int = 64
     lr: float = 1e-3

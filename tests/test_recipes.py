@@ -262,6 +262,7 @@ def test_ucr_full_protocol_default_and_quick_option():
     full = parse_recipe(load_recipe("ucr"), ["--output-dir", "o"])
     quick = parse_recipe(load_recipe("ucr"), ["--output-dir", "o", "--max-epochs", "100"])
     assert (full.max_epochs, quick.max_epochs) == (300, 100)
+    assert full.members == 5  # InceptionTime is an ensemble of five networks
     assert (full.batch_size, full.monitor, full.val_size) == (64, "train/loss", 0.0)
 
 
