@@ -6,7 +6,10 @@ library's own :class:`~audioconv.features.MFCC` (the model's code path): per cli
 first and second deltas, summarised by their mean and standard deviation over frames (120
 numbers). The whole clip is used (no crop or padding, so padding never enters the statistics).
 The classifier and its ``C`` are chosen by accuracy on the validation split only (without one, by
-3-fold cross-validation on train); the chosen model is refit on train and tested once.
+3-fold cross-validation on train); the chosen model is refit on train and tested once. When the
+test split holds speakers / recordings that training never saw, the cross-validation folds (for
+that choice and for the SVM's probability calibration) keep each group in one fold too, so the
+baseline is tuned for new speakers as it is tested.
 :func:`compare_with_network` then scores the network against it on the same test clips, with a
 paired bootstrap interval (:func:`audioconv.evaluation.compare.paired_comparison`): is the
 network better than the yardstick on this split, or only by the luck of 300 clips?
@@ -99,11 +102,35 @@ def _candidates(seed: int):
         )
 
 
+def _folds(y: np.ndarray, groups: np.ndarray | None, seed: int) -> tuple[list, bool]:
+    """Up to 3 stratified cross-validation folds of train ``[(train rows, held rows), ...]`` and
+    whether they keep each of ``groups`` ``(n,)`` in one fold: they do when there are 2 or more
+    groups and every fold still trains on every class; otherwise the folds mix groups."""
+    import warnings
+
+    from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
+
+    x = np.zeros(len(y))
+    if groups is not None and len(np.unique(groups)) >= 2:
+        splitter = StratifiedGroupKFold(
+            n_splits=min(3, len(np.unique(groups))), shuffle=True, random_state=seed
+        )
+        with warnings.catch_warnings():  # rare classes: balanced as far as groups allow
+            warnings.filterwarnings("ignore", "The least populated class", UserWarning)
+            folds = list(splitter.split(x, y, groups))
+        if all(len(np.unique(y[rows])) == len(np.unique(y)) for rows, _ in folds):
+            return folds, True
+    smallest = int(np.bincount(y)[np.unique(y)].min())
+    splitter = StratifiedKFold(n_splits=max(2, min(3, smallest)), shuffle=True, random_state=seed)
+    return list(splitter.split(x, y)), False
+
+
 def fit_baseline(
     splits: Mapping[str, tuple[np.ndarray, np.ndarray]],
     class_names: Sequence[str],
     *,
     seed: int = 0,
+    groups: np.ndarray | None = None,
 ) -> BaselineResult:
     """Choose SVM / logistic regression and ``C`` on ``splits["val"]``, refit on train, test.
 
@@ -111,13 +138,17 @@ def fit_baseline(
         splits: ``{"train": (x, y), "val": (x, y) or absent / empty, "test": (x, y)}``; ``x``
             ``(n, features)`` float, ``y`` ``(n,)`` class indices.
         class_names: ``C`` names, index order.
-        seed: seeds the SVM's probability calibration.
+        seed: seeds the folds and the SVM's probability calibration.
+        groups: ``(n_train,)`` speaker / recording of each train row, when the test split holds
+            groups training never saw: cross-validation (the choice without a validation split,
+            the SVM's calibration) then keeps each group in one fold, unless a fold would then
+            train without some class.
 
     Raises:
         ConfigError: no training or test examples, or fewer than two classes in train.
     """
     from sklearn.calibration import CalibratedClassifierCV
-    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.model_selection import cross_val_score
     from sklearn.pipeline import make_pipeline
 
     x_train, y_train = splits["train"]
@@ -131,8 +162,11 @@ def fit_baseline(
         raise ConfigError("the baseline needs at least two classes in train; pass --no-baseline")
     val = splits.get("val")
     has_val = val is not None and len(val[1]) > 0
-    smallest = int(np.bincount(y_train)[np.unique(y_train)].min())
-    folds = StratifiedKFold(n_splits=max(2, min(3, smallest)), shuffle=True, random_state=seed)
+    if groups is not None and len(groups) != len(y_train):
+        raise ConfigError(f"groups has {len(groups)} entries but train has {len(y_train)}")
+    folds, grouped = _folds(
+        np.asarray(y_train), None if groups is None else np.asarray(groups), seed
+    )
     best = None
     for name, params, make in _candidates(seed):
         if has_val:
@@ -156,7 +190,10 @@ def fit_baseline(
     return BaselineResult(
         classifier=name,
         params=params,
-        selection="validation accuracy" if has_val else "3-fold cross-validation on train",
+        selection="validation accuracy"
+        if has_val
+        else f"{len(folds)}-fold cross-validation on train"
+        + (", each group in one fold" if grouped else ""),
         val_accuracy=score,
         n_features=int(x_train.shape[1]),
         report=report,
@@ -230,8 +267,12 @@ def run_audio_baseline(
             "the classical baseline handles single-label audio classification; pass --no-baseline"
         )
     labels = dataset.targets()
+    split_rows = datamodule.split_indices
+    groups = dataset.manifest["group"].to_numpy() if "group" in dataset.manifest else None
+    if groups is not None and set(groups[split_rows["train"]]) & set(groups[split_rows["test"]]):
+        groups = None  # test speakers were heard in training: folds mix groups the same way
     splits = {}
-    for name, rows in datamodule.split_indices.items():
+    for name, rows in split_rows.items():
         waves = [dataset.load(int(i)) for i in rows]
         x = (
             audio_statistics(
@@ -241,4 +282,5 @@ def run_audio_baseline(
             else np.empty((0, 0))
         )
         splits[name] = (x, labels[rows])
-    return fit_baseline(splits, dataset.class_names, seed=seed)
+    train_groups = None if groups is None else groups[split_rows["train"]]
+    return fit_baseline(splits, dataset.class_names, seed=seed, groups=train_groups)

@@ -114,6 +114,27 @@ def test_without_validation_cross_validates_on_train():
     assert result.report.metrics["accuracy_score"] > 0.9
 
 
+def test_cross_validation_keeps_each_speaker_in_one_fold():
+    """Each speaker says one class only and carries its own fingerprint (a one-hot column): folds
+    that mix a speaker's clips score the fingerprint, folds by speaker score what carries over to
+    new speakers (nothing here, so chance)."""
+    rng = np.random.default_rng(0)
+    speakers = np.repeat(np.arange(12), 10)
+    y = speakers % 2
+    x = np.eye(12)[speakers] + rng.normal(scale=0.1, size=(120, 12))
+    mixed = fit_baseline({"train": (x, y), "test": (x, y)}, ["a", "b"])
+    apart = fit_baseline({"train": (x, y), "test": (x, y)}, ["a", "b"], groups=speakers)
+    assert mixed.val_accuracy > 0.95
+    assert apart.val_accuracy < 0.75
+    assert apart.selection == "3-fold cross-validation on train, each group in one fold"
+    with pytest.raises(ConfigError, match="groups has 5 entries"):
+        fit_baseline({"train": (x, y), "test": (x, y)}, ["a", "b"], groups=speakers[:5])
+    # a class only one speaker says: a fold by speaker would train without it, so folds mix
+    y[speakers == 0] = 2
+    rare = fit_baseline({"train": (x, y), "test": (x, y)}, ["a", "b", "c"], groups=speakers)
+    assert rare.selection == "3-fold cross-validation on train"
+
+
 def test_refuses_an_empty_test_split():
     x, y = np.ones((4, 2)), np.array([0, 1, 0, 1])
     with pytest.raises(ConfigError, match="--no-baseline"):

@@ -107,6 +107,39 @@ def test_class_folder_tree_group_regex_and_summary(tmp_path):
     assert f"run folder: {out.resolve()}" in before
 
 
+@pytest.mark.parametrize("held_out", [True, False])
+def test_baseline_without_validation_cross_validates_by_speaker_when_test_speakers_are_new(
+    tmp_path, held_out
+):
+    """--val-size 0: the baseline chooses C by cross-validation on train. When the test speakers
+    are new (a group-aware split), its folds keep each speaker in one fold too; when the test
+    speakers were heard in training (a manifest's own split), the folds mix them the same way."""
+    data = tmp_path / "clips"
+    rows = []
+    for c, label in enumerate(["cat", "dog"]):
+        for speaker in ["anna", "ben", "cleo", "dan", "eve", "finn", "gus", "hal"]:
+            for k in range(2):
+                tone(data / label / f"{speaker}_{k}.wav", 300 + 500 * c, seed=k)
+                split = "test" if (speaker in "anna ben" if held_out else k == 0 and c == 0) else ""
+                rows.append({"path": f"{label}/{speaker}_{k}.wav", "label": label,
+                             "group": speaker, "split": split or "train"})  # fmt: skip
+    out = tmp_path / "run"
+    split = ["--group-regex", "/([a-z]+)_", "--test-size", "0.25"]
+    if not held_out:
+        pd.DataFrame(rows).to_csv(data / "labels.csv", index=False)
+        split = ["--manifest-file", "labels.csv"]
+    argv = ["--data-dir", str(data), "--output-dir", str(out), *split, "--val-size", "0",
+            "--monitor", "train/loss", *TINY, "--baseline", "true", "--smoke"]  # fmt: skip
+    run(parse_recipe(load_recipe("audio_folder"), argv), progress=False, out=io.StringIO())
+    table = splits_of(out)
+    assert set(table["split"]) == {"train", "test"}
+    train, test = (set(table.loc[table["split"] == s, "group"]) for s in ("train", "test"))
+    assert bool(train & test) is not held_out
+    selection = json.loads((out / "report.json").read_text())["baseline"]["selection"]
+    by_speaker = "3-fold cross-validation on train, each group in one fold"
+    assert selection == (by_speaker if held_out else "3-fold cross-validation on train")
+
+
 def test_csv_manifest_keeps_its_split_and_groups(tmp_path):
     data = tmp_path / "mine"
     rows = []
