@@ -464,7 +464,9 @@ def export_checkpoint(
         checkpoint: a ``.ckpt`` written by training (read by ``audioconv.tasks.load_classifier``).
         format: ``"onnx"`` or ``"torchscript"``.
         output: path of the exported file; its sidecar JSON goes beside it.
-        sample_rate: rate of the raw input in Hz; default: the checkpoint's ``sample_rate`` hparam.
+        sample_rate: rate of the raw input in Hz; default: the checkpoint's ``sample_rate`` hparam
+            (audio needs one; a sensor / time-series model without one, e.g. a UCR run, is
+            exported without a rate: its series are taken as they are).
         input_shape: one input without the batch axis, ``(channels, time)`` or
             ``(channels, height, width)``; default: the checkpoint's ``input_shape`` hparam.
         dynamic_time: see :func:`export_onnx`.
@@ -490,7 +492,7 @@ def export_checkpoint(
             f"input_shape={shape!r} must be (channels, time) or (channels, height, width) with "
             "positive sizes, without the batch axis"
         )
-    if model.sample_rate is None and model.input_kind != "image":
+    if model.sample_rate is None and model.input_kind == "audio":  # series may have no rate
         raise CheckpointError(
             f"{checkpoint}: the checkpoint does not record its sample rate: pass sample_rate= "
             "(--sample-rate) in Hz"

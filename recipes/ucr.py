@@ -19,7 +19,8 @@ at 100 epochs fell 1.7-2.3 points short of 300 on ArrowHead at seeds 0, 1 and 2;
 ``benchmarks/real_recordings.md``).
 
 Models: ``--model inceptiontime`` (default), ``fcn``, ``resnet18``, ``conv1d``. The defaults are
-the same for every problem (no per-dataset tuning).
+the same for every problem (no per-dataset tuning). ``audioconv export`` needs no rate for these
+series, and ``audioconv predict`` takes each series as a CSV file (one numeric column per channel).
 
     python recipes/ucr.py --dataset GunPoint --output-dir runs/gunpoint
 """
