@@ -475,8 +475,15 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_stream(args: argparse.Namespace) -> int:
+    from audioconv.errors import ConfigError
     from audioconv.streaming import stream_main
 
+    if args.source != "-" and input_kind_of(Path(args.source)) == "sensor":
+        raise ConfigError(
+            f"{args.source}: a sensor log; `audioconv stream` replays audio files or raw PCM on "
+            f"stdin. Score the log window by window with `audioconv predict --checkpoint "
+            f"{args.checkpoint} {args.source} --per-window`"
+        )
     source = sys.stdin.buffer if args.source == "-" else args.source
     stream_main(
         source,

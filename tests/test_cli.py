@@ -132,6 +132,21 @@ def test_predict_wrong_input_kind_names_file_and_kinds(checkpoints, tmp_path, ca
 
 
 @pytest.mark.slow
+def test_stream_of_a_sensor_log_points_to_predict_per_window(checkpoints, tmp_path, capsys):
+    csv = tmp_path / "log.csv"
+    sensor_frame(60, "walk", np.random.default_rng(2)).to_csv(csv, index=False)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["stream", "--checkpoint", str(checkpoints["sensor"]), str(csv)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{csv}: a sensor log" in err and "--per-window" in err
+    fix = ["predict", "--checkpoint", str(checkpoints["sensor"]), str(csv), "--per-window"]
+    assert main(fix) == 0  # the command the message gives works
+    name, label, probability = capsys.readouterr().out.split()[:3]
+    assert name == str(csv) and label in {"rest", "walk"}
+
+
+@pytest.mark.slow
 def test_predict_csv_with_wrong_channel_count(checkpoints, tmp_path, capsys):
     csv = tmp_path / "two.csv"
     pd.DataFrame({"a": np.zeros(20), "b": np.ones(20)}).to_csv(csv, index=False)
