@@ -76,23 +76,26 @@ def fit_tiny_resnet(tone_digits, tiny_audio_options, tmp_path):
 
 @pytest.fixture(scope="session")
 def onnx_answers_as_promised():
-    """``check(run, data, workdir)``: ``audioconv export`` the run's ``best.ckpt`` to ONNX, then
-    ``audioconv predict`` its test clips (under ``data``); the labels and probabilities must be
-    the run's ``predictions.csv`` (probabilities to 1e-4)."""
+    """``check(run, data, workdir, paths=None)``: ``audioconv export`` the run's ``best.ckpt`` to
+    ONNX, then ``audioconv predict`` its test clips (under ``data``; or ``paths``, one file per row
+    of ``predictions.csv``); the labels and probabilities must be the run's ``predictions.csv``
+    (probabilities to 1e-4). Returns the ONNX file."""
 
-    def check(run, data, workdir):
+    def check(run, data, workdir, paths=None):
         from audioconv.cli import main
 
         onnx_file = workdir / "model.onnx"
         checkpoint = run / "checkpoints" / "best.ckpt"
         assert main(["export", "--checkpoint", str(checkpoint), "--output", str(onnx_file)]) == 0
         promised = pd.read_csv(run / "predictions.csv", dtype={"predicted": str})
-        paths = [str(data / p) if not str(p).startswith("/") else p for p in promised["path"]]
+        if paths is None:
+            paths = [str(data / p) if not str(p).startswith("/") else p for p in promised["path"]]
         out = workdir / "predicted.csv"
         assert main(["predict", "--checkpoint", str(onnx_file), *paths, "--output", str(out)]) == 0
         got = pd.read_csv(out, dtype={"label": str}).set_index("path").loc[paths]
         assert list(got["label"]) == list(promised["predicted"])
         expected = [row[f"p_{label}"] for label, (_, row) in zip(got["label"], promised.iterrows())]
         np.testing.assert_allclose(got["probability"], expected, atol=1e-4)
+        return onnx_file
 
     return check
