@@ -237,7 +237,12 @@ def test_image_classification_builtin_digits(tmp_path):
 
 
 @pytest.mark.slow
-def test_ucr_gunpoint(tmp_path):
+def test_ucr_gunpoint(tmp_path, onnx_answers_as_promised):
+    """A UCR run, then its ONNX export: UCR series have no sampling rate, the checkpoint exports
+    all the same, and ``audioconv predict`` on test series written as CSV files gives the run's
+    predictions.csv."""
+    from audioconv.data.timeseries import load_ucr
+
     out = tmp_path / "run"
     recipe, _ = smoke("ucr", ["--dataset", "GunPoint", "--output-dir", str(out),
                               "--model", "fcn", "--batch_size", "8"])  # fmt: skip
@@ -246,16 +251,6 @@ def test_ucr_gunpoint(tmp_path):
     assert (recipe.val_size, recipe.monitor) == (0.0, "train/loss")
     assert "val/loss" not in (out / "metrics.csv").read_text().splitlines()[0]
 
-
-@pytest.mark.slow
-def test_ucr_run_exports_without_a_rate_and_predicts_its_report(tmp_path, onnx_answers_as_promised):
-    """UCR series have no sampling rate: the run's checkpoint exports to ONNX all the same, and
-    ``audioconv predict`` on test series written as CSV files gives the run's predictions.csv."""
-    from audioconv.data.timeseries import load_ucr
-
-    out = tmp_path / "run"
-    smoke("ucr", ["--dataset", "GunPoint", "--output-dir", str(out), "--model", "fcn",
-                  "--members", "2", "--batch_size", "8"])  # fmt: skip
     promised = pd.read_csv(out / "predictions.csv")
     assert len(promised) >= 8 and set(promised["source"]) == {"test"}
     _, test = load_ucr("GunPoint")
