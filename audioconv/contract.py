@@ -15,7 +15,10 @@ prediction: evaluation, ``Classifier.predict*``, ``audioconv predict`` / ``test`
    with ``pad_value`` at the end (``pad="right"``, what training does) or on both sides
    (``"center"``); a longer one is cut into sliding windows ``[k * hop, k * hop + window)`` plus,
    when the tail is not covered, one window ending at the last sample (``long_input="windows"``;
-   ``hop`` defaults to half a window). Nothing is cropped away silently.
+   ``hop`` defaults to half a window). Nothing is cropped away silently. A model trained on
+   series stretched to one length (``unequal="resample"``, e.g. the UCR recipe's unequal-length
+   problems) instead gets every input stretched or squeezed to ``window`` samples by linear
+   interpolation (:func:`stretch`), as its training series were.
 
 The clip's answer is the mean of its windows' probabilities (:meth:`InputContract.combine`); a
 label comes from :func:`decide`, the one thresholding rule: positive when ``score >= threshold``.
@@ -34,7 +37,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from audioconv.constants import INPUT_KINDS
+from audioconv.constants import INPUT_KINDS, UNEQUAL
 from audioconv.errors import ConfigError, InputError
 
 __all__ = [
@@ -47,6 +50,7 @@ __all__ = [
     "fit_length",
     "is_positive",
     "resample",
+    "stretch",
     "top_k",
     "window_starts",
 ]
@@ -89,6 +93,32 @@ def fit_length(
         return F.pad(x, (before, missing - before), value=pad_value)
     widths = [(0, 0)] * (x.ndim - 1) + [(before, missing - before)]
     return np.pad(x, widths, constant_values=pad_value)
+
+
+def stretch(x: Any, length: int) -> Any:
+    """Linear interpolation of ``(..., time)`` to ``length`` samples, the first and last samples
+    kept (``torch.nn.functional.interpolate(mode="linear", align_corners=True)``, which torch
+    tensors go through; numpy arrays through ``np.interp``). Returns ``(..., length)``.
+
+    >>> stretch(np.array([0.0, 2.0]), 3).tolist()
+    [0.0, 1.0, 2.0]
+    """
+    total = x.shape[-1]
+    if total == length:
+        return x
+    if _is_torch(x):
+        import torch.nn.functional as F
+
+        flat = x.reshape(1, -1, total).float()  # (..., time) -> (1, rows, time)
+        out = F.interpolate(flat, size=length, mode="linear", align_corners=True)
+        return out.reshape(*x.shape[:-1], length)
+    flat = np.asarray(x, dtype=np.float64).reshape(-1, total)  # (rows, time)
+    if total == 1:
+        out = np.repeat(flat, length, axis=-1)
+    else:
+        where = np.linspace(0.0, total - 1.0, length)
+        out = np.stack([np.interp(where, np.arange(total), row) for row in flat])
+    return out.reshape(*x.shape[:-1], length).astype(np.float32)
 
 
 def window_starts(total: int, window: int, hop: int) -> list[int]:
@@ -284,6 +314,9 @@ class InputContract:
         pad_value: the fill value of the padding.
         long_input: ``"windows"``: sliding windows, the clip's probabilities are their mean.
         hop: samples between windows; ``None``: ``window // 2``.
+        unequal: ``"pad"``: the rule above (pad a short input, cut a long one into windows);
+            ``"resample"``: stretch every input to ``window`` samples (:func:`stretch`), for a
+            model trained on series resampled to one length.
         threshold: binary / multilabel decision threshold (positive when ``>= threshold``).
     """
 
@@ -297,6 +330,7 @@ class InputContract:
     pad_value: float = 0.0
     long_input: str = "windows"
     hop: int | None = None
+    unequal: str = "pad"
     threshold: float = 0.5
 
     def __post_init__(self):
@@ -314,6 +348,13 @@ class InputContract:
             raise ConfigError(f"pad={self.pad!r} is not one of {PADS}")
         if self.long_input not in LONG_INPUTS:
             raise ConfigError(f"long_input={self.long_input!r} is not one of {LONG_INPUTS}")
+        if self.unequal not in UNEQUAL:
+            raise ConfigError(f"unequal={self.unequal!r} is not one of {UNEQUAL}")
+        if self.unequal == "resample" and (self.window is None or self.input_kind == "image"):
+            raise ConfigError(
+                "unequal='resample' stretches inputs to the window trained on: it needs a window "
+                "(a series or audio model)"
+            )
         if not (isinstance(self.pad_value, int | float) and math.isfinite(self.pad_value)):
             raise ConfigError(f"pad_value={self.pad_value!r} must be a finite number")
         if not (isinstance(self.threshold, int | float) and 0.0 < self.threshold < 1.0):
@@ -474,7 +515,8 @@ class InputContract:
 
     def apply(self, x: Any, *, sample_rate: float | None = None, name: str = "input") -> Any:
         """Raw input -> model inputs ``(windows, channels, window)`` (images ``(1, channels,
-        height, width)``): :meth:`conform`, then pad or cut into sliding windows.
+        height, width)``): :meth:`conform`, then pad or cut into sliding windows (or stretch, when
+        ``unequal="resample"``).
 
         ``x``: ``(time,)`` or ``(channels, time)`` float samples at ``sample_rate`` Hz (``None``:
         already at the model's rate), numpy or torch (returned as the same kind; resampling
@@ -485,11 +527,14 @@ class InputContract:
             return x[None]  # (channels, height, width) -> (1, channels, height, width)
         if self.window is None:
             return x[None]  # (channels, time) -> (1, channels, time)
-        starts = window_starts(x.shape[-1], self.window, self.hop_samples)
-        windows = [
-            fit_length(x, self.window, start=s, pad=self.pad, pad_value=self.pad_value)
-            for s in starts
-        ]
+        if self.unequal == "resample":
+            windows = [stretch(x, self.window)]
+        else:
+            starts = window_starts(x.shape[-1], self.window, self.hop_samples)
+            windows = [
+                fit_length(x, self.window, start=s, pad=self.pad, pad_value=self.pad_value)
+                for s in starts
+            ]
         if _is_torch(x):
             import torch
 

@@ -38,7 +38,7 @@ from typing import Any, Literal
 import yaml
 
 from audioconv._atomic import atomic_write_text
-from audioconv.constants import INPUT_KINDS
+from audioconv.constants import INPUT_KINDS, UNEQUAL
 from audioconv.errors import ConfigError, DatasetError, check_positive
 
 __all__ = [
@@ -88,6 +88,9 @@ class Experiment:
     (``frontend_spec``: its deprecated name).
     ``skipped``: the bad files left out before training (a DataFrame ``path``, ``reason``); the
     runner writes them to ``skipped.csv`` and notes them in the report.
+    ``unequal``: how the data made inputs of other lengths fit ``input_shape``, recorded in the
+    input contract so prediction does the same: ``"pad"`` (pad / cut into windows) or
+    ``"resample"`` (series stretched to one length).
     """
 
     datamodule: Any  # a lightning.LightningDataModule (Lightning loads only to train)
@@ -99,6 +102,7 @@ class Experiment:
     frontend_config: dict | None = None
     backbone_channels: int | None = None
     skipped: Any = None
+    unequal: str = "pad"
     frontend_spec: dict | None = None  # deprecated name of frontend_config
 
     def __post_init__(self):
@@ -114,6 +118,8 @@ class Experiment:
             raise ConfigError(f"input_kind={self.input_kind!r} is not one of {INPUT_KINDS}")
         if self.dims not in (1, 2):
             raise ConfigError(f"dims={self.dims!r} must be 1 or 2")
+        if self.unequal not in UNEQUAL:
+            raise ConfigError(f"unequal={self.unequal!r} is not one of {UNEQUAL}")
 
 
 @dataclasses.dataclass
@@ -403,6 +409,7 @@ def _no_validation(datamodule) -> bool:
 
 def build_classifier(recipe: Recipe, experiment: Experiment):
     """The :class:`~audioconv.tasks.Classifier` for ``experiment`` (backbone from the registry)."""
+    from audioconv.contract import InputContract
     from audioconv.models import create
     from audioconv.tasks import Classifier
 
@@ -433,6 +440,12 @@ def build_classifier(recipe: Recipe, experiment: Experiment):
         sample_rate=experiment.sample_rate,
         input_shape=tuple(experiment.input_shape),
         input_kind=experiment.input_kind,
+        input_contract=InputContract.from_input(
+            input_kind=experiment.input_kind,
+            input_shape=experiment.input_shape,
+            sample_rate=experiment.sample_rate,
+            unequal=experiment.unequal,
+        ).to_dict(),
     )
 
 

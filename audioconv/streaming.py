@@ -130,6 +130,12 @@ class StreamClassifier:
         )
         if sample_rate is None or sample_rate <= 0:
             raise ConfigError(f"sample_rate={sample_rate!r} must be a positive number of Hz")
+        if contract is not None and contract.unequal == "resample":
+            raise ConfigError(
+                "this model was trained on whole series stretched to one length (its input "
+                "contract's unequal='resample'), so it scores whole series, not windows of a "
+                "stream: use audioconv predict (or Predictor.predict) on each series"
+            )
         if model_rate is not None and float(model_rate) != float(sample_rate):
             raise ConfigError(
                 f"sample_rate={sample_rate} differs from the model's {model_rate} Hz: resample "

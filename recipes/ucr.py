@@ -18,6 +18,12 @@ the one-cycle schedule: on 2 CPU cores 2-7 minutes for each problem aeon ships. 
 at 100 epochs fell 1.7-2.3 points short of 300 on ArrowHead at seeds 0, 1 and 2;
 ``benchmarks/real_recordings.md``).
 
+Unequal-length problems (JapaneseVowels) are stretched to the longest series by linear
+interpolation (``--unequal resample``), as in the archive InceptionTime's published figures were
+measured on (Ismail Fawaz et al.'s ``transform_to_same_length``); ``--unequal pad`` appends zeros
+instead. The run's input contract records the choice, so ``audioconv predict`` and an export
+stretch (or pad) a series of any length the same way.
+
 Models: ``--model inceptiontime`` (default), ``fcn``, ``resnet18``, ``conv1d``. The defaults are
 the same for every problem (no per-dataset tuning). ``audioconv export`` needs no rate for these
 series, and ``audioconv predict`` takes each series as a CSV file (one numeric column per channel).
@@ -30,6 +36,7 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
+from typing import Literal
 
 from audioconv.errors import ConfigError
 from audioconv.runner import Experiment, Recipe, main
@@ -41,7 +48,8 @@ class UCR(Recipe):
 
     Args:
         dataset: a UCR / UEA problem name, or a path to a ``.ts`` file.
-        unequal: how unequal-length series are made equal (``pad`` or ``resample``).
+        unequal: how unequal-length series are made equal: ``resample`` (stretched to the
+            longest, the published protocol) or ``pad`` (zeros after the end).
         members: 5 networks, InceptionTime's ensemble (1: one network, a fifth of the time).
         max_epochs: 300, InceptionTime's full protocol (100: a quick run, up to 2 points lower).
         val_size: fraction of TRAIN held out for checkpoint selection (0: none; then monitor a
@@ -49,7 +57,7 @@ class UCR(Recipe):
     """
 
     dataset: str = "GunPoint"
-    unequal: str = "pad"
+    unequal: Literal["pad", "resample"] = "resample"
     model: str = "inceptiontime"
     members: int = 5
     max_epochs: int = 300
@@ -82,7 +90,7 @@ class UCR(Recipe):
             train = load_ts(path, unequal=self.unequal)
             test = load_ts(
                 sibling, class_names=train.class_names, length=train.x.shape[-1],
-                unequal="resample" if self.unequal == "resample" else "pad",
+                unequal=self.unequal,
             )  # fmt: skip
             return {"train": train, "test": test}
         return {"train": load_ts(path, unequal=self.unequal)}
@@ -101,7 +109,11 @@ class UCR(Recipe):
             num_workers=self.num_workers,
         )
         shape = tuple(splits["train"].x.shape[1:])  # (channels, time)
-        return Experiment(datamodule=datamodule, input_kind="sensor", input_shape=shape, dims=1)
+        unequal_lengths = any(s.lengths is not None for s in splits.values())
+        return Experiment(
+            datamodule=datamodule, input_kind="sensor", input_shape=shape, dims=1,
+            unequal=self.unequal if unequal_lengths else "pad",
+        )  # fmt: skip
 
 
 RECIPE = UCR

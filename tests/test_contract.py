@@ -12,6 +12,7 @@ from audioconv.contract import (
     decide,
     fit_length,
     is_positive,
+    stretch,
     top_k,
     window_starts,
 )
@@ -94,6 +95,25 @@ def test_fit_length_is_the_crop_and_pad_of_training():
     assert torch.equal(fit_length(x, 4, start=3), x[3:7])
     assert torch.equal(FixedLength(4, crop="center").eval()(x), x[3:7])
     np.testing.assert_array_equal(fit_length(np.ones(2), 4, pad_value=-1.0), [1, 1, -1, -1])
+
+
+@pytest.mark.parametrize("total", [1, 7, 29, 40])
+def test_resample_contract_stretches_every_input_to_the_window(total):
+    """``unequal="resample"``: one window per input, any length, first and last samples kept;
+    numpy (deployment) and torch (training) agree."""
+    contract = InputContract(input_kind="sensor", channels=2, window=29, unequal="resample")
+    assert InputContract.from_dict(contract.to_dict()) == contract
+    x = np.random.default_rng(total).standard_normal((2, total)).astype(np.float32)
+    out = contract.apply(x)
+    assert out.shape == (1, 2, 29) and out.dtype == np.float32
+    np.testing.assert_allclose(out[0][:, [0, -1]], x[:, [0, -1]], rtol=1e-6)
+    np.testing.assert_allclose(out, contract.apply(torch.from_numpy(x)).numpy(), atol=1e-5)
+    line = stretch(np.arange(total, dtype=np.float64), 2 * total - 1)  # halfway points
+    np.testing.assert_allclose(line, np.arange(2 * total - 1) / 2 if total > 1 else 0.0)
+    with pytest.raises(ConfigError, match="needs a window"):
+        InputContract(input_kind="sensor", unequal="resample")
+    with pytest.raises(ConfigError, match="unequal='stretch'"):
+        InputContract(window=4, unequal="stretch")
 
 
 def test_one_decision_rule():

@@ -50,7 +50,10 @@ def test_unequal_length_multivariate_is_padded_with_lengths(no_network):
     i = int(torch.argmin(train.lengths))
     assert train.lengths[i] < longest and (train.x[i, :, train.lengths[i] :] == 0).all()
     resampled, _ = load_ucr("JapaneseVowels", unequal="resample")
-    assert resampled.lengths is None and resampled.x.shape == train.x.shape
+    assert torch.equal(resampled.lengths, train.lengths) and resampled.x.shape == train.x.shape
+    short = train.x[i, :, : train.lengths[i]]  # the shortest series, stretched end to end
+    assert torch.allclose(resampled.x[i, :, [0, -1]], short[:, [0, -1]])
+    assert not (resampled.x[i, :, int(train.lengths[i]) :] == 0).all()
 
 
 def test_local_ts_file_and_missing_problem(tmp_path, no_network):

@@ -263,6 +263,45 @@ def test_ucr_gunpoint(tmp_path, onnx_answers_as_promised):
     assert json.loads(onnx_file.with_suffix(".onnx.json").read_text())["sample_rate"] is None
 
 
+def test_ucr_unequal_lengths_are_stretched_in_training_and_in_prediction(
+    tmp_path, onnx_answers_as_promised
+):
+    """JapaneseVowels (7-29 steps) as InceptionTime's published figure was measured: every series
+    stretched to the longest. Each test series as it ships (its own length, as a CSV file)
+    through ``audioconv predict`` of the checkpoint and of its ONNX export gives the run's
+    predictions.csv; a stream of such a model is refused with a pointer to ``predict``."""
+    from audioconv.cli import main
+    from audioconv.data.timeseries import load_ucr
+    from audioconv.deploy import load_predictor
+    from audioconv.errors import ConfigError
+    from audioconv.streaming import StreamClassifier
+    from audioconv.tasks import load_classifier
+
+    out = tmp_path / "run"
+    smoke("ucr", ["--dataset", "JapaneseVowels", "--output-dir", str(out), "--model", "fcn",
+                  "--members", "1", "--batch_size", "16"])  # fmt: skip
+    checkpoint = out / "checkpoints" / "best.ckpt"
+    contract = load_classifier(checkpoint).input_contract
+    assert (contract.unequal, contract.window, contract.channels) == ("resample", 29, 12)
+
+    promised = pd.read_csv(out / "predictions.csv", dtype={"predicted": str})
+    _, test = load_ucr("JapaneseVowels", unequal="pad")  # zeros after the end: cut them off
+    paths = []
+    for index in promised["index"]:
+        series = test.x[index, :, : test.lengths[index]].numpy().T  # (time, 12)
+        path = tmp_path / f"series{index}.csv"
+        pd.DataFrame(series, columns=[f"c{k}" for k in range(12)]).to_csv(path, index=False)
+        paths.append(str(path))
+    assert len(set(test.lengths[promised["index"]].tolist())) > 1  # lengths differ
+    got = tmp_path / "checkpoint.csv"
+    assert main(["predict", "--checkpoint", str(checkpoint), *paths, "--output", str(got)]) == 0
+    got = pd.read_csv(got, dtype={"label": str}).set_index("path").loc[paths]
+    assert list(got["label"]) == list(promised["predicted"])
+    onnx_file = onnx_answers_as_promised(out, None, tmp_path, paths=paths)
+    with pytest.raises(ConfigError, match="audioconv predict"):
+        StreamClassifier(load_predictor(onnx_file), sample_rate=1.0)
+
+
 def test_ucr_without_validation_refuses_a_validation_monitor():
     from audioconv.errors import ConfigError
 

@@ -25,7 +25,8 @@ __all__ = ["ArrayDataset", "LabeledDataset"]
 class ArrayDataset(Dataset):
     """``x`` ``(n, channels, *size)`` and labels ``y``: ``(n,)`` int64 or ``(n, k)`` multi-hot.
 
-    ``lengths`` ``(n,)`` holds the true length of each padded series (``None`` when all are full).
+    ``lengths`` ``(n,)`` holds the true length of each padded or resampled series (``None`` when
+    all were full length).
     ``groups`` ``(n,)`` optionally names the recording / subject of each example (leak-free
     splits).
     """

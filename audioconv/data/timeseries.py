@@ -6,8 +6,9 @@
 single ``.ts`` file. Nothing is downloaded.
 
 Series come out as ``(n, channels, time)`` float32. Unequal-length problems (e.g. JapaneseVowels)
-are made equal by ``unequal="pad"`` (zeros after the end; ``dataset.lengths`` keeps each true
-length) or ``unequal="resample"`` (linear interpolation of each series to the longest length).
+are made equal by ``unequal="pad"`` (zeros after the end) or ``unequal="resample"`` (linear
+interpolation of each series to the longest length, :func:`audioconv.contract.stretch`, the rule
+the input contract replays at prediction); ``dataset.lengths`` keeps each true length.
 Missing values (NaN) are an error unless ``nan="zero"``.
 
 >>> train, test = load_ucr("GunPoint")
@@ -24,6 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from audioconv.constants import UNEQUAL
 from audioconv.data.base import ArrayDataset
 from audioconv.errors import ConfigError, DatasetError
 
@@ -66,7 +68,10 @@ def _has_class_labels(path: Path) -> bool:
 def _equalise(
     series: list[np.ndarray], length: int, unequal: str
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """List of ``(channels, len_i)`` -> ``(n, channels, length)`` and true lengths (or None)."""
+    """List of ``(channels, len_i)`` -> ``(n, channels, length)`` and the true lengths (``None``
+    when all are ``length``)."""
+    from audioconv.contract import stretch
+
     lengths = torch.tensor([s.shape[-1] for s in series])
     if bool((lengths == length).all()):
         return torch.as_tensor(np.stack(series), dtype=torch.float32), None
@@ -75,16 +80,8 @@ def _equalise(
         for i, s in enumerate(series):
             out[i, :, : s.shape[-1]] = torch.as_tensor(s, dtype=torch.float32)
         return out, lengths
-    out = torch.stack(
-        [
-            torch.nn.functional.interpolate(
-                torch.as_tensor(s, dtype=torch.float32)[None], size=length, mode="linear",
-                align_corners=True,
-            )[0]  # (1, channels, len_i) -> (channels, length)
-            for s in series
-        ]
-    )  # fmt: skip
-    return out, None
+    out = torch.stack([stretch(torch.as_tensor(s, dtype=torch.float32), length) for s in series])
+    return out, lengths
 
 
 def _to_dataset(
@@ -105,7 +102,7 @@ def _to_dataset(
 
 
 def _check_options(unequal: str, nan: str) -> None:
-    if unequal not in ("pad", "resample"):
+    if unequal not in UNEQUAL:
         raise ConfigError(f"unequal={unequal!r}: use 'pad' or 'resample'")
     if nan not in ("raise", "zero"):
         raise ConfigError(f"nan={nan!r}: use 'raise' or 'zero'")
