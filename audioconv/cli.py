@@ -36,7 +36,7 @@ from audioconv.constants import AUDIO_EXTENSIONS
 __all__ = ["build_parser", "main"]
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
-SENSOR_EXTENSIONS = (".csv", ".tsv", ".parquet", ".pq")
+SENSOR_EXTENSIONS = (".csv", ".tsv", ".parquet", ".pq", ".ts")  # .ts: UCR / UEA series
 #: the recipe positional of ``fit --config RUN/config.yaml``: the run config names the recipe
 FROM_CONFIG = "<from --config>"
 KIND_EXTENSIONS = {
@@ -282,6 +282,38 @@ def gather_inputs(items: list[str], kind: str) -> list[Path]:
     return files
 
 
+def read_inputs(path: Path, contract, *, channels: list[str] | None = None) -> list[tuple]:
+    """``(name, input)`` pairs of one file (:func:`read_input`): one pair named by the path, or,
+    for a UCR / UEA ``.ts`` file, one pair per series ``(channels, its own length)`` named
+    ``<path>#<index>`` (from 0, in file order); the contract fits each to the model.
+
+    Raises:
+        ConfigError: as :func:`read_input`; a ``.ts`` series with another number of dimensions
+            than the model's channels, or ``channels`` given for a ``.ts`` file.
+    """
+    from audioconv.errors import ConfigError
+
+    if path.suffix.lower() != ".ts" or contract.input_kind != "sensor":
+        return [(str(path), read_input(path, contract, channels=channels))]
+    if channels:
+        raise ConfigError(
+            f"{path}: --channels selects columns of a table; a .ts file's dimensions are all "
+            "used, in order"
+        )
+    from audioconv.data.timeseries import read_ts
+
+    series, _, _ = read_ts(path, labels=False)
+    pairs = []
+    for index, x in enumerate(series):
+        if x.shape[0] != contract.channels:
+            raise ConfigError(
+                f"{path}#{index}: a series of {x.shape[0]} dimension(s), but the model takes "
+                f"{contract.channels}: pass the .ts file of the problem it was trained on"
+            )
+        pairs.append((f"{path}#{index}", x.astype("float32")))
+    return pairs
+
+
 def read_input(path: Path, contract, *, channels: list[str] | None = None):
     """One file as the runtime takes it: audio stays a path (decoded and resampled by the
     contract), an image becomes ``(C, H, W)`` in [0, 1] resized to the model's size, a sensor CSV
@@ -331,11 +363,12 @@ def read_input(path: Path, contract, *, channels: list[str] | None = None):
     return log.data.T.astype("float32")  # (time, channels) -> (channels, time)
 
 
-def _records(paths: list[Path], predictions: list, predictor, top_k: int) -> list[dict]:
-    """One plain record per input: path, label, probability, the top-k classes (and windows)."""
+def _records(names: list[str], predictions: list, predictor, top_k: int) -> list[dict]:
+    """One plain record per input: path (the input's name), label, probability, the top-k
+    classes (and windows)."""
     records = []
-    for path, prediction in zip(paths, predictions):
-        record = {"path": str(path), "label": prediction.label, "probability": prediction.score}
+    for name, prediction in zip(names, predictions):
+        record = {"path": name, "label": prediction.label, "probability": prediction.score}
         for rank, (name, p) in enumerate(predictor.top_k(prediction, top_k), start=1):
             record[f"top{rank}"], record[f"top{rank}_probability"] = name, p
         if prediction.windows is not None:
@@ -375,14 +408,19 @@ def cmd_predict(args: argparse.Namespace) -> int:
     predictor = load_predictor(args.checkpoint, threshold=args.threshold)
     paths = gather_inputs(args.inputs, predictor.input_kind)
     channels = args.channels.split(",") if args.channels else None
-    inputs = [read_input(path, predictor.contract, channels=channels) for path in paths]
+    pairs = [
+        pair for path in paths for pair in read_inputs(path, predictor.contract, channels=channels)
+    ]
+    names = [name for name, _ in pairs]
+    inputs = [x for _, x in pairs]
     predictions = predictor.predict_batch(
         inputs,
         batch_size=args.batch_size,
         per_window=args.per_window,
         progress=not args.quiet and len(inputs) > 1,
+        names=names,
     )
-    records = _records(paths, predictions, predictor, args.top_k)
+    records = _records(names, predictions, predictor, args.top_k)
     width = max(len(r["path"]) for r in records)
     for record in records:
         print(f"{record['path']:<{width}}  {record['label'] or '-'}  {record['probability']:.4f}")
@@ -612,7 +650,10 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument(
         "--checkpoint", "--model", required=True, help="a .ckpt, .onnx or TorchScript file"
     )
-    predict.add_argument("inputs", nargs="+", metavar="INPUT", help="file, folder or manifest")
+    predict.add_argument(
+        "inputs", nargs="+", metavar="INPUT",
+        help="file, folder or manifest (a .ts file: one prediction per series, <file>#<index>)",
+    )  # fmt: skip
     predict.add_argument("--output", help="write predictions.csv or predictions.json")
     predict.add_argument("--top-k", type=int, default=3, help="classes listed per input (file)")
     predict.add_argument("--threshold", type=float, help="binary / multilabel decision threshold")

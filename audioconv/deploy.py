@@ -226,11 +226,15 @@ class Predictor:
         per_window: bool = False,
         batch_size: int = 32,
         progress: bool = False,
+        names: Sequence[str] | None = None,
     ) -> list[Prediction]:
         """Classify several clips: their windows run ``batch_size`` at a time (a tqdm progress bar
-        over the clips with ``progress=True``), each clip's answer the mean of its windows."""
+        over the clips with ``progress=True``), each clip's answer the mean of its windows.
+        ``names`` name the clips in errors (default ``input[i]``)."""
         if batch_size < 1:
             raise ConfigError(f"batch_size={batch_size!r} must be >= 1")
+        if names is not None and len(names) != len(waves_or_paths):
+            raise ConfigError(f"{len(names)} names for {len(waves_or_paths)} inputs")
         items: Iterable = waves_or_paths
         if progress:
             from tqdm.auto import tqdm
@@ -253,7 +257,8 @@ class Predictor:
             counts.clear()
 
         for index, item in enumerate(items):
-            windows = self.prepare(item, sample_rate=sample_rate, name=f"input[{index}]")
+            name = f"input[{index}]" if names is None else names[index]
+            windows = self.prepare(item, sample_rate=sample_rate, name=name)
             pending.append(windows)
             counts.append(len(windows))
             if sum(counts) >= batch_size:

@@ -26,7 +26,8 @@ stretch (or pad) a series of any length the same way.
 
 Models: ``--model inceptiontime`` (default), ``fcn``, ``resnet18``, ``conv1d``. The defaults are
 the same for every problem (no per-dataset tuning). ``audioconv export`` needs no rate for these
-series, and ``audioconv predict`` takes each series as a CSV file (one numeric column per channel).
+series, and ``audioconv predict`` takes a ``.ts`` file (one prediction per series, named
+``<file>#<index>``) or each series as a CSV file (one numeric column per channel).
 
     python recipes/ucr.py --dataset GunPoint --output-dir runs/gunpoint
 """

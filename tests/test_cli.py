@@ -155,6 +155,47 @@ def test_predict_csv_with_wrong_channel_count(checkpoints, tmp_path, capsys):
     assert "3 channels" in capsys.readouterr().err
 
 
+def write_ts(path, series: list[np.ndarray]) -> None:
+    """An unlabelled UCR / UEA ``.ts`` file of ``(channels, length_i)`` series."""
+    header = (
+        "@problemName Tiny\n@timeStamps false\n@missing false\n@univariate false\n"
+        f"@dimensions {series[0].shape[0]}\n@equalLength false\n@classLabel false\n@data\n"
+    )
+    rows = [":".join(",".join(f"{v:.6g}" for v in channel) for channel in x) for x in series]
+    path.write_text(header + "\n".join(rows) + "\n")
+
+
+def test_predict_ts_file_one_row_per_series(checkpoints, tmp_path, capsys):
+    """A .ts file is many series: one prediction each, named <file>#<index>, the same as each
+    series written as its own CSV; a series of the wrong dimensions is named in the error."""
+    rng = np.random.default_rng(0)
+    series = [rng.standard_normal((3, n)) for n in (25, 15, 40)]
+    ts = tmp_path / "unlabelled.ts"
+    write_ts(ts, series)
+    csvs = []
+    for index, x in enumerate(series):
+        csvs.append(tmp_path / f"series{index}.csv")
+        pd.DataFrame(np.round(x, 5).T.astype(float), columns=["a", "b", "c"]).to_csv(
+            csvs[-1], index=False
+        )  # the .ts file's 6 significant digits, within 1e-5
+    sensor = str(checkpoints["sensor"])
+    out = tmp_path / "ts.csv"
+    assert main(["predict", "--checkpoint", sensor, str(ts), "--output", str(out)]) == 0
+    got = pd.read_csv(out)
+    assert list(got["path"]) == [f"{ts}#{i}" for i in range(3)]
+    each = tmp_path / "csv.csv"
+    assert main(["predict", "--checkpoint", sensor, *map(str, csvs), "--output", str(each)]) == 0
+    each = pd.read_csv(each)
+    assert list(got["label"]) == list(each["label"])
+    np.testing.assert_allclose(got["probability"], each["probability"], atol=1e-4)
+
+    write_ts(ts, [x[:2] for x in series])
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["predict", "--checkpoint", sensor, str(ts)])
+    assert f"{ts}#0: a series of 2 dimension(s), but the model takes 3" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_test_command_rebuilds_the_recipe(checkpoints, tmp_path, capsys):
     out = tmp_path / "again"

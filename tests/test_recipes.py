@@ -268,10 +268,11 @@ def test_ucr_unequal_lengths_are_stretched_in_training_and_in_prediction(
 ):
     """JapaneseVowels (7-29 steps) as InceptionTime's published figure was measured: every series
     stretched to the longest. Each test series as it ships (its own length, as a CSV file)
-    through ``audioconv predict`` of the checkpoint and of its ONNX export gives the run's
-    predictions.csv; a stream of such a model is refused with a pointer to ``predict``."""
+    through ``audioconv predict`` of the checkpoint and of its ONNX export, and the shipped
+    ``.ts`` test file as it is, give the run's predictions.csv; a stream of such a model is
+    refused with a pointer to ``predict``."""
     from audioconv.cli import main
-    from audioconv.data.timeseries import load_ucr
+    from audioconv.data.timeseries import aeon_data_dir, load_ucr
     from audioconv.deploy import load_predictor
     from audioconv.errors import ConfigError
     from audioconv.streaming import StreamClassifier
@@ -298,6 +299,16 @@ def test_ucr_unequal_lengths_are_stretched_in_training_and_in_prediction(
     got = pd.read_csv(got, dtype={"label": str}).set_index("path").loc[paths]
     assert list(got["label"]) == list(promised["predicted"])
     onnx_file = onnx_answers_as_promised(out, None, tmp_path, paths=paths)
+    # the test file as aeon ships it: one row per series, <file>#<index>
+    shipped = aeon_data_dir() / "JapaneseVowels" / "JapaneseVowels_TEST.ts"
+    got = tmp_path / "shipped.csv"
+    argv = ["predict", "--checkpoint", str(onnx_file), str(shipped), "--output", str(got)]
+    assert main(argv) == 0
+    got = pd.read_csv(got, dtype={"label": str}).set_index("path")
+    got = got.loc[[f"{shipped}#{index}" for index in promised["index"]]]
+    assert list(got["label"]) == list(promised["predicted"])
+    expected = [row[f"p_{label}"] for label, (_, row) in zip(got["label"], promised.iterrows())]
+    np.testing.assert_allclose(got["probability"], expected, atol=1e-4)
     with pytest.raises(ConfigError, match="audioconv predict"):
         StreamClassifier(load_predictor(onnx_file), sample_rate=1.0)
 

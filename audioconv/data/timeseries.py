@@ -29,7 +29,7 @@ from audioconv.constants import UNEQUAL
 from audioconv.data.base import ArrayDataset
 from audioconv.errors import ConfigError, DatasetError
 
-__all__ = ["aeon_data_dir", "bundled_ucr", "load_ts", "load_ucr"]
+__all__ = ["aeon_data_dir", "bundled_ucr", "load_ts", "load_ucr", "read_ts"]
 
 
 def aeon_data_dir() -> Path:
@@ -108,19 +108,28 @@ def _check_options(unequal: str, nan: str) -> None:
         raise ConfigError(f"nan={nan!r}: use 'raise' or 'zero'")
 
 
-def _read_ts(path: Path):
+def read_ts(
+    path: str | os.PathLike, *, labels: bool = True
+) -> tuple[list[np.ndarray], list[str] | None, list[str] | None]:
+    """The series of one ``.ts`` file as they are: ``(channels, length_i)`` float64 arrays, their
+    labels and the file's class list (``@classLabel``). ``labels=False`` also reads a file
+    without labels (then both are ``None``)."""
     from aeon.datasets import load_from_ts_file
 
+    path = Path(path)
     if not path.is_file():
         raise DatasetError(f"{path}: no such .ts file")
     try:
         x, y, meta = load_from_ts_file(str(path), return_meta_data=True)
     except (OSError, ValueError) as error:
         raise DatasetError(f"{path}: cannot parse the .ts file ({error})") from error
-    if y is None or not meta.get("classlabel", True):
-        raise DatasetError(f"{path}: the file has no class labels (@classLabel false)")
+    series = [np.asarray(s, dtype=np.float64) for s in x]
+    if y is None or len(y) == 0 or not meta.get("classlabel", True):
+        if labels:
+            raise DatasetError(f"{path}: the file has no class labels (@classLabel false)")
+        return series, None, None
     return (
-        list(x),
+        series,
         [str(v) for v in y],
         [str(c) for c in meta.get("class_values") or sorted(set(y))],
     )
@@ -138,7 +147,7 @@ def load_ts(
     common length (default: the longest series); ``class_names`` the class order (default: the
     file's ``@classLabel`` list)."""
     _check_options(unequal, nan)
-    x, y, names = _read_ts(Path(path))
+    x, y, names = read_ts(path)
     longest = max(s.shape[-1] for s in x)
     if length is not None and length < longest and unequal == "pad":
         raise ConfigError(f"length={length} is shorter than the longest series ({longest})")
@@ -168,7 +177,7 @@ def load_ucr(
             f"the archive from https://timeseriesclassification.com and pass extract_path=<folder "
             f"holding {name}/>, or load a file with load_ts(path)"
         )
-    (x_train, y_train, names), (x_test, y_test, _) = (_read_ts(f) for f in files)
+    (x_train, y_train, names), (x_test, y_test, _) = (read_ts(f) for f in files)
     length = max(s.shape[-1] for s in [*x_train, *x_test])
     return (
         _to_dataset(x_train, y_train, names, length, unequal, nan, str(files[0])),
