@@ -6,7 +6,7 @@ kind or an audio extension is one edit here.
 
 from __future__ import annotations
 
-__all__ = ["AUDIO_EXTENSIONS", "INPUT_KINDS", "TASKS", "UNEQUAL"]
+__all__ = ["AUDIO_EXTENSIONS", "INPUT_KINDS", "MISSING", "TASKS", "UNEQUAL"]
 
 #: what a model predicts: one sigmoid, a softmax, k sigmoids, or real values
 TASKS = ("binary", "multiclass", "multilabel", "regression")
@@ -17,6 +17,10 @@ INPUT_KINDS = ("audio", "sensor", "image")
 #: how series of unequal length are made one length (data loaders, the input contract's
 #: ``unequal``): zeros after the end, or linear interpolation to the longest
 UNEQUAL = ("pad", "resample")
+
+#: what missing values (NaN) in a series become (data loaders, the input contract's ``nan``):
+#: an error naming the input, or zeros
+MISSING = ("raise", "zero")
 
 #: file suffixes read as audio (lower case; soundfile decodes each)
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")

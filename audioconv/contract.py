@@ -7,7 +7,8 @@ prediction: evaluation, ``Classifier.predict*``, ``audioconv predict`` / ``test`
 :class:`~audioconv.deploy.OnnxClassifier` and TorchScript. The rule, in order:
 
 1. check the input: a float array ``(time,)`` or ``(channels, time)`` (images ``(channels, height,
-   width)``), not empty, finite — else an :class:`~audioconv.errors.InputError` naming the input;
+   width)``), not empty, finite — else an :class:`~audioconv.errors.InputError` naming the input
+   (a model trained with missing values read as zeros, ``nan="zero"``, reads them so too);
 2. mix down: more channels than the model takes are averaged into one when the model takes one
    (``mixdown="mean"``); any other mismatch is an error;
 3. resample to ``sample_rate`` (``scipy.signal.resample_poly``) when the input's rate differs;
@@ -37,7 +38,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from audioconv.constants import INPUT_KINDS, UNEQUAL
+from audioconv.constants import INPUT_KINDS, MISSING, UNEQUAL
 from audioconv.errors import ConfigError, InputError
 
 __all__ = [
@@ -47,6 +48,7 @@ __all__ = [
     "StreamResampler",
     "clip_means",
     "decide",
+    "fill_missing",
     "fit_length",
     "is_positive",
     "resample",
@@ -93,6 +95,17 @@ def fit_length(
         return F.pad(x, (before, missing - before), value=pad_value)
     widths = [(0, 0)] * (x.ndim - 1) + [(before, missing - before)]
     return np.pad(x, widths, constant_values=pad_value)
+
+
+def fill_missing(x: Any) -> Any:
+    """Missing values (NaN) of an array -> 0, numpy or torch; infinities stay (and are refused).
+
+    >>> fill_missing(np.array([1.0, np.nan])).tolist()
+    [1.0, 0.0]
+    """
+    if _is_torch(x):
+        return x.masked_fill(x.isnan(), 0.0)
+    return np.where(np.isnan(x), 0.0, x).astype(x.dtype, copy=False)
 
 
 def stretch(x: Any, length: int) -> Any:
@@ -317,6 +330,8 @@ class InputContract:
         unequal: ``"pad"``: the rule above (pad a short input, cut a long one into windows);
             ``"resample"``: stretch every input to ``window`` samples (:func:`stretch`), for a
             model trained on series resampled to one length.
+        nan: ``"raise"``: missing values (NaN) are an error; ``"zero"``: they are read as 0
+            (:func:`fill_missing`), as the model's training series were.
         threshold: binary / multilabel decision threshold (positive when ``>= threshold``).
     """
 
@@ -331,6 +346,7 @@ class InputContract:
     long_input: str = "windows"
     hop: int | None = None
     unequal: str = "pad"
+    nan: str = "raise"
     threshold: float = 0.5
 
     def __post_init__(self):
@@ -348,6 +364,8 @@ class InputContract:
             raise ConfigError(f"pad={self.pad!r} is not one of {PADS}")
         if self.long_input not in LONG_INPUTS:
             raise ConfigError(f"long_input={self.long_input!r} is not one of {LONG_INPUTS}")
+        if self.nan not in MISSING:
+            raise ConfigError(f"nan={self.nan!r} is not one of {MISSING}")
         if self.unequal not in UNEQUAL:
             raise ConfigError(f"unequal={self.unequal!r} is not one of {UNEQUAL}")
         if self.unequal == "resample" and (self.window is None or self.input_kind == "image"):
@@ -476,6 +494,8 @@ class InputContract:
             raise InputError(f"{name}: array of shape {tuple(x.shape)}; pass {wanted}")
         if x.shape[-1] == 0 or x.shape[0] == 0:
             raise InputError(f"{name}: empty input of shape {tuple(x.shape)}: pass some samples")
+        if self.nan == "zero":
+            x = fill_missing(x)
         finite = bool(x.isfinite().all()) if _is_torch(x) else bool(np.isfinite(x).all())
         if not finite:
             raise InputError(

@@ -38,7 +38,7 @@ from typing import Any, Literal
 import yaml
 
 from audioconv._atomic import atomic_write_text
-from audioconv.constants import INPUT_KINDS, UNEQUAL
+from audioconv.constants import INPUT_KINDS
 from audioconv.errors import ConfigError, DatasetError, check_positive
 
 __all__ = [
@@ -88,9 +88,10 @@ class Experiment:
     (``frontend_spec``: its deprecated name).
     ``skipped``: the bad files left out before training (a DataFrame ``path``, ``reason``); the
     runner writes them to ``skipped.csv`` and notes them in the report.
-    ``unequal``: how the data made inputs of other lengths fit ``input_shape``, recorded in the
-    input contract so prediction does the same: ``"pad"`` (pad / cut into windows) or
-    ``"resample"`` (series stretched to one length).
+    ``contract_options``: fields of the input contract (:class:`~audioconv.contract.InputContract`)
+    that say how the data was read, so prediction reads raw inputs the same way, e.g.
+    ``{"unequal": "resample"}`` (series stretched to one length), ``{"nan": "zero"}`` (missing
+    values read as 0).
     """
 
     datamodule: Any  # a lightning.LightningDataModule (Lightning loads only to train)
@@ -102,7 +103,7 @@ class Experiment:
     frontend_config: dict | None = None
     backbone_channels: int | None = None
     skipped: Any = None
-    unequal: str = "pad"
+    contract_options: dict | None = None
     frontend_spec: dict | None = None  # deprecated name of frontend_config
 
     def __post_init__(self):
@@ -118,8 +119,6 @@ class Experiment:
             raise ConfigError(f"input_kind={self.input_kind!r} is not one of {INPUT_KINDS}")
         if self.dims not in (1, 2):
             raise ConfigError(f"dims={self.dims!r} must be 1 or 2")
-        if self.unequal not in UNEQUAL:
-            raise ConfigError(f"unequal={self.unequal!r} is not one of {UNEQUAL}")
 
 
 @dataclasses.dataclass
@@ -444,7 +443,7 @@ def build_classifier(recipe: Recipe, experiment: Experiment):
             input_kind=experiment.input_kind,
             input_shape=experiment.input_shape,
             sample_rate=experiment.sample_rate,
-            unequal=experiment.unequal,
+            **(experiment.contract_options or {}),
         ).to_dict(),
     )
 

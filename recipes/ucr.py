@@ -51,6 +51,8 @@ class UCR(Recipe):
         dataset: a UCR / UEA problem name, or a path to a ``.ts`` file.
         unequal: how unequal-length series are made equal: ``resample`` (stretched to the
             longest, the published protocol) or ``pad`` (zeros after the end).
+        nan: missing values (NaN, ``?`` in a ``.ts`` file): ``raise`` (an error naming the file)
+            or ``zero`` (read as 0, in training and, through the input contract, in prediction).
         members: 5 networks, InceptionTime's ensemble (1: one network, a fifth of the time).
         max_epochs: 300, InceptionTime's full protocol (100: a quick run, up to 2 points lower).
         val_size: fraction of TRAIN held out for checkpoint selection (0: none; then monitor a
@@ -59,6 +61,7 @@ class UCR(Recipe):
 
     dataset: str = "GunPoint"
     unequal: Literal["pad", "resample"] = "resample"
+    nan: Literal["raise", "zero"] = "raise"
     model: str = "inceptiontime"
     members: int = 5
     max_epochs: int = 300
@@ -83,18 +86,20 @@ class UCR(Recipe):
         from audioconv.data.timeseries import load_ts, load_ucr
 
         if not self.dataset.endswith(".ts"):
-            train, test = load_ucr(self.dataset, extract_path=self.data_dir, unequal=self.unequal)
+            train, test = load_ucr(
+                self.dataset, extract_path=self.data_dir, unequal=self.unequal, nan=self.nan
+            )
             return {"train": train, "test": test}
         path = Path(self.dataset)
         sibling = path.with_name(path.name.replace("_TRAIN.ts", "_TEST.ts"))
         if path.name.endswith("_TRAIN.ts") and sibling.is_file():
-            train = load_ts(path, unequal=self.unequal)
+            train = load_ts(path, unequal=self.unequal, nan=self.nan)
             test = load_ts(
                 sibling, class_names=train.class_names, length=train.x.shape[-1],
-                unequal=self.unequal,
+                unequal=self.unequal, nan=self.nan,
             )  # fmt: skip
             return {"train": train, "test": test}
-        return {"train": load_ts(path, unequal=self.unequal)}
+        return {"train": load_ts(path, unequal=self.unequal, nan=self.nan)}
 
     def experiment(self) -> Experiment:
         from audioconv.data import TimeSeriesDataModule
@@ -111,9 +116,10 @@ class UCR(Recipe):
         )
         shape = tuple(splits["train"].x.shape[1:])  # (channels, time)
         unequal_lengths = any(s.lengths is not None for s in splits.values())
+        contract = {"unequal": self.unequal if unequal_lengths else "pad", "nan": self.nan}
         return Experiment(
             datamodule=datamodule, input_kind="sensor", input_shape=shape, dims=1,
-            unequal=self.unequal if unequal_lengths else "pad",
+            contract_options=contract,
         )  # fmt: skip
 
 

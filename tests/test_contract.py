@@ -116,6 +116,19 @@ def test_resample_contract_stretches_every_input_to_the_window(total):
         InputContract(window=4, unequal="stretch")
 
 
+def test_missing_values_are_zeros_only_for_a_model_trained_so():
+    x = np.array([[0.5, np.nan, -1.0, np.nan]], dtype=np.float32)
+    zero = InputContract(input_kind="sensor", window=4, nan="zero")
+    np.testing.assert_array_equal(zero.apply(x), [[[0.5, 0.0, -1.0, 0.0]]])
+    np.testing.assert_array_equal(zero.apply(torch.from_numpy(x)).numpy(), zero.apply(x))
+    with pytest.raises(InputError, match="series 7: the samples contain NaN"):
+        InputContract(input_kind="sensor", window=4).apply(x, name="series 7")
+    with pytest.raises(InputError, match="infinity"):  # a missing value is NaN, not infinity
+        zero.apply(np.array([1.0, np.inf], dtype=np.float32))
+    with pytest.raises(ConfigError, match="nan='drop'"):
+        InputContract(nan="drop")
+
+
 def test_one_decision_rule():
     assert is_positive(np.array([0.49, 0.5, 0.51]), 0.5).tolist() == [False, True, True]
     assert decide(np.array(0.3), task="binary", class_names=["n", "y"], threshold=0.3)[0] == "y"

@@ -313,6 +313,48 @@ def test_ucr_unequal_lengths_are_stretched_in_training_and_in_prediction(
         StreamClassifier(load_predictor(onnx_file), sample_rate=1.0)
 
 
+def test_ucr_ts_files_with_missing_values(tmp_path, onnx_answers_as_promised):
+    """A TRAIN / TEST pair of .ts files with missing values (``?``), as some UCR problems ship:
+    refused with the option that reads them; with ``--nan zero`` the run trains, and ``audioconv
+    predict`` on the TEST file as it is (missing values included) gives predictions.csv."""
+    from audioconv.cli import main
+    from audioconv.errors import DatasetError
+
+    rng = np.random.default_rng(0)
+    t = np.linspace(0, 1, 30)
+    for part, n in (("TRAIN", 16), ("TEST", 12)):
+        rows = []
+        for i in range(n):
+            label = ("sine", "square")[i % 2]
+            x = np.sin(2 * np.pi * 3 * t + rng.uniform(0, 6))
+            x = np.sign(x) if label == "square" else x
+            values = [f"{v:.5f}" for v in x + 0.1 * rng.standard_normal(30)]
+            for j in rng.choice(30, size=3, replace=False):
+                values[j] = "?"
+            rows.append(",".join(values) + f":{label}")
+        (tmp_path / f"Waves_{part}.ts").write_text(
+            "@problemName Waves\n@timeStamps false\n@missing true\n@univariate true\n"
+            "@equalLength true\n@seriesLength 30\n@classLabel true sine square\n@data\n"
+            + "\n".join(rows) + "\n"
+        )  # fmt: skip
+    argv = ["--dataset", str(tmp_path / "Waves_TRAIN.ts"), "--model", "fcn", "--members", "1",
+            "--batch_size", "4"]  # fmt: skip
+    with pytest.raises(DatasetError, match="missing values .* --nan zero"):
+        smoke("ucr", [*argv, "--output-dir", str(tmp_path / "refused")])
+    out = tmp_path / "run"
+    smoke("ucr", [*argv, "--nan", "zero", "--output-dir", str(out)])
+    promised = pd.read_csv(out / "predictions.csv")
+    test_file = tmp_path / "Waves_TEST.ts"
+    paths = [f"{test_file}#{index}" for index in promised["index"]]
+    got = tmp_path / "predicted.csv"
+    argv = ["predict", "--checkpoint", str(out / "checkpoints" / "best.ckpt"), str(test_file)]
+    assert main([*argv, "--output", str(got)]) == 0
+    got = pd.read_csv(got).set_index("path").loc[paths]
+    assert list(got["label"]) == list(promised["predicted"])
+    expected = [row[f"p_{label}"] for label, (_, row) in zip(got["label"], promised.iterrows())]
+    np.testing.assert_allclose(got["probability"], expected, atol=1e-4)
+
+
 def test_ucr_without_validation_refuses_a_validation_monitor():
     from audioconv.errors import ConfigError
 

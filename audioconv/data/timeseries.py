@@ -9,7 +9,8 @@ Series come out as ``(n, channels, time)`` float32. Unequal-length problems (e.g
 are made equal by ``unequal="pad"`` (zeros after the end) or ``unequal="resample"`` (linear
 interpolation of each series to the longest length, :func:`audioconv.contract.stretch`, the rule
 the input contract replays at prediction); ``dataset.lengths`` keeps each true length.
-Missing values (NaN) are an error unless ``nan="zero"``.
+Missing values (NaN) are an error unless ``nan="zero"`` (read as 0,
+:func:`audioconv.contract.fill_missing`, as the input contract's ``nan`` does at prediction).
 
 >>> train, test = load_ucr("GunPoint")
 >>> train.x.shape, test.x.shape, train.class_names
@@ -25,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from audioconv.constants import UNEQUAL
+from audioconv.constants import MISSING, UNEQUAL
 from audioconv.data.base import ArrayDataset
 from audioconv.errors import ConfigError, DatasetError
 
@@ -87,11 +88,18 @@ def _equalise(
 def _to_dataset(
     x, y, class_names: Sequence[str], length: int, unequal: str, nan: str, source: str
 ) -> ArrayDataset:
+    from audioconv.contract import fill_missing
+
     series = [np.asarray(s, dtype=np.float64) for s in x]
     if any(np.isnan(s).any() for s in series):
         if nan != "zero":
-            raise DatasetError(f"{source}: the series hold missing values (NaN); pass nan='zero'")
-        series = [np.nan_to_num(s) for s in series]
+            raise DatasetError(
+                f"{source}: the series hold missing values (NaN); pass nan='zero' (the ucr "
+                "recipe: --nan zero) to read them as 0"
+            )
+        series = [fill_missing(s) for s in series]
+    if any(np.isinf(s).any() for s in series):
+        raise DatasetError(f"{source}: the series hold infinite values: clean the file")
     index = {name: i for i, name in enumerate(class_names)}
     unknown = sorted(set(map(str, y)) - set(index))
     if unknown:
@@ -104,7 +112,7 @@ def _to_dataset(
 def _check_options(unequal: str, nan: str) -> None:
     if unequal not in UNEQUAL:
         raise ConfigError(f"unequal={unequal!r}: use 'pad' or 'resample'")
-    if nan not in ("raise", "zero"):
+    if nan not in MISSING:
         raise ConfigError(f"nan={nan!r}: use 'raise' or 'zero'")
 
 
