@@ -367,8 +367,8 @@ def _records(names: list[str], predictions: list, predictor, top_k: int) -> list
     """One plain record per input: path (the input's name), label, probability, the top-k
     classes (and windows)."""
     records = []
-    for name, prediction in zip(names, predictions):
-        record = {"path": name, "label": prediction.label, "probability": prediction.score}
+    for input_name, prediction in zip(names, predictions):
+        record = {"path": input_name, "label": prediction.label, "probability": prediction.score}
         for rank, (name, p) in enumerate(predictor.top_k(prediction, top_k), start=1):
             record[f"top{rank}"], record[f"top{rank}_probability"] = name, p
         if prediction.windows is not None:
