@@ -282,27 +282,48 @@ def gather_inputs(items: list[str], kind: str) -> list[Path]:
     return files
 
 
+def _is_series_file(path: Path) -> bool:
+    """A UCR / UEA ``.ts`` file, or a UCR 2018 ``.tsv`` file: its first row is all numbers (the
+    class, then the values), where a sensor log's first row names its columns."""
+    suffix = path.suffix.lower()
+    if suffix == ".ts":
+        return True
+    if suffix != ".tsv" or not path.is_file():
+        return False
+    with path.open(encoding="utf-8", errors="replace") as handle:
+        fields = handle.readline().strip().split("\t")
+    try:
+        [float(field) for field in fields]
+    except ValueError:
+        return False
+    return len(fields) > 1
+
+
 def read_inputs(path: Path, contract, *, channels: list[str] | None = None) -> list[tuple]:
     """``(name, input)`` pairs of one file (:func:`read_input`): one pair named by the path, or,
-    for a UCR / UEA ``.ts`` file, one pair per series ``(channels, its own length)`` named
-    ``<path>#<index>`` (from 0, in file order); the contract fits each to the model.
+    for a UCR / UEA ``.ts`` file or a UCR 2018 ``.tsv`` file, one pair per series ``(channels, its
+    own length)`` named ``<path>#<index>`` (from 0, in file order); the contract fits each to the
+    model.
 
     Raises:
-        ConfigError: as :func:`read_input`; a ``.ts`` series with another number of dimensions
-            than the model's channels, or ``channels`` given for a ``.ts`` file.
+        ConfigError: as :func:`read_input`; a series with another number of dimensions than the
+            model's channels, or ``channels`` given for such a file.
     """
     from audioconv.errors import ConfigError
 
-    if path.suffix.lower() != ".ts" or contract.input_kind != "sensor":
+    if contract.input_kind != "sensor" or not _is_series_file(path):
         return [(str(path), read_input(path, contract, channels=channels))]
     if channels:
         raise ConfigError(
-            f"{path}: --channels selects columns of a table; a .ts file's dimensions are all "
-            "used, in order"
+            f"{path}: --channels selects columns of a table; a {path.suffix} file's dimensions "
+            "are all used, in order"
         )
-    from audioconv.data.timeseries import read_ts
+    from audioconv.data.timeseries import read_ts, read_tsv
 
-    series, _, _ = read_ts(path, labels=False)
+    if path.suffix.lower() == ".tsv":
+        series, _, _ = read_tsv(path)
+    else:
+        series, _, _ = read_ts(path, labels=False)
     pairs = []
     for index, x in enumerate(series):
         if x.shape[0] != contract.channels:
@@ -652,7 +673,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     predict.add_argument(
         "inputs", nargs="+", metavar="INPUT",
-        help="file, folder or manifest (a .ts file: one prediction per series, <file>#<index>)",
+        help="file, folder or manifest (a UCR .ts / .tsv file: one prediction per series, "
+        "<file>#<index>)",
     )  # fmt: skip
     predict.add_argument("--output", help="write predictions.csv or predictions.json")
     predict.add_argument("--top-k", type=int, default=3, help="classes listed per input (file)")

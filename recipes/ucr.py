@@ -3,13 +3,14 @@
 Data (``--dataset``): a problem name — the ones aeon ships work offline (GunPoint, ArrowHead,
 ItalyPowerDemand, BasicMotions, JapaneseVowels, ...), any other needs the archive from
 https://timeseriesclassification.com extracted under ``--data-dir`` (``<data-dir>/<name>/
-<name>_TRAIN.ts``) — or a ``.ts`` file path (a ``*_TRAIN.ts`` path uses its ``*_TEST.ts``
-sibling as the test split; otherwise the test split is carved out). The archive's TRAIN / TEST
-split is kept. As in InceptionTime (Ismail Fawaz et al. 2020) the network trains on all of TRAIN
-with no validation holdout (``val_size=0``; UCR training sets are small, 36 series for ArrowHead),
-in batches of 64 (the whole TRAIN set per step when it holds 64 series or fewer), and the
-checkpoint with the lowest training loss (``monitor="train/loss"``) is tested. ``--val-size 0.2
---monitor val/loss`` carves a stratified validation split out of TRAIN instead.
+<name>_TRAIN.ts``; or the UCR 2018 archive as it unzips, ``<name>_TRAIN.tsv``, its NaN padding of
+shorter series cut off) — or a ``.ts`` / ``.tsv`` file path (a ``*_TRAIN`` file uses its ``*_TEST``
+sibling as the test split; otherwise the test split is carved out). The archive's TRAIN / TEST split
+is kept. As in InceptionTime (Ismail Fawaz et al. 2020) the network trains on all of TRAIN with no
+validation holdout (``val_size=0``; UCR training sets are small, 36 series for ArrowHead), in
+batches of 64 (the whole TRAIN set per step when it holds 64 series or fewer), and the checkpoint
+with the lowest training loss (``monitor="train/loss"``) is tested. ``--val-size 0.2 --monitor
+val/loss`` carves a stratified validation split out of TRAIN instead.
 
 InceptionTime is an ensemble of five Inception networks whose probabilities are averaged (aeon's
 ``InceptionTimeClassifier`` too), so the default is ``--members 5``, each network 300 epochs of
@@ -48,7 +49,7 @@ class UCR(Recipe):
     """UCR / UEA series ``(channels, time)`` -> a 1D CNN (InceptionTime by default).
 
     Args:
-        dataset: a UCR / UEA problem name, or a path to a ``.ts`` file.
+        dataset: a UCR / UEA problem name, or a path to a ``.ts`` / ``.tsv`` file.
         unequal: how unequal-length series are made equal: ``resample`` (stretched to the
             longest, the published protocol) or ``pad`` (zeros after the end).
         nan: missing values (NaN, ``?`` in a ``.ts`` file): ``raise`` (an error naming the file)
@@ -85,14 +86,14 @@ class UCR(Recipe):
     def _splits(self) -> dict:
         from audioconv.data.timeseries import load_ts, load_ucr
 
-        if not self.dataset.endswith(".ts"):
+        path = Path(self.dataset)
+        if path.suffix.lower() not in (".ts", ".tsv"):
             train, test = load_ucr(
                 self.dataset, extract_path=self.data_dir, unequal=self.unequal, nan=self.nan
             )
             return {"train": train, "test": test}
-        path = Path(self.dataset)
-        sibling = path.with_name(path.name.replace("_TRAIN.ts", "_TEST.ts"))
-        if path.name.endswith("_TRAIN.ts") and sibling.is_file():
+        sibling = path.with_name(path.name.replace("_TRAIN.", "_TEST."))
+        if "_TRAIN." in path.name and sibling.is_file():
             train = load_ts(path, unequal=self.unequal, nan=self.nan)
             test = load_ts(
                 sibling, class_names=train.class_names, length=train.x.shape[-1],

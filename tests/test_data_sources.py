@@ -7,6 +7,7 @@ import pickle
 import socket
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from PIL import Image
@@ -54,6 +55,32 @@ def test_unequal_length_multivariate_is_padded_with_lengths(no_network):
     short = train.x[i, :, : train.lengths[i]]  # the shortest series, stretched end to end
     assert torch.allclose(resampled.x[i, :, [0, -1]], short[:, [0, -1]])
     assert not (resampled.x[i, :, int(train.lengths[i]) :] == 0).all()
+
+
+def test_ucr_2018_tsv_archive_as_it_unzips(tmp_path, no_network):
+    """<root>/GunPoint/GunPoint_TRAIN.tsv (class, then values, tab-separated) reads as the .ts
+    files aeon ships; shorter series padded with NaN get their true lengths back, and a NaN inside
+    a series is a missing value."""
+    train, test = load_ucr("GunPoint")
+    folder = tmp_path / "GunPoint"
+    folder.mkdir()
+    for part, data in (("TRAIN", train), ("TEST", test)):
+        table = pd.DataFrame(data.x[:, 0].numpy().astype(np.float64))
+        table.insert(0, "class", [int(data.class_names[i]) for i in data.y])
+        table.to_csv(folder / f"GunPoint_{part}.tsv", sep="\t", header=False, index=False)
+    train_tsv, test_tsv = load_ucr("GunPoint", extract_path=tmp_path)
+    assert train_tsv.class_names == train.class_names and torch.equal(test_tsv.y, test.y)
+    assert torch.equal(train_tsv.x, train.x) and train_tsv.lengths is None
+
+    rows = ["1\t0.5\t1.5\t2.5\t3.5", "2\t4\t5\tNaN\tNaN", "10\t1\tNaN\t2\tNaN"]
+    path = tmp_path / "Short_TRAIN.tsv"
+    path.write_text("\n".join(rows) + "\n")
+    with pytest.raises(DatasetError, match="missing values"):  # row 3: NaN between 1 and 2
+        load_ts(path, unequal="resample")
+    ds = load_ts(path, unequal="resample", nan="zero")
+    assert ds.class_names == ["1", "2", "10"] and ds.lengths.tolist() == [4, 2, 3]
+    np.testing.assert_allclose(ds.x[1, 0].numpy(), [4, 4 + 1 / 3, 4 + 2 / 3, 5], rtol=1e-6)
+    np.testing.assert_allclose(ds.x[2, 0].numpy(), [1, 1 / 3, 2 / 3, 2], rtol=1e-6)  # 1, 0, 2
 
 
 def test_local_ts_file_and_missing_problem(tmp_path, no_network):

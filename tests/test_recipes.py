@@ -355,6 +355,39 @@ def test_ucr_ts_files_with_missing_values(tmp_path, onnx_answers_as_promised):
     np.testing.assert_allclose(got["probability"], expected, atol=1e-4)
 
 
+def test_ucr_tsv_files_as_the_ucr_2018_archive_ships_them(tmp_path):
+    """A *_TRAIN.tsv / *_TEST.tsv pair whose shorter series are padded with NaN (the UCR 2018
+    archive's layout) trains with one command, stretched to the longest; ``audioconv predict``
+    on the TEST file as it is gives predictions.csv (one row per series, <file>#<index>)."""
+    from audioconv.cli import main
+    from audioconv.tasks import load_classifier
+
+    rng = np.random.default_rng(1)
+    for part, n in (("TRAIN", 16), ("TEST", 12)):
+        rows = []
+        for i in range(n):
+            length = int(rng.integers(18, 31))
+            x = np.sin(np.linspace(0, (2 + 3 * (i % 2)) * np.pi, length)) + 0.1 * rng.random(length)
+            values = [f"{v:.6f}" for v in x] + ["NaN"] * (30 - length)
+            rows.append("\t".join([str(1 + i % 2), *values]))
+        (tmp_path / f"Chirps_{part}.tsv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "run"
+    smoke("ucr", ["--dataset", str(tmp_path / "Chirps_TRAIN.tsv"), "--output-dir", str(out),
+                  "--model", "fcn", "--members", "1", "--batch_size", "4"])  # fmt: skip
+    checkpoint = out / "checkpoints" / "best.ckpt"
+    assert load_classifier(checkpoint).input_contract.unequal == "resample"
+    promised = pd.read_csv(out / "predictions.csv", dtype={"predicted": str})
+    test_file = tmp_path / "Chirps_TEST.tsv"
+    got = tmp_path / "predicted.csv"
+    argv = ["predict", "--checkpoint", str(checkpoint), str(test_file), "--output", str(got)]
+    assert main(argv) == 0
+    got = pd.read_csv(got, dtype={"label": str}).set_index("path")
+    got = got.loc[[f"{test_file}#{index}" for index in promised["index"]]]
+    assert list(got["label"]) == list(promised["predicted"])
+    expected = [row[f"p_{label}"] for label, (_, row) in zip(got["label"], promised.iterrows())]
+    np.testing.assert_allclose(got["probability"], expected, atol=1e-4)
+
+
 def test_ucr_without_validation_refuses_a_validation_monitor():
     from audioconv.errors import ConfigError
 

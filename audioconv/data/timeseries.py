@@ -1,9 +1,9 @@
-"""UCR / UEA time-series classification data (``.ts`` files) through aeon, offline.
+"""UCR / UEA time-series classification data (``.ts``, UCR 2018 ``.tsv``) through aeon, offline.
 
 ``load_ucr(name)`` reads a problem's TRAIN and TEST files: the ones aeon ships inside its package
 (``bundled_ucr()``: GunPoint, ArrowHead, ItalyPowerDemand, BasicMotions, JapaneseVowels, ...), or
-``<extract_path>/<name>/<name>_TRAIN.ts`` from a downloaded archive. ``load_ts(path)`` reads any
-single ``.ts`` file. Nothing is downloaded.
+``<extract_path>/<name>/<name>_TRAIN.ts`` (or the UCR 2018 archive's ``.tsv``) from a downloaded
+archive. ``load_ts(path)`` reads any single ``.ts`` / ``.tsv`` file. Nothing is downloaded.
 
 Series come out as ``(n, channels, time)`` float32. Unequal-length problems (e.g. JapaneseVowels)
 are made equal by ``unequal="pad"`` (zeros after the end) or ``unequal="resample"`` (linear
@@ -30,7 +30,7 @@ from audioconv.constants import MISSING, UNEQUAL
 from audioconv.data.base import ArrayDataset
 from audioconv.errors import ConfigError, DatasetError
 
-__all__ = ["aeon_data_dir", "bundled_ucr", "load_ts", "load_ucr", "read_ts"]
+__all__ = ["aeon_data_dir", "bundled_ucr", "load_ts", "load_ucr", "read_ts", "read_tsv"]
 
 
 def aeon_data_dir() -> Path:
@@ -143,6 +143,45 @@ def read_ts(
     )
 
 
+def read_tsv(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], list[str]]:
+    """The series of one UCR 2018 archive ``.tsv`` file (each row the class, then the values,
+    tab-separated): ``(1, length_i)`` float64 arrays, their labels and the classes (sorted, as
+    numbers when they are). The archive pads shorter series with NaN at the end: that padding is
+    cut off, so each series keeps its true length; a NaN inside a series is a missing value."""
+    import pandas as pd
+    from aeon.datasets import load_from_tsv_file
+
+    path = Path(path)
+    if not path.is_file():
+        raise DatasetError(f"{path}: no such .tsv file")
+    try:
+        x, y = load_from_tsv_file(str(path))
+    except (OSError, ValueError, pd.errors.ParserError) as error:
+        raise DatasetError(f"{path}: cannot parse the .tsv file ({error})") from error
+    if not np.issubdtype(x.dtype, np.number):
+        raise DatasetError(
+            f"{path}: non-numeric values; a UCR .tsv row is the class, then the series' values, "
+            "separated by tabs"
+        )
+    series = []
+    for row, values in enumerate(x[:, 0, :].astype(np.float64), start=1):
+        present = np.flatnonzero(~np.isnan(values))
+        if len(present) == 0:
+            raise DatasetError(f"{path}: row {row} holds no values")
+        series.append(values[None, : present[-1] + 1])  # (1, true length)
+    labels = [str(v) for v in y]
+    try:
+        names = sorted(set(labels), key=float)
+    except ValueError:
+        names = sorted(set(labels))
+    return series, labels, names
+
+
+def _read_labelled(path: Path) -> tuple[list[np.ndarray], list[str], list[str]]:
+    """A labelled ``.ts`` or ``.tsv`` file: series, labels, class names."""
+    return read_tsv(path) if path.suffix.lower() == ".tsv" else read_ts(path)
+
+
 def load_ts(
     path: str | os.PathLike,
     *,
@@ -151,11 +190,11 @@ def load_ts(
     unequal: str = "pad",
     nan: str = "raise",
 ) -> ArrayDataset:
-    """One ``.ts`` file -> an :class:`ArrayDataset` ``(n, channels, time)``. ``length`` fixes the
-    common length (default: the longest series); ``class_names`` the class order (default: the
-    file's ``@classLabel`` list)."""
+    """One ``.ts`` (or UCR 2018 ``.tsv``) file -> an :class:`ArrayDataset` ``(n, channels,
+    time)``. ``length`` fixes the common length (default: the longest series); ``class_names`` the
+    class order (default: the file's ``@classLabel`` list)."""
     _check_options(unequal, nan)
-    x, y, names = read_ts(path)
+    x, y, names = _read_labelled(Path(path))
     longest = max(s.shape[-1] for s in x)
     if length is not None and length < longest and unequal == "pad":
         raise ConfigError(f"length={length} is shorter than the longest series ({longest})")
@@ -171,21 +210,25 @@ def load_ucr(
 ) -> tuple[ArrayDataset, ArrayDataset]:
     """TRAIN and TEST splits of the UCR / UEA problem ``name``, sharing class order and length.
 
-    Looks in ``extract_path`` (``<extract_path>/<name>/<name>_TRAIN.ts``) when given, else in the
-    data aeon ships (:func:`bundled_ucr`).
+    Looks in ``extract_path`` when given — ``<extract_path>/<name>/<name>_TRAIN.ts`` (the
+    timeseriesclassification.com archives), else ``<name>_TRAIN.tsv`` (the UCR 2018 archive as
+    it unzips) — or else in the data aeon ships (:func:`bundled_ucr`).
     """
     _check_options(unequal, nan)
     root = Path(extract_path) if extract_path is not None else aeon_data_dir()
-    files = [root / name / f"{name}_{part}.ts" for part in ("TRAIN", "TEST")]
+    candidates = [[root / name / f"{name}_{part}{suffix}" for part in ("TRAIN", "TEST")]
+                  for suffix in (".ts", ".tsv")]  # fmt: skip
+    files = next((pair for pair in candidates if all(f.is_file() for f in pair)), candidates[0])
     missing = [str(f) for f in files if not f.is_file()]
     if missing:
         hint = f"aeon ships only {', '.join(bundled_ucr())}; " if extract_path is None else ""
         raise DatasetError(
-            f"UCR / UEA problem {name!r} not found ({', '.join(missing)} missing). {hint}download "
-            f"the archive from https://timeseriesclassification.com and pass extract_path=<folder "
-            f"holding {name}/>, or load a file with load_ts(path)"
+            f"UCR / UEA problem {name!r} not found ({', '.join(missing)} missing, nor .tsv "
+            f"files). {hint}download the archive from https://timeseriesclassification.com (or "
+            f"the UCR 2018 archive) and pass extract_path=<folder holding {name}/>, or load a "
+            "file with load_ts(path)"
         )
-    (x_train, y_train, names), (x_test, y_test, _) = (read_ts(f) for f in files)
+    (x_train, y_train, names), (x_test, y_test, _) = (_read_labelled(f) for f in files)
     length = max(s.shape[-1] for s in [*x_train, *x_test])
     return (
         _to_dataset(x_train, y_train, names, length, unequal, nan, str(files[0])),
