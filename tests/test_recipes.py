@@ -263,6 +263,23 @@ def test_ucr_gunpoint(tmp_path, onnx_answers_as_promised):
     assert json.loads(onnx_file.with_suffix(".onnx.json").read_text())["sample_rate"] is None
 
 
+def assert_series_file_answers_as_promised(model, series_file, run, workdir) -> None:
+    """``audioconv predict --checkpoint MODEL SERIES_FILE`` (a .ts / .tsv file: one row per
+    series, ``<file>#<index>``) gives the run's predictions.csv for every series it tested
+    (labels, probabilities to 1e-4)."""
+    from audioconv.cli import main
+
+    promised = pd.read_csv(run / "predictions.csv", dtype={"predicted": str})
+    got = workdir / f"{series_file.name}.predicted.csv"
+    argv = ["predict", "--checkpoint", str(model), str(series_file), "--output", str(got)]
+    assert main(argv) == 0
+    got = pd.read_csv(got, dtype={"label": str}).set_index("path")
+    got = got.loc[[f"{series_file}#{index}" for index in promised["index"]]]
+    assert list(got["label"]) == list(promised["predicted"])
+    expected = [row[f"p_{label}"] for label, (_, row) in zip(got["label"], promised.iterrows())]
+    np.testing.assert_allclose(got["probability"], expected, atol=1e-4)
+
+
 def test_ucr_unequal_lengths_are_stretched_in_training_and_in_prediction(
     tmp_path, onnx_answers_as_promised
 ):
@@ -299,16 +316,8 @@ def test_ucr_unequal_lengths_are_stretched_in_training_and_in_prediction(
     got = pd.read_csv(got, dtype={"label": str}).set_index("path").loc[paths]
     assert list(got["label"]) == list(promised["predicted"])
     onnx_file = onnx_answers_as_promised(out, None, tmp_path, paths=paths)
-    # the test file as aeon ships it: one row per series, <file>#<index>
-    shipped = aeon_data_dir() / "JapaneseVowels" / "JapaneseVowels_TEST.ts"
-    got = tmp_path / "shipped.csv"
-    argv = ["predict", "--checkpoint", str(onnx_file), str(shipped), "--output", str(got)]
-    assert main(argv) == 0
-    got = pd.read_csv(got, dtype={"label": str}).set_index("path")
-    got = got.loc[[f"{shipped}#{index}" for index in promised["index"]]]
-    assert list(got["label"]) == list(promised["predicted"])
-    expected = [row[f"p_{label}"] for label, (_, row) in zip(got["label"], promised.iterrows())]
-    np.testing.assert_allclose(got["probability"], expected, atol=1e-4)
+    shipped = aeon_data_dir() / "JapaneseVowels" / "JapaneseVowels_TEST.ts"  # as aeon ships it
+    assert_series_file_answers_as_promised(onnx_file, shipped, out, tmp_path)
     with pytest.raises(ConfigError, match="audioconv predict"):
         StreamClassifier(load_predictor(onnx_file), sample_rate=1.0)
 
@@ -317,7 +326,6 @@ def test_ucr_ts_files_with_missing_values(tmp_path, onnx_answers_as_promised):
     """A TRAIN / TEST pair of .ts files with missing values (``?``), as some UCR problems ship:
     refused with the option that reads them; with ``--nan zero`` the run trains, and ``audioconv
     predict`` on the TEST file as it is (missing values included) gives predictions.csv."""
-    from audioconv.cli import main
     from audioconv.errors import DatasetError
 
     rng = np.random.default_rng(0)
@@ -343,23 +351,14 @@ def test_ucr_ts_files_with_missing_values(tmp_path, onnx_answers_as_promised):
         smoke("ucr", [*argv, "--output-dir", str(tmp_path / "refused")])
     out = tmp_path / "run"
     smoke("ucr", [*argv, "--nan", "zero", "--output-dir", str(out)])
-    promised = pd.read_csv(out / "predictions.csv")
-    test_file = tmp_path / "Waves_TEST.ts"
-    paths = [f"{test_file}#{index}" for index in promised["index"]]
-    got = tmp_path / "predicted.csv"
-    argv = ["predict", "--checkpoint", str(out / "checkpoints" / "best.ckpt"), str(test_file)]
-    assert main([*argv, "--output", str(got)]) == 0
-    got = pd.read_csv(got).set_index("path").loc[paths]
-    assert list(got["label"]) == list(promised["predicted"])
-    expected = [row[f"p_{label}"] for label, (_, row) in zip(got["label"], promised.iterrows())]
-    np.testing.assert_allclose(got["probability"], expected, atol=1e-4)
+    checkpoint = out / "checkpoints" / "best.ckpt"
+    assert_series_file_answers_as_promised(checkpoint, tmp_path / "Waves_TEST.ts", out, tmp_path)
 
 
 def test_ucr_tsv_files_as_the_ucr_2018_archive_ships_them(tmp_path):
     """A *_TRAIN.tsv / *_TEST.tsv pair whose shorter series are padded with NaN (the UCR 2018
     archive's layout) trains with one command, stretched to the longest; ``audioconv predict``
     on the TEST file as it is gives predictions.csv (one row per series, <file>#<index>)."""
-    from audioconv.cli import main
     from audioconv.tasks import load_classifier
 
     rng = np.random.default_rng(1)
@@ -376,16 +375,7 @@ def test_ucr_tsv_files_as_the_ucr_2018_archive_ships_them(tmp_path):
                   "--model", "fcn", "--members", "1", "--batch_size", "4"])  # fmt: skip
     checkpoint = out / "checkpoints" / "best.ckpt"
     assert load_classifier(checkpoint).input_contract.unequal == "resample"
-    promised = pd.read_csv(out / "predictions.csv", dtype={"predicted": str})
-    test_file = tmp_path / "Chirps_TEST.tsv"
-    got = tmp_path / "predicted.csv"
-    argv = ["predict", "--checkpoint", str(checkpoint), str(test_file), "--output", str(got)]
-    assert main(argv) == 0
-    got = pd.read_csv(got, dtype={"label": str}).set_index("path")
-    got = got.loc[[f"{test_file}#{index}" for index in promised["index"]]]
-    assert list(got["label"]) == list(promised["predicted"])
-    expected = [row[f"p_{label}"] for label, (_, row) in zip(got["label"], promised.iterrows())]
-    np.testing.assert_allclose(got["probability"], expected, atol=1e-4)
+    assert_series_file_answers_as_promised(checkpoint, tmp_path / "Chirps_TEST.tsv", out, tmp_path)
 
 
 def test_ucr_without_validation_refuses_a_validation_monitor():
