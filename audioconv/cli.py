@@ -318,18 +318,15 @@ def read_inputs(path: Path, contract, *, channels: list[str] | None = None) -> l
             f"{path}: --channels selects columns of a table; a {path.suffix} file's dimensions "
             "are all used, in order"
         )
-    from audioconv.data.timeseries import read_ts, read_tsv
+    from audioconv.data.timeseries import read_series
 
-    if path.suffix.lower() == ".tsv":
-        series, _, _ = read_tsv(path)
-    else:
-        series, _, _ = read_ts(path, labels=False)
+    series, _, _ = read_series(path, labels=False)
     pairs = []
     for index, x in enumerate(series):
         if x.shape[0] != contract.channels:
             raise ConfigError(
                 f"{path}#{index}: a series of {x.shape[0]} dimension(s), but the model takes "
-                f"{contract.channels}: pass the .ts file of the problem it was trained on"
+                f"{contract.channels}: pass a file of the problem it was trained on"
             )
         pairs.append((f"{path}#{index}", x.astype("float32")))
     return pairs

@@ -30,7 +30,15 @@ from audioconv.constants import MISSING, UNEQUAL
 from audioconv.data.base import ArrayDataset
 from audioconv.errors import ConfigError, DatasetError
 
-__all__ = ["aeon_data_dir", "bundled_ucr", "load_ts", "load_ucr", "read_ts", "read_tsv"]
+__all__ = [
+    "aeon_data_dir",
+    "bundled_ucr",
+    "load_ts",
+    "load_ucr",
+    "read_series",
+    "read_ts",
+    "read_tsv",
+]
 
 
 def aeon_data_dir() -> Path:
@@ -177,9 +185,13 @@ def read_tsv(path: str | os.PathLike) -> tuple[list[np.ndarray], list[str], list
     return series, labels, names
 
 
-def _read_labelled(path: Path) -> tuple[list[np.ndarray], list[str], list[str]]:
-    """A labelled ``.ts`` or ``.tsv`` file: series, labels, class names."""
-    return read_tsv(path) if path.suffix.lower() == ".tsv" else read_ts(path)
+def read_series(
+    path: str | os.PathLike, *, labels: bool = True
+) -> tuple[list[np.ndarray], list[str] | None, list[str] | None]:
+    """A UCR 2018 ``.tsv`` file (:func:`read_tsv`, always labelled) or else a ``.ts`` file
+    (:func:`read_ts`), by suffix: series, labels, class names."""
+    path = Path(path)
+    return read_tsv(path) if path.suffix.lower() == ".tsv" else read_ts(path, labels=labels)
 
 
 def load_ts(
@@ -194,7 +206,7 @@ def load_ts(
     time)``. ``length`` fixes the common length (default: the longest series); ``class_names`` the
     class order (default: the file's ``@classLabel`` list)."""
     _check_options(unequal, nan)
-    x, y, names = _read_labelled(Path(path))
+    x, y, names = read_series(path)
     longest = max(s.shape[-1] for s in x)
     if length is not None and length < longest and unequal == "pad":
         raise ConfigError(f"length={length} is shorter than the longest series ({longest})")
@@ -228,7 +240,7 @@ def load_ucr(
             f"the UCR 2018 archive) and pass extract_path=<folder holding {name}/>, or load a "
             "file with load_ts(path)"
         )
-    (x_train, y_train, names), (x_test, y_test, _) = (_read_labelled(f) for f in files)
+    (x_train, y_train, names), (x_test, y_test, _) = (read_series(f) for f in files)
     length = max(s.shape[-1] for s in [*x_train, *x_test])
     return (
         _to_dataset(x_train, y_train, names, length, unequal, nan, str(files[0])),
