@@ -31,19 +31,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from audioconv.constants import AUDIO_EXTENSIONS
+from audioconv.constants import KIND_EXTENSIONS, input_kind_of
 
 __all__ = ["build_parser", "main"]
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
-SENSOR_EXTENSIONS = (".csv", ".tsv", ".parquet", ".pq", ".ts")  # .ts: UCR / UEA series
 #: the recipe positional of ``fit --config RUN/config.yaml``: the run config names the recipe
 FROM_CONFIG = "<from --config>"
-KIND_EXTENSIONS = {
-    "audio": AUDIO_EXTENSIONS,
-    "image": IMAGE_EXTENSIONS,
-    "sensor": SENSOR_EXTENSIONS,
-}
 
 
 # --------------------------------------------------------------------------------------------
@@ -228,15 +221,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
         Path(args.output).write_text(json.dumps(record, indent=2) + "\n")
         print(f"wrote {args.output}", file=sys.stderr)
     return 0
-
-
-def input_kind_of(path: Path) -> str | None:
-    """``"audio"`` / ``"image"`` / ``"sensor"`` from the file suffix (``.csv.gz`` is sensor)."""
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes[-1:] == [".gz"]:
-        suffixes.pop()
-    suffix = suffixes[-1] if suffixes else ""
-    return next((kind for kind, exts in KIND_EXTENSIONS.items() if suffix in exts), None)
 
 
 def gather_inputs(items: list[str], kind: str) -> list[Path]:
@@ -531,15 +515,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_stream(args: argparse.Namespace) -> int:
-    from audioconv.errors import ConfigError
     from audioconv.streaming import stream_main
 
-    if args.source != "-" and input_kind_of(Path(args.source)) == "sensor":
-        raise ConfigError(
-            f"{args.source}: a sensor log; `audioconv stream` replays audio files or raw PCM on "
-            f"stdin. Score the log window by window with `audioconv predict --checkpoint "
-            f"{args.checkpoint} {args.source} --per-window`"
-        )
     source = sys.stdin.buffer if args.source == "-" else args.source
     stream_main(
         source,

@@ -6,7 +6,13 @@ kind or an audio extension is one edit here.
 
 from __future__ import annotations
 
-__all__ = ["AUDIO_EXTENSIONS", "INPUT_KINDS", "MISSING", "TASKS", "UNEQUAL"]
+import os
+from pathlib import PurePath
+
+__all__ = [
+    "AUDIO_EXTENSIONS", "IMAGE_EXTENSIONS", "INPUT_KINDS", "KIND_EXTENSIONS", "MISSING",
+    "SENSOR_EXTENSIONS", "TASKS", "UNEQUAL", "input_kind_of",
+]  # fmt: skip
 
 #: what a model predicts: one sigmoid, a softmax, k sigmoids, or real values
 TASKS = ("binary", "multiclass", "multilabel", "regression")
@@ -24,3 +30,23 @@ MISSING = ("raise", "zero")
 
 #: file suffixes read as audio (lower case; soundfile decodes each)
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")
+
+#: file suffixes read as images
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+
+#: file suffixes read as sensor logs or series (``.csv.gz`` too; ``.ts``: UCR / UEA series)
+SENSOR_EXTENSIONS = (".csv", ".tsv", ".parquet", ".pq", ".ts")
+
+#: each input kind's file suffixes
+KIND_EXTENSIONS = {
+    "audio": AUDIO_EXTENSIONS, "image": IMAGE_EXTENSIONS, "sensor": SENSOR_EXTENSIONS,
+}  # fmt: skip
+
+
+def input_kind_of(path: str | os.PathLike) -> str | None:
+    """``"audio"`` / ``"image"`` / ``"sensor"`` from the file suffix (``.csv.gz`` is sensor)."""
+    suffixes = [s.lower() for s in PurePath(path).suffixes]
+    if suffixes[-1:] == [".gz"]:
+        suffixes.pop()
+    suffix = suffixes[-1] if suffixes else ""
+    return next((kind for kind, exts in KIND_EXTENSIONS.items() if suffix in exts), None)

@@ -229,6 +229,8 @@ class AudioRecipe(Recipe):
         gain_db: training gain drawn in ``[-gain_db, gain_db]`` dB (0: off).
         noise_snr_db: white noise at an SNR drawn from this range (``None``: off).
         time_mask, freq_mask: SpecAugment mask sizes (frames / bins; 0: off).
+        vtlp: vocal tract length perturbation in training: each clip's frequency axis is warped
+            by a factor drawn from ``[1 - vtlp, 1 + vtlp]`` (0: off; logmel / spectrogram).
         mixup: mixup's Beta(alpha, alpha) parameter for training batches of multiclass or
             multilabel data (0: off; :class:`audioconv.data.augment.Mixup`).
         val_size, test_size: fractions for splits the dataset does not define.
@@ -263,6 +265,7 @@ class AudioRecipe(Recipe):
     noise_snr_db: tuple[float, float] | None = (15.0, 40.0)
     time_mask: int = 10
     freq_mask: int = 8
+    vtlp: float = 0.0
     mixup: float = 0.0
     val_size: float = 0.1
     test_size: float = 0.1
@@ -383,6 +386,7 @@ class AudioRecipe(Recipe):
             n_mfcc=self.n_mfcc,
             time_mask=self.time_mask,
             freq_mask=self.freq_mask,
+            vtlp=self.vtlp,
         )
         return Experiment(
             datamodule=datamodule,

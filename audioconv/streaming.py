@@ -34,6 +34,7 @@ from typing import IO, Any
 
 import numpy as np
 
+from audioconv.constants import input_kind_of
 from audioconv.contract import InputContract, StreamResampler, decide, fit_length
 from audioconv.decode import read_audio
 from audioconv.deploy import Prediction, Predictor, load_predictor
@@ -387,6 +388,17 @@ def _conformed(
         yield resampler.push(np.zeros((contract.channels, 0), np.float32), final=True)
 
 
+def _refuse_sensor_log(source: str | os.PathLike, checkpoint: Any = "CHECKPOINT") -> None:
+    """Raise ``ConfigError`` with the command that does score ``source`` if it is a sensor log."""
+    if input_kind_of(source) == "sensor":
+        raise ConfigError(
+            f"{source}: a sensor log; streaming replays audio files or raw PCM. Score the log "
+            f"window by window with `audioconv predict --checkpoint {checkpoint} {source} "
+            "--per-window` (in Python: Predictor.predict(read_sensor_log(path).data.T, "
+            "per_window=True), read_sensor_log from audioconv.windows)"
+        )
+
+
 def simulate(
     source: str | os.PathLike | IO[bytes],
     model: Any,
@@ -415,6 +427,7 @@ def simulate(
     if pcm_format not in PCM_FORMATS:
         raise ConfigError(f"pcm_format={pcm_format!r} is not one of {sorted(PCM_FORMATS)}")
     if isinstance(source, (str, os.PathLike)) and str(source) != "-":
+        _refuse_sensor_log(source)
         if sample_rate is not None:
             raise ConfigError(
                 f"sample_rate={sample_rate} given with the file {source}: the file's own rate is "
@@ -476,6 +489,8 @@ def stream_main(
     stdin); ``out`` defaults to standard output. Returns the real-time factor.
     """
     out = sys.stdout if out is None else out
+    if not hasattr(source, "read") and str(source) != "-":
+        _refuse_sensor_log(source, checkpoint=model_path)
     model = load_predictor(model_path, threshold=threshold)
     run = simulate(
         source,

@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from audioconv.cli import input_kind_of, main
+from audioconv.cli import main
+from audioconv.constants import input_kind_of
 
 pytestmark = pytest.mark.xdist_group("cli")
 
@@ -140,6 +141,7 @@ def test_stream_of_a_sensor_log_points_to_predict_per_window(checkpoints, tmp_pa
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert f"{csv}: a sensor log" in err and "--per-window" in err
+    assert f"--checkpoint {checkpoints['sensor']} {csv}" in err  # the command to copy
     fix = ["predict", "--checkpoint", str(checkpoints["sensor"]), str(csv), "--per-window"]
     assert main(fix) == 0  # the command the message gives works
     name, label, probability = capsys.readouterr().out.split()[:3]

@@ -12,6 +12,8 @@ from torch import nn
 from audioconv.errors import ConfigError
 from audioconv.features import (
     MFCC,
+    VTLP,
+    AudioFrontend,
     Deltas,
     FixedLength,
     LogMel,
@@ -238,6 +240,9 @@ def test_onnx_model_on_log_mel_gives_same_probabilities(tmp_path):
         (lambda: Standardize(mode="global"), ["mode='global'"]),
         (lambda: FixedLength(0), ["window=0"]),
         (lambda: FixedLength(10, crop="middle"), ["crop='middle'"]),
+        (lambda: VTLP(torch.arange(4.0), nyquist=4.0, max_warp=0.6), ["max_warp=0.6"]),
+        (lambda: VTLP(torch.zeros(4), nyquist=4.0), ["n_mels", "n_fft"]),
+        (lambda: AudioFrontend(kind="mfcc", vtlp=0.1), ["vtlp", "logmel"]),
     ],
 )
 def test_bad_options_name_the_value(factory, words):
@@ -364,3 +369,46 @@ def test_unknown_front_end_names_a_close_match_every_name_and_how_to_add_one():
         r"standardize \(register your own with audioconv\.features\.register_frontend\)",
     ):
         create_frontend("logmell")
+
+
+# ---------------------------------------------------------------- VTLP
+
+
+def test_vtlp_moves_a_tone_by_the_warp_factor_and_keeps_nyquist():
+    """Row f reads the input at alpha * f below the knee: a 2 kHz tone lands at 2000 / alpha Hz."""
+    n_fft = 1024
+    freqs = torch.linspace(0, SR / 2, n_fft // 2 + 1)
+    t = torch.arange(SR) / SR
+    tone = torch.sin(2 * torch.pi * 2000 * t)[None, None]  # (1, 1, time)
+    spec = FF.power_to_db(Spectrogram(n_fft=n_fft)(tone))  # (1, 1, 513, frames)
+    vtlp = VTLP(freqs, nyquist=SR / 2, max_warp=0.2)
+    bin_hz = float(freqs[1])
+    for alpha in (0.85, 0.9, 1.1, 1.15):
+        warped = vtlp(spec, torch.tensor([alpha]))
+        assert warped.shape == spec.shape
+        peak = float(freqs[warped[0, 0].mean(-1).argmax()])
+        assert abs(peak - 2000 / alpha) <= bin_hz, (alpha, peak)
+        assert torch.allclose(warped[..., -1, :], spec[..., -1, :])  # Nyquist stays put
+        assert torch.allclose(warped[..., 0, :], spec[..., 0, :])  # and so does 0 Hz
+    assert torch.allclose(vtlp(spec, torch.ones(1)), spec, atol=1e-5)
+    drawn = vtlp(spec.expand(64, -1, -1, -1))  # factors drawn per example, within the range
+    peaks = freqs[drawn[:, 0].mean(-1).argmax(-1)]
+    assert (2000 / 1.2 - bin_hz <= peaks).all() and (peaks <= 2000 / 0.8 + bin_hz).all()
+    assert len(peaks.unique()) > 10
+
+
+def test_vtlp_warps_log_mel_in_training_only():
+    """Inference (eval mode, so test / predict / export) is the front end without VTLP."""
+    wave = torch.as_tensor(speech_like(0.5), dtype=torch.float32).expand(3, 1, -1)
+    options = {"sample_rate": SR, "n_fft": 512, "hop_length": 160, "n_mels": 40}
+    plain, warped = AudioFrontend(**options).eval(), AudioFrontend(**options, vtlp=0.1).eval()
+    assert warped.config["kwargs"]["vtlp"] == 0.1  # a checkpoint rebuilds it
+    assert torch.equal(warped(wave), plain(wave))
+    torch.manual_seed(0)
+    trained = warped.train()(wave)
+    assert trained.shape == plain(wave).shape
+    assert not torch.allclose(trained, plain(wave), atol=1e-3)
+    assert not torch.allclose(trained[0], trained[1], atol=1e-3)  # one factor per example
+    centers = warped.vtlp.centers
+    assert len(centers) == 40 and (centers.diff() > 0).all()
+    assert 0 < centers[0] < centers[-1] < SR / 2

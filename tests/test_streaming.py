@@ -234,6 +234,18 @@ def test_stream_rejects_bad_chunks_naming_them(onnx_path):
         stream.push(np.full(100, np.nan, np.float32))
 
 
+@pytest.mark.parametrize("name", ["log.csv", "log.csv.gz", "series.ts"])
+def test_simulate_refuses_a_sensor_log_and_names_the_command_that_scores_it(
+    onnx_path, tmp_path, name
+):
+    """A library caller gets the CLI's pointer, not the audio decoder's error."""
+    path = tmp_path / name
+    path.write_bytes(b"t,ax\n0,1\n")
+    with pytest.raises(ConfigError, match="a sensor log") as info:
+        simulate(path, OnnxClassifier(onnx_path))
+    assert str(path) in str(info.value) and "--per-window" in str(info.value)
+
+
 def test_flush_covers_trailing_partial_hop(model, signal):
     stream = StreamClassifier(Recorder(model), sample_rate=RATE, window_s=WINDOW_S, hop_s=HOP_S)
     n = WINDOW + 3 * HOP + 123

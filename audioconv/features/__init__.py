@@ -1,4 +1,5 @@
-"""Feature extraction: spectrograms, log-mel, MFCC (+ deltas), standardization, fixed length.
+"""Feature extraction: spectrograms, log-mel, MFCC (+ deltas), standardization, fixed length,
+training-time SpecAugment and VTLP.
 
 Modules (``audioconv.features.transforms``) map ``(..., time)`` to ``(..., freq, time)`` and can sit
 inside a model; the math lives in ``audioconv.features.functional``. Front ends saved with a model
@@ -17,6 +18,7 @@ from audioconv.features.registry import (
 )
 from audioconv.features.transforms import (
     MFCC,
+    VTLP,
     Deltas,
     FixedLength,
     LogMel,
@@ -38,6 +40,7 @@ __all__ = [
     "SpecAugment",
     "Spectrogram",
     "Standardize",
+    "VTLP",
     "create_frontend",
     "frontend_factory",
     "functional",

@@ -45,6 +45,7 @@ __all__ = [
     "SpecAugment",
     "Spectrogram",
     "Standardize",
+    "VTLP",
 ]
 
 _LIBROSA = {"pad_mode": "constant", "norm": "slaney", "mel_scale": "slaney", "center": True}
@@ -573,3 +574,65 @@ class SpecAugment(nn.Module):
         for mask in self.masks:
             x = mask(x)
         return x
+
+
+class VTLP(nn.Module):
+    """Vocal tract length perturbation (Jaitly & Hinton, 2013) on ``(batch, channels, freq,
+    time)`` features whose rows sit at ``centers`` Hz.
+
+    Each example draws a warp factor ``alpha`` from ``U[1 - max_warp, 1 + max_warp]``; row ``f``
+    then takes the input's value at ``w(f)`` (linear interpolation between rows), where ``w`` is
+    ``alpha * f`` up to ``b * min(alpha, 1) / alpha`` and a straight line from there to Nyquist,
+    which stays put (``b = boundary * nyquist``). A longer or shorter vocal tract moves the
+    formants by about such a factor: a speaker the training set never had.
+
+    Training augmentation: :class:`~audioconv.features.AudioFrontend` applies it in training mode
+    only, so inference, export and streaming never see it.
+    """
+
+    def __init__(
+        self, centers: torch.Tensor, *, nyquist: float, max_warp: float = 0.1,
+        boundary: float = 0.6,
+    ):  # fmt: skip
+        super().__init__()
+        if not 0 < max_warp < 0.5:
+            raise ConfigError(f"max_warp={max_warp!r} must be in (0, 0.5), e.g. 0.1")
+        if not 0 < boundary < 1:
+            raise ConfigError(f"boundary={boundary!r} must be a fraction of Nyquist in (0, 1)")
+        centers = torch.as_tensor(centers, dtype=torch.float32)
+        if centers.ndim != 1 or len(centers) < 2 or not bool((centers.diff() > 0).all()):
+            raise ConfigError(
+                "VTLP needs at least two frequency rows at increasing frequencies (an empty mel "
+                "filter repeats one): lower n_mels or raise n_fft"
+            )
+        self.max_warp, self.nyquist, self.boundary = float(max_warp), float(nyquist), boundary
+        self.register_buffer("centers", centers, persistent=False)
+
+    def warp(self, alpha: torch.Tensor) -> torch.Tensor:
+        """``(batch,)`` factors -> ``(batch, freq)``: the frequency (Hz) each row reads from."""
+        f, nyquist = self.centers[None, :], self.nyquist
+        alpha = alpha[:, None]
+        knee = self.boundary * nyquist * alpha.clamp(max=1.0)  # w(f) at the knee
+        below = f * alpha
+        above = nyquist - (nyquist - knee) / (nyquist - knee / alpha) * (nyquist - f)
+        return torch.where(f <= knee / alpha, below, above)
+
+    def forward(self, x: torch.Tensor, alpha: torch.Tensor | None = None) -> torch.Tensor:
+        """``(batch, channels, freq, time)`` -> same shape, each example warped by its ``alpha``
+        (``(batch,)``; drawn when ``None``)."""
+        if x.ndim != 4 or x.shape[2] != len(self.centers):
+            raise ConfigError(
+                f"VTLP takes (batch, channels, {len(self.centers)} freq rows, time), got shape "
+                f"{tuple(x.shape)}"
+            )
+        if alpha is None:
+            alpha = 1 + self.max_warp * (2 * torch.rand(x.shape[0], device=x.device) - 1)
+        source = self.warp(alpha).clamp(self.centers[0], self.centers[-1])  # (batch, freq)
+        high = torch.searchsorted(self.centers, source.contiguous()).clamp(1, len(self.centers) - 1)
+        low = high - 1
+        weight = (source - self.centers[low]) / (self.centers[high] - self.centers[low])
+        shape = (x.shape[0], 1, x.shape[2], 1)
+        low_rows = x.gather(2, low.view(shape).expand_as(x))
+        high_rows = x.gather(2, high.view(shape).expand_as(x))
+        weight = weight.view(shape).to(x.dtype)
+        return low_rows * (1 - weight) + high_rows * weight
