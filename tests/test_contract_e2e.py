@@ -82,6 +82,7 @@ def trained(tmp_path_factory):
     assert (
         main(["fit", "spoken_digits", "--data-dir", str(data), "--output-dir", str(run), *FIT]) == 0
     )
+    assert "vtlp: 0.1" in (run / "config.yaml").read_text()  # trained with the warp on
     truth = {
         str(data / p): str(label) for p, label, _, s in rows if s == "test"
     }  # absolute path -> label
