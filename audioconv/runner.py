@@ -281,6 +281,13 @@ class AudioRecipe(Recipe):
             raise ConfigError(f"clip_seconds={self.clip_seconds!r} must be a positive number")
         if not (self.mixup >= 0 and math.isfinite(self.mixup)):
             raise ConfigError(f"mixup={self.mixup!r} must be >= 0 (0: off)")
+        if not 0 <= self.vtlp < 0.5:
+            raise ConfigError(f"vtlp={self.vtlp!r} must be in [0, 0.5) (0: off), e.g. 0.1")
+        if self.vtlp and self.features == "mfcc":
+            raise ConfigError(
+                f"vtlp={self.vtlp} warps a frequency axis, which MFCCs no longer have: use "
+                "--features logmel or spectrogram, or --vtlp 0"
+            )
         if self.on_error not in ("raise", "skip"):
             raise ConfigError(f"on_error={self.on_error!r}: use 'raise' or 'skip'")
 

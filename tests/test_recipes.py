@@ -458,3 +458,34 @@ def test_mixup_option_mixes_training_batches(tone_digits, tiny_audio_options, tm
     assert not any(isinstance(m, Mixup) for m in default)  # off by default
     with pytest.raises(ConfigError, match="mixup"):
         parse_recipe(load_recipe("spoken_digits"), [*options, "--mixup", "-1"])
+
+
+def test_vtlp_option_is_checked_before_any_file_is_read(tmp_path):
+    from audioconv.errors import ConfigError
+
+    empty = tmp_path / "empty"  # no clips: a bad option must be refused before the data is read
+    empty.mkdir()
+    options = ["--data-dir", str(empty), "--output-dir", str(tmp_path / "run")]
+    recipe = load_recipe("speech_emotion")
+    for bad, words in (
+        (["--vtlp", "0.7"], "vtlp=0.7"),
+        (["--vtlp", "0.1", "--features", "mfcc"], "--features logmel"),
+    ):
+        with pytest.raises(ConfigError, match=words):
+            parse_recipe(recipe, [*options, *bad])
+    assert (
+        parse_recipe(recipe, options).vtlp == 0.0
+    )  # off by default (benchmarks/real_recordings.md)
+
+
+def test_vtlp_recipe_front_end(tone_digits, tiny_audio_options, tmp_path):
+    from audioconv.features import VTLP
+
+    options = [*tiny_audio_options, "--data-dir", str(tone_digits()), "--output-dir", str(tmp_path)]
+    frontend = (
+        parse_recipe(load_recipe("spoken_digits"), [*options, "--vtlp", "0.15"])
+        .experiment()
+        .frontend
+    )
+    assert isinstance(frontend.vtlp, VTLP) and frontend.vtlp.max_warp == 0.15
+    assert frontend.config["kwargs"]["vtlp"] == 0.15  # the checkpoint rebuilds it
