@@ -231,6 +231,9 @@ class AudioRecipe(Recipe):
         time_mask, freq_mask: SpecAugment mask sizes (frames / bins; 0: off).
         vtlp: vocal tract length perturbation in training: each clip's frequency axis is warped
             by a factor drawn from ``[1 - vtlp, 1 + vtlp]`` (0: off; logmel / spectrogram).
+        copypaste: the probability that a training clip gets a part of its window replaced by the
+            same span of another clip of its class (:class:`audioconv.data.augment.CopyPaste`;
+            single-label data; 0: off).
         mixup: mixup's Beta(alpha, alpha) parameter for training batches of multiclass or
             multilabel data (0: off; :class:`audioconv.data.augment.Mixup`).
         val_size, test_size: fractions for splits the dataset does not define.
@@ -266,6 +269,7 @@ class AudioRecipe(Recipe):
     time_mask: int = 10
     freq_mask: int = 8
     vtlp: float = 0.0
+    copypaste: float = 0.0
     mixup: float = 0.0
     val_size: float = 0.1
     test_size: float = 0.1
@@ -281,6 +285,8 @@ class AudioRecipe(Recipe):
             raise ConfigError(f"clip_seconds={self.clip_seconds!r} must be a positive number")
         if not (self.mixup >= 0 and math.isfinite(self.mixup)):
             raise ConfigError(f"mixup={self.mixup!r} must be >= 0 (0: off)")
+        if not 0 <= self.copypaste <= 1:
+            raise ConfigError(f"copypaste={self.copypaste!r} must be a probability (0: off)")
         if not 0 <= self.vtlp < 0.5:
             raise ConfigError(f"vtlp={self.vtlp!r} must be in [0, 0.5) (0: off), e.g. 0.1")
         if self.vtlp and self.features == "mfcc":
@@ -348,7 +354,14 @@ class AudioRecipe(Recipe):
     def augment(self, num_classes: int) -> list:
         """Waveform augmentation for training batches of ``num_classes`` classes (SpecAugment
         lives in the front end)."""
-        from audioconv.data.augment import AddNoise, Gain, Mixup, SpeedPerturb, TimeShift
+        from audioconv.data.augment import (
+            AddNoise,
+            CopyPaste,
+            Gain,
+            Mixup,
+            SpeedPerturb,
+            TimeShift,
+        )
 
         steps = []  # nn.Module steps
         if self.speed_factors:
@@ -359,6 +372,8 @@ class AudioRecipe(Recipe):
             steps.append(Gain(min_db=-self.gain_db, max_db=self.gain_db))
         if self.noise_snr_db is not None:
             steps.append(AddNoise(snr_db=tuple(self.noise_snr_db)))
+        if self.copypaste > 0:  # before mixup: it needs each clip's one label
+            steps.append(CopyPaste(p=self.copypaste))
         if self.mixup > 0:  # last: it mixes the augmented clips and their labels
             steps.append(Mixup(alpha=self.mixup, num_classes=num_classes))
         return steps
@@ -371,6 +386,11 @@ class AudioRecipe(Recipe):
         samples = round(self.clip_seconds * self.sample_rate)
         manifest, skipped = self.checked_manifest()
         dataset = AudioDataset(manifest, sample_rate=self.sample_rate, check_files=False)
+        if self.copypaste > 0 and dataset.task not in ("binary", "multiclass"):
+            raise ConfigError(
+                f"copypaste={self.copypaste} keeps each clip's one label: {dataset.task} data "
+                "needs copypaste=0"
+            )
         if self.mixup > 0 and dataset.task == "binary":
             raise ConfigError(f"mixup={self.mixup} mixes one-hot labels: binary data needs mixup=0")
         datamodule = AudioDataModule(

@@ -20,6 +20,7 @@ from audioconv.data import (
     AudioDataModule,
     AudioFolder,
     BackgroundNoise,
+    CopyPaste,
     Gain,
     ImageAugment,
     ImageDataModule,
@@ -261,3 +262,37 @@ def test_image_datamodule_splits_digits_and_augments_training_only():
     assert dm.num_classes == 10 and dm.in_channels == 1
     x, y = next(iter(dm.val_dataloader()))
     assert torch.equal(dm.on_after_batch_transfer((x, y), 0)[0], x)  # no trainer: untouched
+
+
+def test_copy_paste_pastes_a_span_of_a_same_class_clip_and_keeps_the_labels():
+    """Each clip is constant at its own index, so a pasted sample tells whose it is."""
+    torch.manual_seed(0)
+    batch, time = 64, 200
+    y = torch.arange(batch) % 8
+    y[-1] = 99  # a class alone in the batch: nothing to paste from
+    x = torch.arange(batch, dtype=torch.float32)[:, None, None].expand(batch, 2, time).clone()
+    out, labels = CopyPaste(p=0.5, part=(0.3, 0.7))(x, y)
+    assert torch.equal(labels, y) and out.shape == x.shape
+    assert torch.equal(out[:, 0], out[:, 1])  # one span for all channels of a clip
+    pasted = 0
+    for i in range(batch):
+        foreign = out[i, 0] != i
+        if not foreign.any():
+            continue
+        pasted += 1
+        sources = out[i, 0][foreign].unique().long()
+        assert (
+            len(sources) == 1 and y[sources[0]] == y[i] and sources[0] != i
+        )  # one clip, same class
+        n = int(foreign.sum())
+        assert 0.3 * time - 1 <= n <= 0.7 * time + 1
+        assert bool(foreign[:n].all()) or bool(foreign[-n:].all())  # at the start or the end
+    assert 15 < pasted < 50  # p = 0.5 of 63 clips that have a partner
+    assert torch.equal(out[-1], x[-1])
+    binary = torch.tensor([0.0, 1.0, 0.0, 1.0])  # binary labels are 0 / 1 floats
+    assert torch.equal(CopyPaste(p=1.0)(x[:4], binary)[1], binary)
+    with pytest.raises(ConfigError, match="single-label"):
+        CopyPaste()(x[:4], torch.eye(4))  # multi-hot or mixed labels
+    for bad in ({"p": 0.0}, {"p": 1.5}, {"part": (0.5, 0.2)}, {"part": (0.3, 1.0)}):
+        with pytest.raises(ConfigError):
+            CopyPaste(**bad)

@@ -460,6 +460,23 @@ def test_mixup_option_mixes_training_batches(tone_digits, tiny_audio_options, tm
         parse_recipe(load_recipe("spoken_digits"), [*options, "--mixup", "-1"])
 
 
+def test_copypaste_option_pastes_before_mixup_and_trains(tone_digits, tiny_audio_options, tmp_path):
+    from audioconv.data.augment import CopyPaste, Mixup
+    from audioconv.errors import ConfigError
+
+    data, out = tone_digits(), tmp_path / "run"
+    options = [*tiny_audio_options, "--data-dir", str(data), "--output-dir", str(out)]
+    recipe = parse_recipe(
+        load_recipe("spoken_digits"), [*options, "--copypaste", "0.5", "--mixup", "0.2"]
+    )
+    steps = recipe.experiment().datamodule.augment
+    assert [type(s) for s in steps[-2:]] == [CopyPaste, Mixup] and steps[-2].p == 0.5
+    run(recipe, progress=False, out=io.StringIO())
+    assert_run_folder(out)
+    with pytest.raises(ConfigError, match="copypaste"):
+        parse_recipe(load_recipe("spoken_digits"), [*options, "--copypaste", "2"])
+
+
 def test_vtlp_option_is_checked_before_any_file_is_read(tmp_path):
     from audioconv.errors import ConfigError
 

@@ -156,7 +156,7 @@ def test_non_plain_config_values_are_refused(run, tmp_path):
 def test_checkpoint_stores_name_and_kwargs(run):
     hparams = torch.load(run["best"], weights_only=True)["hyper_parameters"]
     assert hparams["frontend_config"] == {"name": "audio", "kwargs": {
-        **FRONTEND, "n_mfcc": 40, "time_mask": 0, "freq_mask": 0}}  # fmt: skip
+        **FRONTEND, "n_mfcc": 40, "time_mask": 0, "freq_mask": 0, "vtlp": 0.0}}  # fmt: skip
     assert hparams["backbone_config"]["name"] == "conv_stack"
     assert "frontend_spec" not in hparams and "backbone_spec" not in hparams  # the old names
 
@@ -173,6 +173,7 @@ def test_old_format_checkpoint_still_loads(run, tmp_path, capsys, class_path):
 
         def edit(hparams):
             config = hparams.pop("frontend_config")
+            del config["kwargs"]["vtlp"]  # written before the option existed
             hparams["frontend_spec"] = {"class_path": class_path, "init_args": config["kwargs"]}
             hparams["backbone_spec"] = hparams.pop("backbone_config")
 

@@ -31,7 +31,7 @@ _EXPORTS = {
     "splits": ("assign_splits", "folds_to_splits", "resolve_splits"),
     "sampling": ("balanced_sampler", "class_weights"),
     "augment": (
-        "AddNoise", "BackgroundNoise", "Gain", "ImageAugment", "Mixup", "PitchShift",
+        "AddNoise", "BackgroundNoise", "CopyPaste", "Gain", "ImageAugment", "Mixup", "PitchShift",
         "SpecAugment", "SpeedPerturb", "TimeShift", "apply_augment",
     ),
     "cache": ("CachedFeatures", "cached_features"),

@@ -2,9 +2,9 @@
 
 Audio modules take waveforms ``(batch, channels, time)`` (``SpecAugment`` takes spectrograms
 ``(batch, channels, freq, time)``) and draw their random parameters per example from torch's global
-RNG (seeded by ``lightning.seed_everything``). ``Mixup`` also mixes the labels, so it is called as
-``x, y = mixup(x, y)``; :func:`apply_augment` runs any list of these on a batch and is what the
-DataModules call in ``on_after_batch_transfer`` for the training split only.
+RNG (seeded by ``lightning.seed_everything``). ``Mixup`` and ``CopyPaste`` also see the labels,
+so they are called as ``x, y = mixup(x, y)``; :func:`apply_augment` runs any list of these on a
+batch and is what the DataModules call in ``on_after_batch_transfer`` for the training split only.
 
 ``ImageAugment`` wraps ``torchvision.transforms.v2`` (flip, rotation, shift, zoom, shear, invert)
 and applies it to each image of a ``(batch, channels, height, width)`` batch.
@@ -39,6 +39,7 @@ from audioconv.features.transforms import SpecAugment  # re-exported: it lives i
 __all__ = [
     "AddNoise",
     "BackgroundNoise",
+    "CopyPaste",
     "Gain",
     "ImageAugment",
     "Mixup",
@@ -298,6 +299,43 @@ class Mixup(nn.Module):
         lam = float(torch.distributions.Beta(self.alpha, self.alpha).sample())
         perm = torch.randperm(len(x), device=x.device)
         return lam * x + (1 - lam) * x[perm], lam * y + (1 - lam) * y[perm]
+
+
+class CopyPaste(nn.Module):
+    """CopyPaste, same-class scheme (Pappagari et al., 2021): each clip, with probability ``p``,
+    has a part of its window (``part`` fraction of it, drawn per clip, at the start or the end)
+    replaced by the same span of another clip of the batch with the same label; the label stays.
+    In a dataset split by speaker the window then holds two speakers saying one class.
+
+    ``x`` ``(batch, channels, time)``, ``y`` ``(batch,)`` single labels (class indices, or 0 / 1
+    for binary tasks); a clip whose class is alone in the batch is left as it is.
+    """
+
+    mixes_labels = True
+
+    def __init__(self, *, p: float = 0.5, part: tuple[float, float] = (0.3, 0.7)):
+        super().__init__()
+        if not 0 < p <= 1:
+            raise ConfigError(f"p={p!r} must be a probability in (0, 1]")
+        if not 0 < part[0] <= part[1] < 1:
+            raise ConfigError(f"part={part!r} must be fractions 0 < low <= high < 1")
+        self.p, self.part = float(p), (float(part[0]), float(part[1]))
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        if y.ndim != 1:
+            raise ConfigError(
+                f"CopyPaste keeps each clip's one label; got labels of shape {tuple(y.shape)} "
+                "(multilabel or mixed): use it on single-label data, before Mixup"
+            )
+        batch, time = len(x), x.shape[-1]
+        same = (y[:, None] == y[None, :]) & ~torch.eye(batch, dtype=torch.bool, device=x.device)
+        partner = torch.rand(batch, batch, device=x.device).masked_fill(~same, -1.0).argmax(1)
+        pasted = (torch.rand(batch, device=x.device) < self.p) & same.any(1)
+        length = (_uniform(batch, *self.part, x.device) * time).long()[:, None]
+        at_start = (torch.rand(batch, device=x.device) < 0.5)[:, None]
+        index = torch.arange(time, device=x.device)[None, :]
+        span = torch.where(at_start, index < length, index >= time - length) & pasted[:, None]
+        return torch.where(span[:, None, :], x[partner], x), y
 
 
 # -- images ---------------------------------------------------------------------------------------
