@@ -97,6 +97,12 @@ def split_rows(run_dir: Path, split: str):
             "they trained on (the audio recipes)"
         )
     table_rows = pd.read_csv(table, dtype={"label": str, "split": str})
+    if "path" not in table_rows:
+        raise ConfigError(
+            f"{table}: its samples are not files (series, sensor windows or bundled images), so "
+            "compare cannot predict them again; it compares such runs on --split test, from "
+            "the predictions.csv each run wrote"
+        )
     if "label" not in table_rows:
         raise ConfigError(f"{table}: no 'label' column; compare scores single-label runs")
     rows = table_rows[table_rows["split"] == split].sort_values("path")
@@ -141,6 +147,50 @@ def split_probabilities(run_dir: Path, rows, *, progress: bool = True):
     return labels, probabilities, predictor
 
 
+def has_sample_files(run_dir: Path) -> bool:
+    """Whether the run's ``splits.csv`` names each sample's file (``path``)."""
+    import pandas as pd
+
+    table = run_dir / "splits.csv"
+    return table.is_file() and "path" in pd.read_csv(table, nrows=0).columns
+
+
+def reported_test_probabilities(run_dir: Path):
+    """``(ids, labels, probabilities, model)`` of a run's test split as its own
+    ``predictions.csv`` and ``report.json`` give them, for runs whose samples are not files:
+    ``ids`` the identifying columns, ``model`` the ``class_names`` / ``task`` / ``threshold``
+    (binary ``probabilities``: ``(n,)`` P(positive))."""
+    import json
+    from types import SimpleNamespace
+
+    import numpy as np
+    import pandas as pd
+
+    from audioconv.errors import ConfigError
+
+    files = [run_dir / "predictions.csv", run_dir / "report.json"]
+    missing = [str(f) for f in files if not f.is_file()]
+    if missing:
+        raise ConfigError(f"{run_dir}: no {' or '.join(missing)}; the run did not finish testing")
+    report = json.loads(files[1].read_text())
+    task, names = report.get("task"), list(report.get("class_names") or [])
+    if task not in ("binary", "multiclass") or "heads" in report:
+        raise ConfigError(
+            f"{files[1]}: a {task} run; compare scores single-label (binary / multiclass) runs"
+        )
+    frame = pd.read_csv(files[0], dtype={"true": str})
+    columns = [f"p_{name}" for name in names]
+    if "true" not in frame or any(c not in frame for c in columns):
+        raise ConfigError(f"{files[0]}: needs the columns true and {', '.join(columns)}")
+    ids = frame.drop(columns=["true", "predicted", *columns], errors="ignore")
+    labels = np.array([names.index(label) for label in frame["true"]])
+    probabilities = frame[columns].to_numpy(dtype=float)
+    if task == "binary":
+        probabilities = probabilities[:, 1]
+    model = SimpleNamespace(class_names=names, task=task, threshold=report.get("threshold", 0.5))
+    return ids, labels, probabilities, model
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     import json
 
@@ -155,20 +205,31 @@ def cmd_compare(args: argparse.Namespace) -> int:
             f"compare takes pairs of run folders (RUN_A RUN_B [RUN_A RUN_B ...]), got {len(runs)}"
         )
     pairs = list(zip(runs[0::2], runs[1::2]))
-    splits = []
+    sources = []
     for run_a, run_b in pairs:  # every pair's clips checked before any clip is predicted
+        if args.split == "test" and not all(map(has_sample_files, (run_a, run_b))):
+            a, b = (reported_test_probabilities(run) for run in (run_a, run_b))
+            if not (a[0].equals(b[0]) and np.array_equal(a[1], b[1])):
+                raise ConfigError(
+                    f"{run_a} and {run_b} hold different samples in their test split "
+                    "(different data, or a run limited to a few test batches)"
+                )
+            sources.append((a[1:], b[1:]))  # (labels, probabilities, model) of A and of B
+            continue
         rows, rows_b = split_rows(run_a, args.split), split_rows(run_b, args.split)
         if not rows.equals(rows_b):
             raise ConfigError(
                 f"{run_a} and {run_b} hold different clips in split {args.split!r} (different "
                 f"seeds or data): train B with --split-file {run_a / 'splits.csv'} to compare them"
             )
-        splits.append(rows)
+        sources.append(rows)
     scored, reference = [], None
-    for (run_a, run_b), rows in zip(pairs, splits):
+    for (run_a, run_b), source in zip(pairs, sources):
         (y, proba_a, model_a), (_, proba_b, model_b) = (
-            split_probabilities(run, rows, progress=not args.quiet) for run in (run_a, run_b)
-        )
+            source if isinstance(source, tuple)
+            else (split_probabilities(run, source, progress=not args.quiet)
+                  for run in (run_a, run_b))
+        )  # fmt: skip
         for run, model in ((run_a, model_a), (run_b, model_b)):
             reference = reference or (run, model)
             if (model.class_names, model.task) != (reference[1].class_names, reference[1].task):
@@ -615,7 +676,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="is run B better than run A? accuracy and log loss on the same clips (bootstrap)",
         description="Score the best.ckpt of two runs on the same clips of one split (from their "
         "splits.csv) and print accuracy and log loss with a paired bootstrap interval on each "
-        "difference. Several pairs (RUN_A1 RUN_B1 RUN_A2 RUN_B2 ...: e.g. seeds 0, 1, 2 of "
+        "difference. Runs whose samples are not files (UCR series, sensor windows, bundled "
+        "images) are compared on --split test, from the predictions.csv each run wrote. "
+        "Several pairs (RUN_A1 RUN_B1 RUN_A2 RUN_B2 ...: e.g. seeds 0, 1, 2 of "
         "two configurations) pool their clips into one comparison. Choose on --split val; "
         "report test once.",
     )

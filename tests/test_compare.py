@@ -175,3 +175,66 @@ def test_a_folder_that_is_not_a_run_is_named(two_runs, tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["compare", str(two_runs["a"]), str(two_runs["b"]), "--split", "dev", "--quiet"])
     assert "no clip in split 'dev' (it has: test, train, val)" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def two_series_runs(tmp_path_factory):
+    """Two UCR GunPoint runs (series: no files to predict again), 1 and 3 epochs."""
+    root = tmp_path_factory.mktemp("compare_series")
+    runs = {}
+    for name, epochs in (("a", 1), ("b", 3)):
+        runs[name] = root / name
+        argv = ["fit", "ucr", "--dataset", "GunPoint", "--model", "fcn", "--members", "1",
+                "--max-epochs", str(epochs), "--output-dir", str(runs[name])]  # fmt: skip
+        assert main(argv) == 0
+    return runs
+
+
+def test_series_runs_compare_on_test_from_their_own_predictions(two_series_runs, tmp_path, capsys):
+    a, b = two_series_runs["a"], two_series_runs["b"]
+    out = tmp_path / "comparison.json"
+    assert main(["compare", str(a), str(b), "--split", "test", "--output", str(out)]) == 0
+    assert "split 'test': 150 clips" in capsys.readouterr().out
+    rows = {r["metric"]: r for r in json.loads(out.read_text())["metrics"]}
+    for side, run in (("a", a), ("b", b)):
+        report = json.loads((run / "report.json").read_text())
+        assert rows["accuracy"][side] == pytest.approx(report["metrics"]["accuracy_score"])
+        assert rows["log_loss"][side] == pytest.approx(report["metrics"]["log_loss"], abs=1e-4)
+    with pytest.raises(SystemExit):  # validation: no files to predict again, and UCR has none
+        main(["compare", str(a), str(b), "--quiet"])
+    assert "compares such runs on --split test" in capsys.readouterr().err
+    other = tmp_path / "other"
+    shutil.copytree(b, other)
+    predictions = pd.read_csv(other / "predictions.csv")
+    predictions.drop(index=0).to_csv(other / "predictions.csv", index=False)
+    with pytest.raises(SystemExit):
+        main(["compare", str(a), str(other), "--split", "test"])
+    assert "hold different samples in their test split" in capsys.readouterr().err
+
+
+def test_binary_runs_without_files_use_each_runs_threshold(tmp_path, capsys):
+    """Run folders as a binary sensor recipe writes them (predictions.csv: ids, true,
+    predicted, p_<class>; report.json: task, classes, tuned threshold)."""
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 60)
+    proba = {"a": np.clip(y * 0.6 + rng.uniform(0, 0.4, 60), 0, 1), "b": rng.uniform(0, 1, 60)}
+    thresholds = {"a": 0.3, "b": 0.7}
+    for side in ("a", "b"):
+        run = tmp_path / side
+        run.mkdir()
+        frame = pd.DataFrame({"recording": [f"r{i // 10}" for i in range(60)], "start": range(60),
+                              "true": np.where(y == 1, "on", "off"), "predicted": "off",
+                              "p_off": 1 - proba[side], "p_on": proba[side]})  # fmt: skip
+        frame.to_csv(run / "predictions.csv", index=False)
+        report = {"task": "binary", "class_names": ["off", "on"], "threshold": thresholds[side]}
+        (run / "report.json").write_text(json.dumps(report))
+    out = tmp_path / "c.json"
+    argv = ["compare", str(tmp_path / "a"), str(tmp_path / "b"), "--split", "test"]
+    assert main([*argv, "--output", str(out)]) == 0
+    got = {r["metric"]: r for r in json.loads(out.read_text())["metrics"]}
+    expected = paired_comparison(y, proba["a"], proba["b"], task="binary", thresholds=(0.3, 0.7))
+    for row in expected:
+        assert got[row.metric]["a"] == pytest.approx(row.a)
+        assert got[row.metric]["b"] == pytest.approx(row.b)
+        assert got[row.metric]["ci_low"] == pytest.approx(row.ci_low)
+    assert got["accuracy"]["a"] == pytest.approx(np.mean((proba["a"] >= 0.3) == y))
