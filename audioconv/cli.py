@@ -182,6 +182,9 @@ def reported_test_probabilities(run_dir: Path):
     columns = [f"p_{name}" for name in names]
     if "true" not in frame or any(c not in frame for c in columns):
         raise ConfigError(f"{files[0]}: needs the columns true and {', '.join(columns)}")
+    unknown = sorted(set(frame["true"]) - set(names))
+    if unknown:
+        raise ConfigError(f"{files[0]}: labels {unknown} are not classes of {files[1]}")
     ids = frame.drop(columns=["true", "predicted", *columns], errors="ignore")
     labels = np.array([names.index(label) for label in frame["true"]])
     probabilities = frame[columns].to_numpy(dtype=float)

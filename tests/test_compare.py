@@ -238,3 +238,9 @@ def test_binary_runs_without_files_use_each_runs_threshold(tmp_path, capsys):
         assert got[row.metric]["b"] == pytest.approx(row.b)
         assert got[row.metric]["ci_low"] == pytest.approx(row.ci_low)
     assert got["accuracy"]["a"] == pytest.approx(np.mean((proba["a"] >= 0.3) == y))
+    frame = pd.read_csv(tmp_path / "b" / "predictions.csv")
+    frame.loc[0, "true"] = "maybe"  # a label the report does not know
+    frame.to_csv(tmp_path / "b" / "predictions.csv", index=False)
+    with pytest.raises(SystemExit):
+        main(argv)
+    assert "labels ['maybe'] are not classes of" in capsys.readouterr().err
