@@ -15,9 +15,9 @@ convenience. The graph takes windows ``(batch, channels, window)``; the contract
 runtime, not inside the graph.
 
 Resampling uses ``scipy.signal.resample_poly`` (:func:`audioconv.contract.resample`) on every
-prediction path, while training resamples with ``torchaudio.functional.resample``; the two differ
-by < 1e-2 max abs on tones below 3 kHz (``tests/test_deploy.py``). Feed audio at the model's rate
-to avoid the difference entirely.
+prediction path, and training decodes with the same function (:func:`audioconv.io.load_audio`), so
+a file at another rate reaches the network as the same samples in training, ``audioconv test``,
+``predict``, export and streaming (``tests/test_contract_e2e.py``).
 
 This module imports numpy, scipy, soundfile and onnxruntime only — never torch (the TorchScript
 and checkpoint runtimes of :func:`load_predictor` import it when asked for).

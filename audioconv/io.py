@@ -1,4 +1,5 @@
-"""Reading and writing audio through soundfile (wav, flac, ogg, ...), resampling with torchaudio.
+"""Reading and writing audio through soundfile (wav, flac, ogg, ...), resampling with the input
+contract's ``resample`` (scipy's polyphase filter), the one every runtime uses.
 
 Waveforms are ``float32`` tensors shaped ``(channels, time)``. Every bad input raises an
 ``audioconv.errors.AudioError`` subclass whose message names the file and the problem; nothing is
@@ -25,9 +26,9 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 import torch
-import torchaudio.functional as AF
 
 from audioconv._atomic import atomic_path
+from audioconv.contract import resample
 from audioconv.decode import open_audio as _open
 from audioconv.decode import read_audio
 from audioconv.errors import (
@@ -82,8 +83,9 @@ def load_audio(
 
     ``offset`` and ``duration`` (seconds, at the file's own rate) select a segment; a segment that
     reaches past the end of the file is an error rather than a shorter result. ``mono=True``
-    averages the channels into one, giving ``(1, time)``. ``sample_rate`` resamples with
-    ``torchaudio.functional.resample`` when it differs from the file's rate.
+    averages the channels into one, giving ``(1, time)``. ``sample_rate`` resamples with the
+    input contract's :func:`audioconv.contract.resample` when it differs from the file's rate:
+    training decodes a file exactly as ``predict``, export and streaming do.
     """
     path = Path(path)
     if sample_rate is not None and (isinstance(sample_rate, bool) or sample_rate <= 0):
@@ -109,7 +111,7 @@ def load_audio(
     if mono:
         wave = wave.mean(dim=0, keepdim=True)  # (channels, time) -> (1, time)
     if sample_rate is not None and sample_rate != rate:
-        wave = AF.resample(wave, rate, sample_rate)
+        wave = torch.from_numpy(resample(wave.numpy(), rate, sample_rate))
         rate = sample_rate
     return wave, rate
 

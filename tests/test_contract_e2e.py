@@ -136,7 +136,7 @@ def paths(trained, tmp_path_factory):
         labels[name] = dict(streamed)
     fit_report = json.loads((run / "report.json").read_text())
     test_report = json.loads((out / "test" / "report.json").read_text())
-    return labels, truth, fit_report, test_report
+    return labels, truth, fit_report, test_report, out
 
 
 def test_held_out_clips_cover_every_case(trained):
@@ -149,7 +149,7 @@ def test_held_out_clips_cover_every_case(trained):
 
 
 def test_reports_score_whole_clips(paths, trained):
-    _, _, fit_report, test_report = paths
+    _, _, fit_report, test_report, _ = paths
     truth = trained[2]
     for report in (fit_report, test_report):
         assert report["level"] == "clip" and report["n_samples"] == len(truth)
@@ -160,7 +160,7 @@ def test_reports_score_whole_clips(paths, trained):
 
 
 def test_every_path_agrees_with_the_run(paths):
-    labels, truth, fit_report, _ = paths
+    labels, truth, fit_report, _, _ = paths
     promised = fit_report["metrics"]["accuracy_score"]
     assert promised >= 0.8, f"the tiny model did not learn the tones ({promised})"
     reference = labels["audioconv test"]
@@ -168,6 +168,26 @@ def test_every_path_agrees_with_the_run(paths):
     for name, got in labels.items():
         assert agreement(got, reference) >= 0.995, name
         assert abs(accuracy(got, truth) - promised) <= 0.005, name
+
+
+def test_predict_gives_the_reports_probabilities_at_every_rate(paths, trained):
+    """Not just the labels: each clip's probability from ``audioconv predict`` (checkpoint and
+    ONNX) is the one ``audioconv test`` wrote, for clips at the model's rate and at 16 and
+    11.025 kHz. Training and every runtime resample with one function
+    (``contract.resample``), so nothing separates them but float rounding."""
+    *_, out = paths
+    tested = pd.read_csv(out / "test" / "predictions.csv", dtype={"predicted": str})
+    tested = tested.set_index("path")
+    rates = {str(p): sf.info(p).samplerate for p in trained[2]}
+    assert set(rates.values()) == {RATE, 16000, 11025}
+    for name in ("ckpt.csv", "onnx.csv"):
+        frame = pd.read_csv(out / name, dtype={"label": str})
+        assert len(frame) == len(tested)
+        for path, label, probability in zip(frame["path"], frame["label"], frame["probability"]):
+            row = tested.loc[path]
+            assert label == row["predicted"], (name, path, rates[path])
+            # both files round to 6 decimals
+            assert probability == pytest.approx(row["probability"], abs=2e-6), (name, rates[path])
 
 
 def test_stream_of_a_checkpoint_from_the_command_line(trained, capsys):

@@ -44,7 +44,7 @@ from audioconv.errors import CacheError, ConfigError
 
 __all__ = ["CachedFeatures", "cache_key", "cached_features"]
 
-_FORMAT_VERSION = 2
+_FORMAT_VERSION = 3  # 3: clips are resampled with contract.resample, as at inference
 
 
 def _registered_config(module: nn.Module) -> dict | None:
