@@ -11,8 +11,12 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = (
+    "baseline",
     "cli",
+    "constants",
+    "contract",
     "data",
+    "decode",
     "deploy",
     "errors",
     "evaluation",
@@ -21,6 +25,7 @@ _SUBMODULES = (
     "io",
     "models",
     "plots",
+    "runner",
     "streaming",
     "tasks",
     "training",

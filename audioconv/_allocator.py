@@ -14,13 +14,13 @@ on 2 cores (plain loop, batch 32), idle 1090-1140 vs 1156-1187 samples/s for the
 533-564 busy).
 
 Both are read when the process starts, so ``ensure_tuned_malloc()`` re-executes the current
-command once with them set. Only true command-line entry points call it (the ``audioconv``
-console script, ``python -m audioconv.cli``, ``python recipes/<name>.py``; see
+command once with them set. Only the training command lines call it (``audioconv fit`` from
+the console script or ``python -m audioconv.cli``, and ``python recipes/<name>.py``; see
 :func:`is_command_line_entry`): a library call such as ``runner.main(...)`` from a notebook or
 another program never replaces its process. ``benchmarks/bench_training.py`` measures the
 effect side by side.
-Set ``AUDIOCONV_MALLOC=off`` to opt out (the CLI and the recipes print one line saying which
-settings are active); values already in the environment win.
+Set ``AUDIOCONV_MALLOC=off`` to opt out (``audioconv fit`` and the recipes print one line saying
+which settings are active); values already in the environment win.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The ``audioconv`` command line: ``fit | test | compare | predict | summary | features | export |
-stream``.
+"""The ``audioconv`` command line: ``models | recipes | fit | test | compare | predict | summary |
+features | export | stream``.
 
 Only argparse is imported up front, so ``audioconv --help`` answers at once; each command imports
 torch / Lightning when it runs.

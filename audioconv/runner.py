@@ -5,7 +5,7 @@ defaults) and whose :meth:`Recipe.experiment` says what is particular to its dat
 DataModule, the kind and shape of one input, and the feature front end. :func:`run` then builds the
 backbone (``audioconv.models.create``), wraps it in a :class:`~audioconv.tasks.Classifier` that
 records what prediction and export need (``sample_rate``, ``input_shape``, ``input_kind``,
-``class_names``, backbone and front-end specs), trains it with :func:`audioconv.training.fit` and
+``class_names``, backbone and front-end configs), trains it with :func:`audioconv.training.fit` and
 prints the test report. :func:`main` is the command line of every recipe::
 
     python recipes/<name>.py --data-dir DIR --output-dir DIR [--config FILE.yaml]
@@ -814,7 +814,11 @@ def recipe_options_from_run(run: str | os.PathLike) -> tuple[str, dict[str, Any]
     path = Path(run)
     path = path / "config.yaml" if path.is_dir() else path
     if not path.is_file():
-        raise ConfigError(f"{path}: missing; pass the recipe options (--recipe NAME ...)")
+        raise ConfigError(
+            f"{path}: missing, so this is not a run folder written by a recipe: pass the run "
+            "folder (`audioconv test --run-dir RUN`, `audioconv fit --config RUN/config.yaml`), "
+            "or name the recipe (`audioconv fit RECIPE ...`)"
+        )
     config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     recipe = config.get("recipe") if isinstance(config, dict) else None
     if not isinstance(recipe, dict) or "name" not in recipe:

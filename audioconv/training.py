@@ -6,7 +6,8 @@ Run folder written by :func:`fit`::
     <output_dir>/config.yaml            resolved configuration (model, data, fit settings)
     <output_dir>/checkpoints/best.ckpt  best by ``monitor``; tested at the end
     <output_dir>/checkpoints/last.ckpt  end of the latest epoch; ``resume=True`` continues from it
-    <output_dir>/metrics.csv            Lightning CSV log (appended to on resume)
+    <output_dir>/metrics.csv            per-epoch metrics (RunLogger: rewritten atomically; resumes
+                                        continue it)
     <output_dir>/splits.csv             every sample and its split
     <output_dir>/predictions.csv        the test split: true, predicted, each class probability
     <output_dir>/report.json, report.md, *.png   the evaluation of the best checkpoint on test

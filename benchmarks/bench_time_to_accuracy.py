@@ -32,6 +32,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "benchmarks" / "_work" / "time_to_accuracy"
+#: the environment variables naming the real-data folders (shown by name in the commands)
+DATA_VARIABLES = ("AUDIOCONV_FSDD", "AUDIOCONV_RAVDESS")
 
 
 def _rows() -> list[tuple[str, str, list[str]]]:
@@ -107,8 +109,16 @@ def measure(name: str, argv: list[str]) -> dict:
         "accuracy": report["metrics"]["accuracy_score"],
         "baseline": baseline.get("metrics", {}).get("accuracy_score"),
         "versus": paired.get("accuracy"),
-        "command": "python " + " ".join(argv),
+        "command": shown_command(argv, name),
     }
+
+
+def shown_command(argv: list[str], name: str) -> str:
+    """The command a reader can run: the data folders as the environment variables that name them
+    and a run folder of its own (``--output-dir runs/<name>``; the recipes require one)."""
+    folders = {os.environ[v]: f"${v}" for v in DATA_VARIABLES if os.environ.get(v)}
+    words = [folders.get(word, word) for word in argv]
+    return " ".join(["python", *words, "--output-dir", f"runs/{name}"])
 
 
 def versus(row: dict | None) -> str:

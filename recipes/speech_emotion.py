@@ -4,7 +4,9 @@ CREMA-D (6), Berlin EmoDB (7) or TESS (7).
 Data (``--dataset``), each as it ships:
 
 - ``ravdess``: ``Actor_01/ ... Actor_24/`` with ``03-01-05-01-02-01-12.wav`` names
-  (https://zenodo.org/record/1188976); group = actor.
+  (https://zenodo.org/record/1188976); group = actor. Speech clips only: song clips (the song
+  zip unpacks into the same ``Actor_XX`` folders) are set aside with a warning
+  (``--dataset_kwargs '{"vocal_channel": "all"}'`` keeps them).
 - ``cremad``: ``AudioWAV/1001_DFA_ANG_XX.wav``
   (https://github.com/CheyneyComputerScience/CREMA-D); group = actor.
 - ``emodb``: ``wav/03a01Fa.wav`` (http://emodb.bilderbar.info): speaker = characters 1-2,
@@ -72,7 +74,10 @@ class SpeechEmotion(AudioFolder):
         from audioconv.data.layouts import read_layout
 
         root = self.require_data_dir(f"{self.dataset} folder")
-        options = {"test_speaker": self.test_speaker} if self.dataset == "tess" else {}
+        options = {
+            "tess": {"test_speaker": self.test_speaker},
+            "ravdess": {"vocal_channel": "speech"},  # the song zip unpacks into the same Actor_XX
+        }.get(self.dataset, {})
         return read_layout(self.dataset, root, **{**options, **(self.dataset_kwargs or {})})
 
 

@@ -65,3 +65,17 @@ def test_each_seed_is_a_run_of_its_own(tmp_path, monkeypatch):
     assert bench.versus(None) == "n/a"
     minutes = [bench._minutes(t) for t in (59.6, 61.0, 125.4)]
     assert minutes == ["1 min 0 s", "1 min 1 s", "2 min 5 s"]
+
+
+def test_commands_are_shown_runnable_with_the_data_folders_by_name(tmp_path, monkeypatch):
+    monkeypatch.setenv("AUDIOCONV_FSDD", str(tmp_path))
+    monkeypatch.delenv("AUDIOCONV_RAVDESS", raising=False)
+    monkeypatch.delenv("AUDIOCONV_TTA_ONLY", raising=False)
+    rows = {name: argv for name, _, argv in bench._rows()}
+    assert bench.shown_command([*rows["fsdd_official"], "--seed", "1"], "fsdd_official_seed1") == (
+        "python recipes/spoken_digits.py --data-dir $AUDIOCONV_FSDD --split official --seed 1 "
+        "--output-dir runs/fsdd_official_seed1"
+    )
+    assert bench.shown_command(rows["ucr_gunpoint"], "ucr_gunpoint") == (
+        "python recipes/ucr.py --dataset GunPoint --output-dir runs/ucr_gunpoint"
+    )

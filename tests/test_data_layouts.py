@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,7 @@ import soundfile as sf
 import torch
 
 from audioconv.data import AudioDataset, AudioFolder, AudioManifest, layouts
-from audioconv.errors import DatasetError
+from audioconv.errors import ConfigError, DatasetError
 
 RATE = 8000
 
@@ -170,6 +171,33 @@ def test_ravdess_layout(tmp_path):
     write_clip(tmp_path / "Actor_01" / "stray.wav")
     with pytest.raises(DatasetError, match="stray.wav"):
         layouts.ravdess(tmp_path)
+
+
+def test_ravdess_layout_keeps_one_vocal_channel_and_counts_the_other(tmp_path):
+    """The speech and song zips unpack into the same Actor_XX folders: ``vocal_channel`` keeps one
+    kind, warns with the number set aside, and refuses a folder holding none of it."""
+    for actor in (1, 2):
+        for channel, emotion in ((1, 7), (1, 5), (2, 5), (2, 6)):
+            name = f"03-{channel:02d}-{emotion:02d}-01-01-01-{actor:02d}.wav"
+            write_clip(tmp_path / f"Actor_{actor:02d}" / name)
+    assert len(layouts.ravdess(tmp_path)) == 8  # "all", the reader's default
+    with pytest.warns(UserWarning, match="4 RAVDESS song clips set aside, 4 speech clips kept"):
+        speech = layouts.ravdess(tmp_path, vocal_channel="speech")
+    assert set(speech["vocal_channel"]) == {"speech"} and len(speech) == 4
+    assert speech.attrs["class_names"] == list(layouts.RAVDESS_EMOTIONS)
+    with pytest.warns(UserWarning, match="4 RAVDESS speech clips set aside"):
+        song = layouts.ravdess(tmp_path, vocal_channel="song")
+    assert song.attrs["class_names"] == list(layouts.RAVDESS_SONG_EMOTIONS)
+    assert sorted(set(song["label"])) == ["angry", "fearful"]
+    for path in tmp_path.rglob("03-02-*.wav"):
+        path.unlink()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing set aside, nothing to say
+        assert len(layouts.ravdess(tmp_path, vocal_channel="speech")) == 4
+    with pytest.raises(DatasetError, match="none of its 4 RAVDESS clips is song"):
+        layouts.ravdess(tmp_path, vocal_channel="song")
+    with pytest.raises(ConfigError, match="vocal_channel='songs'"):
+        layouts.ravdess(tmp_path, vocal_channel="songs")
 
 
 def test_cremad_layout(tmp_path):

@@ -178,3 +178,23 @@ def test_no_private_lightning_member_overridden_or_read():
                         f"{cls.__qualname__} reads Lightning's private self.{node.attr}"
                     )
     assert checked >= 4  # the LightningModules, the logger, the callbacks, the DataModules
+
+
+def test_every_public_submodule_is_an_attribute_of_the_package_and_loads_lazily():
+    """``import audioconv; audioconv.contract.InputContract`` works for every public module (the
+    README uses such names), and ``import audioconv`` alone imports neither torch nor Lightning."""
+    import subprocess
+    import sys
+
+    public = {m.name for m in pkgutil.iter_modules(audioconv.__path__) if m.name[0] != "_"}
+    assert public == set(audioconv.__all__) - {"__version__"}
+    code = (
+        "import sys, audioconv\n"
+        "print(sorted(m for m in ('torch', 'lightning') if m in sys.modules))\n"
+        f"for name in {sorted(public)!r}:\n"
+        "    assert getattr(audioconv, name).__name__ == 'audioconv.' + name, name\n"
+        "print(audioconv.contract.InputContract.__name__)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["[]", "InputContract"]

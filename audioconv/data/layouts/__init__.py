@@ -35,7 +35,12 @@ from audioconv.data.layouts.esc50 import esc50
 from audioconv.data.layouts.fsdd import fsdd, parse_fsdd_name
 from audioconv.data.layouts.gtzan import gtzan
 from audioconv.data.layouts.mtg_jamendo import mtg_jamendo
-from audioconv.data.layouts.ravdess import RAVDESS_EMOTIONS, parse_ravdess_name, ravdess
+from audioconv.data.layouts.ravdess import (
+    RAVDESS_EMOTIONS,
+    RAVDESS_SONG_EMOTIONS,
+    parse_ravdess_name,
+    ravdess,
+)
 from audioconv.data.layouts.registry import (
     RegisteredLayout,
     list_layouts,
@@ -73,6 +78,7 @@ __all__ = [
     "EMODB_CODES",
     "EMODB_EMOTIONS",
     "RAVDESS_EMOTIONS",
+    "RAVDESS_SONG_EMOTIONS",
     "SILENCE",
     "SPEECH_COMMANDS_12",
     "SPEECH_COMMANDS_35",
