@@ -302,3 +302,14 @@ def test_model_file_of_the_wrong_kind_is_a_one_line_error(checkpoints, tmp_path,
     with pytest.raises(SystemExit):
         main(["predict", "--checkpoint", str(onnx), str(tmp_path / "gone.wav")])
     assert "gone.wav" in capsys.readouterr().err
+
+
+def test_a_missing_run_config_names_options_that_exist(tmp_path, capsys):
+    """``fit --config`` of a folder without config.yaml says what to pass, in options the CLI has
+    (it used to suggest a ``--recipe`` option no command takes)."""
+    with pytest.raises(SystemExit) as exit_info:
+        main(["fit", "--config", str(tmp_path / "config.yaml"), "--output-dir", str(tmp_path)])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert f"{tmp_path / 'config.yaml'}: missing" in err
+    assert "--run-dir RUN" in err and "audioconv fit RECIPE" in err and "--recipe" not in err
