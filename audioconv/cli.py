@@ -474,18 +474,28 @@ def cmd_predict(args: argparse.Namespace) -> int:
     predictor = load_predictor(args.checkpoint, threshold=args.threshold)
     paths = gather_inputs(args.inputs, predictor.input_kind)
     channels = args.channels.split(",") if args.channels else None
-    pairs = [
-        pair for path in paths for pair in read_inputs(path, predictor.contract, channels=channels)
-    ]
-    names = [name for name, _ in pairs]
-    inputs = [x for _, x in pairs]
-    predictions = predictor.predict_batch(
-        inputs,
-        batch_size=args.batch_size,
-        per_window=args.per_window,
-        progress=not args.quiet and len(inputs) > 1,
-        names=names,
+    skipped: dict[str, str] = {}  # input -> why it was not classified
+    names: list[str] = []  # the inputs classified, in order
+
+    def prepared():
+        items = paths
+        if not args.quiet and len(paths) > 1:
+            from tqdm.auto import tqdm
+
+            items = tqdm(paths, desc="predict", unit="file")
+        for path in items:
+            for name, x in _guarded(skipped, args.on_error, str(path), read_inputs, path,
+                                    predictor.contract, channels=channels) or ():  # fmt: skip
+                windows = _guarded(skipped, args.on_error, name, predictor.prepare, x, name=name)
+                if windows is not None:
+                    names.append(name)
+                    yield windows
+
+    predictions = predictor.predict_prepared(
+        prepared(), per_window=args.per_window, batch_size=args.batch_size
     )
+    if not predictions:
+        raise ConfigError(f"no input could be read ({len(skipped)} tried):\n{_listing(skipped)}")
     records = _records(names, predictions, predictor, args.top_k)
     width = max(len(r["path"]) for r in records)
     for record in records:
@@ -493,7 +503,49 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.output is not None:
         _write_predictions(Path(args.output), records)
         print(f"wrote {args.output}", file=sys.stderr)
-    return 0
+        _write_skipped(Path(args.output), skipped)
+    if not skipped:
+        return 0
+    total = len(skipped) + len(records)
+    print(f"skipped {len(skipped)} of {total} inputs:\n{_listing(skipped)}", file=sys.stderr)
+    return 1
+
+
+def _guarded(skipped: dict[str, str], on_error: str, input_name: str, function, /, *args, **kwargs):
+    """``function(*args, **kwargs)``; with ``on_error="skip"`` a bad input's error (an
+    ``AudioConvError``: unreadable, empty, NaN, wrong columns...) goes to ``skipped[input_name]``
+    and ``None`` is returned."""
+    from audioconv.errors import AudioConvError, CheckpointError
+
+    try:
+        return function(*args, **kwargs)
+    except AudioConvError as error:
+        if on_error == "raise" or isinstance(error, CheckpointError):
+            raise
+        skipped[input_name] = str(error)
+        return None
+
+
+def _listing(skipped: dict[str, str]) -> str:
+    return "\n".join(f"  {reason}" if reason.startswith(name) else f"  {name}: {reason}"
+                     for name, reason in skipped.items())  # fmt: skip
+
+
+def _write_skipped(output: Path, skipped: dict[str, str]) -> None:
+    """``<output stem>.skipped.csv`` beside ``output`` (``path``, ``reason``), atomically; with
+    nothing skipped, one left by an earlier prediction into ``output`` is removed (it would
+    describe inputs this one read)."""
+    import pandas as pd
+
+    from audioconv._atomic import atomic_write_text
+
+    path = output.with_name(f"{output.stem}.skipped.csv")
+    if not skipped:
+        path.unlink(missing_ok=True)
+        return
+    frame = pd.DataFrame({"path": list(skipped), "reason": list(skipped.values())})
+    atomic_write_text(path, frame.to_csv(index=False))
+    print(f"wrote {path}", file=sys.stderr)
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -723,6 +775,12 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--per-window", action="store_true", help="keep each window's output")
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
     predict.add_argument("--channels", help="comma-separated channel columns of CSV inputs")
+    predict.add_argument(
+        "--on-error", choices=("skip", "raise"), default="skip",
+        help="an input that cannot be read (corrupt, empty, NaN samples, wrong columns): 'skip' "
+        "classifies the others, lists it (and writes OUTPUT_STEM.skipped.csv) and exits with "
+        "status 1; 'raise' stops at it (default: skip)",
+    )  # fmt: skip
     predict.set_defaults(func=cmd_predict)
 
     summary = commands.add_parser("summary", help="print a model's layer table")

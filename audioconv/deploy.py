@@ -231,8 +231,6 @@ class Predictor:
         """Classify several clips: their windows run ``batch_size`` at a time (a tqdm progress bar
         over the clips with ``progress=True``), each clip's answer the mean of its windows.
         ``names`` name the clips in errors (default ``input[i]``)."""
-        if batch_size < 1:
-            raise ConfigError(f"batch_size={batch_size!r} must be >= 1")
         if names is not None and len(names) != len(waves_or_paths):
             raise ConfigError(f"{len(names)} names for {len(waves_or_paths)} inputs")
         items: Iterable = waves_or_paths
@@ -240,6 +238,22 @@ class Predictor:
             from tqdm.auto import tqdm
 
             items = tqdm(waves_or_paths, desc="predict", unit="clip")
+        prepared = (
+            self.prepare(
+                item, sample_rate=sample_rate, name=f"input[{i}]" if names is None else names[i]
+            )
+            for i, item in enumerate(items)
+        )
+        return self.predict_prepared(prepared, per_window=per_window, batch_size=batch_size)
+
+    def predict_prepared(
+        self, clips: Iterable[np.ndarray], *, per_window: bool = False, batch_size: int = 32
+    ) -> list[Prediction]:
+        """One :class:`Prediction` per prepared clip (:meth:`prepare`: ``(windows, ...)``), in
+        order. ``clips`` is consumed as it goes (a generator keeps about ``batch_size`` windows in
+        memory); the windows of several clips share a model call of up to ``batch_size``."""
+        if batch_size < 1:
+            raise ConfigError(f"batch_size={batch_size!r} must be >= 1")
         results: list[Prediction] = []
         pending: list[np.ndarray] = []  # windows of the clips not yet answered
         counts: list[int] = []  # windows per pending clip
@@ -256,9 +270,7 @@ class Predictor:
             pending.clear()
             counts.clear()
 
-        for index, item in enumerate(items):
-            name = f"input[{index}]" if names is None else names[index]
-            windows = self.prepare(item, sample_rate=sample_rate, name=name)
+        for windows in clips:
             pending.append(windows)
             counts.append(len(windows))
             if sum(counts) >= batch_size:

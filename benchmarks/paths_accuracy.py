@@ -6,7 +6,9 @@ Takes the ``test`` clips listed in ``DATA_DIR/splits.csv`` (240 for the embedded
 classifies them through each door a user has — ``audioconv test``, ``audioconv predict`` from the
 ``.ckpt``, the exported ``.onnx`` and TorchScript files, ``OnnxClassifier`` and streaming
 (``simulate``: the file replayed in 0.1 s chunks, the clip's answer the mean of its windows) —
-then prints a Markdown table: accuracy, and agreement of the labels with ``audioconv test``.
+then prints a Markdown table: accuracy, agreement of the labels with ``audioconv test``, and the
+largest difference between the probability a path gives its label and the probability
+``audioconv test`` wrote for that class (the report's promise, number for number).
 The exports go to a temporary folder; the run folder is only read (``audioconv test`` writes its
 report to ``RUN/test_paths``).
 """
@@ -36,24 +38,29 @@ def cli(argv: list[str]) -> int:
         return _cli(argv)
 
 
-def _predict(model: Path, manifest: Path, out: Path) -> dict[str, str]:
-    """``audioconv predict --checkpoint MODEL MANIFEST --output OUT`` -> ``{path: label}``."""
+def _predict(model: Path, manifest: Path, out: Path) -> dict[str, tuple[str, float]]:
+    """``audioconv predict --checkpoint MODEL MANIFEST --output OUT`` -> ``{path: (label,
+    probability)}``."""
     assert (
         cli(["predict", "--quiet", "--checkpoint", str(model), str(manifest), "--output", str(out)])
         == 0
     )
     frame = pd.read_csv(out, dtype={"label": str})
-    return dict(zip(frame["path"], frame["label"]))
+    return dict(zip(frame["path"], zip(frame["label"], frame["probability"])))
 
 
-def measure(run: Path, data_dir: Path) -> tuple[list[tuple[str, float, float, float]], int]:
-    """``[(path, accuracy, agreement with audioconv test, seconds)]`` and the number of clips."""
+Row = tuple[str, float, float, float, float]
+
+
+def measure(run: Path, data_dir: Path) -> tuple[list[Row], int]:
+    """``[(path, accuracy, agreement with audioconv test, largest probability difference from
+    it, seconds)]`` and the number of clips."""
     splits = pd.read_csv(data_dir / "splits.csv", dtype={"label": str})
     test = splits[splits["split"] == "test"]
     truth = {str((data_dir / p).resolve()): label for p, label in zip(test["path"], test["label"])}
     clips = sorted(truth)
     checkpoint = run / "checkpoints" / "best.ckpt"
-    labels: dict[str, dict[str, str]] = {}
+    labels: dict[str, dict[str, tuple[str, float]]] = {}  # path -> clip -> (label, probability)
     seconds: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -68,8 +75,10 @@ def measure(run: Path, data_dir: Path) -> tuple[list[tuple[str, float, float, fl
         argv = ["test", "--checkpoint", str(checkpoint), "--data-dir", str(data_dir)]
         assert cli([*argv, "--output-dir", str(run / "test_paths")]) == 0
         tested = pd.read_csv(run / "test_paths" / "predictions.csv", dtype={"predicted": str})
+        tested.index = [str(Path(p).resolve()) for p in tested["path"]]
         labels["audioconv test (.ckpt)"] = {
-            str(Path(p).resolve()): label for p, label in zip(tested["path"], tested["predicted"])
+            clip: (row["predicted"], row[f"p_{row['predicted']}"])
+            for clip, row in tested.iterrows()
         }
         seconds["audioconv test (.ckpt)"] = time.perf_counter() - start
         for name, model in (
@@ -82,7 +91,9 @@ def measure(run: Path, data_dir: Path) -> tuple[list[tuple[str, float, float, fl
             seconds[name] = time.perf_counter() - start
         start = time.perf_counter()
         onnx = OnnxClassifier(onnx_file)
-        labels["OnnxClassifier"] = {c: p.label for c, p in zip(clips, onnx.predict_batch(clips))}
+        labels["OnnxClassifier"] = {
+            c: (p.label, p.score) for c, p in zip(clips, onnx.predict_batch(clips))
+        }
         seconds["OnnxClassifier"] = time.perf_counter() - start
         for name, model_file in (("stream (.ckpt)", checkpoint), ("stream (.onnx)", onnx_file)):
             start = time.perf_counter()
@@ -90,25 +101,31 @@ def measure(run: Path, data_dir: Path) -> tuple[list[tuple[str, float, float, fl
             for clip in clips:
                 replay = simulate(clip, model, chunk_s=0.1)
                 list(replay)
-                streamed[clip] = replay.stream.clip.label
+                streamed[clip] = (replay.stream.clip.label, replay.stream.clip.score)
             labels[name] = streamed
             seconds[name] = time.perf_counter() - start
     reference = labels["audioconv test (.ckpt)"]
     rows = []
     for name, got in labels.items():
         assert set(got) == set(truth), f"{name} did not answer for every clip"
-        accuracy = float(np.mean([got[c] == truth[c] for c in clips]))
-        agree = float(np.mean([got[c] == reference[c] for c in clips]))
-        rows.append((name, accuracy, agree, seconds[name]))
+        accuracy = float(np.mean([got[c][0] == truth[c] for c in clips]))
+        agree = float(np.mean([got[c][0] == reference[c][0] for c in clips]))
+        # the probability this path gives its label against the one the report has for it
+        gap = max(abs(got[c][1] - tested.loc[c, f"p_{got[c][0]}"]) for c in clips)
+        rows.append((name, accuracy, agree, float(gap), seconds[name]))
     return rows, len(clips)
 
 
-def table(rows: list[tuple[str, float, float, float]], n: int) -> str:
+def table(rows: list[Row], n: int) -> str:
     lines = [
-        f"| path ({n} held-out clips) | accuracy | same label as `audioconv test` | seconds |",
-        "|---|---|---|---|",
+        f"| path ({n} held-out clips) | accuracy | same label as `audioconv test` | largest "
+        "probability difference from it | seconds |",
+        "|---|---|---|---|---|",
     ]
-    lines += [f"| {name} | {acc:.1%} | {agree:.1%} | {sec:.1f} |" for name, acc, agree, sec in rows]
+    lines += [
+        f"| {name} | {acc:.1%} | {agree:.1%} | {gap:.1e} | {sec:.1f} |"
+        for name, acc, agree, gap, sec in rows
+    ]
     return "\n".join(lines)
 
 
