@@ -7,8 +7,8 @@ classifies them through each door a user has — ``audioconv test``, ``audioconv
 ``.ckpt``, the exported ``.onnx`` and TorchScript files, ``OnnxClassifier`` and streaming
 (``simulate``: the file replayed in 0.1 s chunks, the clip's answer the mean of its windows) —
 then prints a Markdown table: accuracy, agreement of the labels with ``audioconv test``, and the
-largest difference between the probability a path gives its label and the probability
-``audioconv test`` wrote for that class (the report's promise, number for number).
+largest difference between the probability a path gives its label and the one ``audioconv test``
+wrote for it, over the clips where the labels agree (the report's promise, number for number).
 The exports go to a temporary folder; the run folder is only read (``audioconv test`` writes its
 report to ``RUN/test_paths``).
 """
@@ -75,10 +75,9 @@ def measure(run: Path, data_dir: Path) -> tuple[list[Row], int]:
         argv = ["test", "--checkpoint", str(checkpoint), "--data-dir", str(data_dir)]
         assert cli([*argv, "--output-dir", str(run / "test_paths")]) == 0
         tested = pd.read_csv(run / "test_paths" / "predictions.csv", dtype={"predicted": str})
-        tested.index = [str(Path(p).resolve()) for p in tested["path"]]
         labels["audioconv test (.ckpt)"] = {
-            clip: (row["predicted"], row[f"p_{row['predicted']}"])
-            for clip, row in tested.iterrows()
+            str(Path(p).resolve()): (label, score)
+            for p, label, score in zip(tested["path"], tested["predicted"], tested["probability"])
         }
         seconds["audioconv test (.ckpt)"] = time.perf_counter() - start
         for name, model in (
@@ -111,7 +110,7 @@ def measure(run: Path, data_dir: Path) -> tuple[list[Row], int]:
         accuracy = float(np.mean([got[c][0] == truth[c] for c in clips]))
         agree = float(np.mean([got[c][0] == reference[c][0] for c in clips]))
         # the probability this path gives its label against the one the report has for it
-        gap = max(abs(got[c][1] - tested.loc[c, f"p_{got[c][0]}"]) for c in clips)
+        gap = max(abs(got[c][1] - reference[c][1]) for c in clips if got[c][0] == reference[c][0])
         rows.append((name, accuracy, agree, float(gap), seconds[name]))
     return rows, len(clips)
 
