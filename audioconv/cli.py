@@ -31,7 +31,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from audioconv.constants import KIND_EXTENSIONS, input_kind_of
+from audioconv.constants import KIND_EXTENSIONS, input_kind_of, is_hidden
 
 __all__ = ["build_parser", "main"]
 
@@ -303,7 +303,11 @@ def gather_inputs(items: list[str], kind: str) -> list[Path]:
     files: list[Path] = []
     for item in map(Path, items):
         if item.is_dir():
-            found = sorted(p for p in item.rglob("*") if p.is_file() and input_kind_of(p) == kind)
+            found = sorted(
+                p
+                for p in item.rglob("*")
+                if p.is_file() and input_kind_of(p) == kind and not is_hidden(p, item)
+            )
             if not found:
                 raise ConfigError(
                     f"{item}: no {kind} files ({', '.join(KIND_EXTENSIONS[kind])}) in this folder "

@@ -11,7 +11,7 @@ from pathlib import PurePath
 
 __all__ = [
     "AUDIO_EXTENSIONS", "IMAGE_EXTENSIONS", "INPUT_KINDS", "KIND_EXTENSIONS", "MISSING",
-    "SENSOR_EXTENSIONS", "TASKS", "UNEQUAL", "input_kind_of",
+    "SENSOR_EXTENSIONS", "TASKS", "UNEQUAL", "input_kind_of", "is_hidden",
 ]  # fmt: skip
 
 #: what a model predicts: one sigmoid, a softmax, k sigmoids, or real values
@@ -50,3 +50,12 @@ def input_kind_of(path: str | os.PathLike) -> str | None:
         suffixes.pop()
     suffix = suffixes[-1] if suffixes else ""
     return next((kind for kind, exts in KIND_EXTENSIONS.items() if suffix in exts), None)
+
+
+def is_hidden(path: str | os.PathLike, root: str | os.PathLike) -> bool:
+    """Whether ``path`` sits in a hidden place below ``root``: a file or folder name after
+    ``root`` starting with ``.`` (``.DS_Store``, the macOS ``._clip.wav`` AppleDouble twins,
+    ``.git``) or ``__`` (``__MACOSX``). Such files are operating-system metadata, never data, so
+    every folder walk skips them (the rule of Hugging Face ``datasets``)."""
+    parts = PurePath(path).relative_to(root).parts
+    return any(part.startswith((".", "__")) for part in parts)

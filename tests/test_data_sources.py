@@ -154,8 +154,12 @@ def test_image_folder_and_digits(tmp_path):
             Image.fromarray(np.full((10, 12, 3), 40 * i, np.uint8)).save(
                 tmp_path / label / f"{i}.png"
             )
+    (tmp_path / "circle" / "._0.png").write_bytes(b"\x00\x05\x16\x07Mac OS X")  # not images
+    (tmp_path / ".ipynb_checkpoints").mkdir()
+    (tmp_path / "__MACOSX" / "circle").mkdir(parents=True)
     ds = image_folder(tmp_path, size=16, grayscale=True)
     assert ds.class_names == ["circle", "square"] and ds[3][0].shape == (1, 16, 16)
+    assert len(ds) == 4
     digits = load_digits_images(size=32)
     assert digits.x.shape == (1797, 1, 32, 32) and float(digits.x.max()) <= 1.0
     with pytest.raises(ConfigError):

@@ -9,6 +9,7 @@ import io
 import json
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -105,6 +106,37 @@ def test_class_folder_tree_group_regex_and_summary(tmp_path):
     assert rows["all"] == expected
     assert "parameters, input (1, 2000)" in before
     assert f"run folder: {out.resolve()}" in before
+
+
+def test_a_folder_copied_from_a_mac_trains_on_its_clips_alone(tmp_path):
+    """A class-folder tree as macOS leaves it on a shared drive or in a tar: an AppleDouble
+    ``._clip.wav`` beside every clip, ``.DS_Store``, ``__MACOSX/``, a notebook's
+    ``.ipynb_checkpoints``. None of it is data, so the default ``--on-error raise`` trains on the
+    clips alone instead of stopping on 20 "unreadable" files; the same tree through ``audioconv
+    predict`` classifies the clips alone."""
+    data = tmp_path / "clips"
+    for c, label in enumerate(["cat", "dog"]):
+        for speaker in ["anna", "ben", "cleo", "dan", "eve"]:
+            for k in range(2):
+                tone(data / label / f"{speaker}_{k}.wav", 300 + 500 * c, seed=k)
+                (data / label / f"._{speaker}_{k}.wav").write_bytes(b"\x00\x05\x16\x07Mac OS X")
+        (data / label / ".DS_Store").write_bytes(b"\x00\x00\x00\x01Bud1")
+        tone(data / label / ".ipynb_checkpoints" / "copy.wav", 1000)  # a stray copy, not data
+    (data / "__MACOSX" / "cat").mkdir(parents=True)
+    (data / "__MACOSX" / "cat" / "._anna_0.wav").write_bytes(b"\x00\x05\x16\x07")
+    assert [p.name for p in class_folders(data)["path"].map(Path)].count("anna_0.wav") == 2
+    out = tmp_path / "run"
+    smoke("audio_folder", ["--data-dir", str(data), "--output-dir", str(out)])
+    table = splits_of(out)
+    assert len(table) == 20 and set(table["label"]) == {"cat", "dog"}
+    assert not any(part.startswith((".", "__")) for p in table["path"] for part in Path(p).parts)
+
+    from audioconv.cli import main
+
+    predictions = tmp_path / "predictions.csv"
+    argv = ["predict", "--quiet", "--checkpoint", str(out / "checkpoints" / "best.ckpt")]
+    assert main([*argv, str(data), "--output", str(predictions)]) == 0
+    assert len(pd.read_csv(predictions)) == 20
 
 
 @pytest.mark.parametrize("held_out", [True, False])

@@ -46,7 +46,7 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-from audioconv.constants import AUDIO_EXTENSIONS
+from audioconv.constants import AUDIO_EXTENSIONS, is_hidden
 from audioconv.data.manifest import check_text_file, read_manifest, split_tags, tags_from_columns
 from audioconv.errors import AudioError, ConfigError, DatasetError
 from audioconv.io import audio_info, load_audio
@@ -328,7 +328,11 @@ class AudioFolder(AudioDataset):
         suffixes = {ext.lower() for ext in extensions}
         rows = []
         for folder in folders:
-            files = sorted(p for p in folder.rglob("*") if p.suffix.lower() in suffixes)
+            files = sorted(
+                p
+                for p in folder.rglob("*")
+                if p.suffix.lower() in suffixes and not is_hidden(p, folder)
+            )
             if not files:
                 raise DatasetError(
                     f"{folder}: class folder is empty or missing (no {sorted(suffixes)} files); "

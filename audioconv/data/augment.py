@@ -188,14 +188,18 @@ class BackgroundNoise(nn.Module):
 
     @staticmethod
     def _load(noise, sample_rate: int | None) -> list[torch.Tensor]:
-        from audioconv.constants import AUDIO_EXTENSIONS
+        from audioconv.constants import AUDIO_EXTENSIONS, is_hidden
         from audioconv.io import load_audio
 
         if isinstance(noise, str | os.PathLike):
             folder = Path(noise)
             if not folder.is_dir():
                 raise DatasetError(f"{folder}: no such noise folder")
-            noise = sorted(p for p in folder.iterdir() if p.suffix.lower() in AUDIO_EXTENSIONS)
+            noise = sorted(
+                p
+                for p in folder.iterdir()
+                if p.suffix.lower() in AUDIO_EXTENSIONS and not is_hidden(p, folder)
+            )
             if not noise:
                 raise DatasetError(f"{folder}: no noise clips found; add wav / flac files")
         if not noise:

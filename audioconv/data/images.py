@@ -19,6 +19,7 @@ import torch
 import torchvision.transforms.v2 as v2
 from torchvision import datasets
 
+from audioconv.constants import is_hidden
 from audioconv.data.base import ArrayDataset, LabeledDataset
 from audioconv.errors import ConfigError, DatasetError
 
@@ -43,16 +44,37 @@ def _to_tensor(size: int | None = None, grayscale: bool = False) -> v2.Compose:
     return v2.Compose(steps)
 
 
+class _ImageFolder(datasets.ImageFolder):
+    """``ImageFolder`` with the class-folder rule of the audio folders (names starting with
+    ``.`` or ``_``, e.g. ``.ipynb_checkpoints``, ``__MACOSX``, are not classes)."""
+
+    def find_classes(self, directory: str | os.PathLike) -> tuple[list[str], dict[str, int]]:
+        classes = sorted(
+            e.name for e in os.scandir(directory) if e.is_dir() and e.name[0] not in "._"
+        )
+        if not classes:
+            raise FileNotFoundError(f"no class folder found in {directory}")
+        return classes, {name: index for index, name in enumerate(classes)}
+
+
 def image_folder(
     root: str | os.PathLike, *, size: int | None = None, grayscale: bool = False
 ) -> LabeledDataset:
     """One sub-folder per class of png / jpg / ... images (``torchvision.datasets.ImageFolder``),
-    resized to ``size x size`` when given. An empty class folder is an error."""
+    resized to ``size x size`` when given; hidden files (:func:`~audioconv.constants.is_hidden`)
+    and folders starting with ``.`` / ``_`` are skipped. An empty class folder is an error."""
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"{root}: no such folder; pass the folder holding one folder per class")
+
+    def is_image(path: str) -> bool:
+        extensions = datasets.folder.IMG_EXTENSIONS
+        return datasets.folder.has_file_allowed_extension(path, extensions) and not is_hidden(
+            path, root
+        )
+
     try:
-        folder = datasets.ImageFolder(root, transform=_to_tensor(size, grayscale))
+        folder = _ImageFolder(root, transform=_to_tensor(size, grayscale), is_valid_file=is_image)
     except FileNotFoundError as error:
         raise DatasetError(
             f"{root}: {error}; every class folder needs at least one image"

@@ -10,15 +10,20 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
-from audioconv.constants import AUDIO_EXTENSIONS
+from audioconv.constants import AUDIO_EXTENSIONS, is_hidden
 from audioconv.errors import DatasetError
 
 EXAMPLE_RATE = 8000
 
 
 def audio_files(root: Path) -> list[Path]:
-    """Every audio file below ``root`` (recursively), sorted."""
-    return sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS)
+    """Every audio file below ``root`` (recursively, hidden ones skipped:
+    :func:`~audioconv.constants.is_hidden`), sorted."""
+    return sorted(
+        p
+        for p in root.rglob("*")
+        if p.suffix.lower() in AUDIO_EXTENSIONS and not is_hidden(p, root)
+    )
 
 
 def require_dir(root: str | os.PathLike, what: str) -> Path:
