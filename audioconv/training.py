@@ -8,7 +8,8 @@ Run folder written by :func:`fit`::
     <output_dir>/checkpoints/last.ckpt  end of the latest epoch; ``resume=True`` continues from it
     <output_dir>/metrics.csv            per-epoch metrics (RunLogger: rewritten atomically; resumes
                                         continue it)
-    <output_dir>/splits.csv             every sample and its split
+    <output_dir>/splits.csv             every sample and its split (written before training; a
+                                        resume on other samples or splits is refused)
     <output_dir>/predictions.csv        the test split: true, predicted, each class probability
     <output_dir>/report.json, report.md, *.png   the evaluation of the best checkpoint on test
 
@@ -488,7 +489,13 @@ def fit(
     with contextlib.ExitStack() as held:
         if rank_zero_only.rank == 0:
             held.enter_context(run_lock(out))
+            table = datamodule.sample_table() if hasattr(datamodule, "sample_table") else None
+            if resume and table is not None:
+                _check_recorded_splits(out, table)  # before the folder is touched
             ckpt_path = _prepare_run_folder(out, resume=resume, resolved=resolved)
+            if table is not None:  # what the run trains on, kept should it be interrupted
+                with atomic_path(out / "splits.csv") as tmp:
+                    table.to_csv(tmp, index=False)
             atomic_write_text(out / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
         else:  # DDP ranks > 0: rank 0 holds the lock and has checked the folder
             ckpt_path = last if resume and last.exists() else None
@@ -544,7 +551,9 @@ def fit(
         if compile:
             model.backbone.compile()
         trainer.fit(model, datamodule=datamodule, ckpt_path=ckpt_path)
-        best = Path(checkpoint.best_model_path) if checkpoint.best_model_path else None
+        # this folder's best.ckpt: a run folder copied elsewhere and resumed restores the
+        # callback's best_model_path, which names the original folder's file
+        best = ckpt_dir / "best.ckpt" if checkpoint.best_model_path else None
         trainer.test(
             model, datamodule=datamodule, ckpt_path=str(best) if best else "last", verbose=False
         )
@@ -659,6 +668,55 @@ def _differences(old: Any, new: Any, prefix: str = "") -> dict[str, tuple[Any, A
         name = f"{prefix}.{key}" if prefix else str(key)
         out.update(_differences(old[key], new.get(key, "<absent>"), name))
     return out
+
+
+def _check_recorded_splits(out: Path, table: Any) -> None:
+    """Refuse to resume a run whose samples or splits differ from its recorded ``splits.csv``
+    (written before training, so an interrupted run has it): new or removed clips would re-split
+    the data and put clips the model trained on into its test split. Paths are compared relative
+    to their common folder, so a data folder moved as a whole may be resumed."""
+    import pandas as pd
+
+    recorded = out / "splits.csv"
+    if not (recorded.is_file() and (out / "checkpoints" / "last.ckpt").is_file()):
+        return
+    old = pd.read_csv(recorded, dtype=str, keep_default_na=False)
+    changes = _split_changes(old, table.astype(str))
+    if changes:
+        raise ConfigError(
+            f"{out}: the data differ from the data this run trained on ({changes}; {recorded} "
+            "lists what it trained on): resuming would re-split them and test on clips it "
+            "trained on. Restore those files, or start a new run (another output_dir)"
+        )
+
+
+def _split_changes(old: Any, new: Any) -> str:
+    """``""`` when two sample tables (DataFrames of ``splits.csv``) list the same samples in the
+    same splits (``path`` compared relative to each table's common folder); otherwise what
+    changed, in words."""
+    import pandas as pd
+
+    def keyed(table: Any) -> Any:
+        if "path" not in table.columns:
+            keys = table.drop(columns=["split"]).astype(str).agg("|".join, axis=1)
+        else:
+            paths = [Path(p) for p in table["path"]]
+            common = Path(os.path.commonpath(paths)) if paths else Path()
+            base = common if len(paths) > 1 else common.parent
+            keys = pd.Series([str(p.relative_to(base)) for p in paths])
+        return pd.Series(table["split"].to_numpy(), index=keys.to_numpy())
+
+    before, after = keyed(old), keyed(new)
+    added = after.index.difference(before.index)
+    removed = before.index.difference(after.index)
+    both = after.index.intersection(before.index)
+    moved = int((before[both] != after[both]).sum())
+    parts = [
+        f"{len(added)} sample(s) added, e.g. {list(added[:2])}" if len(added) else "",
+        f"{len(removed)} removed, e.g. {list(removed[:2])}" if len(removed) else "",
+        f"{moved} in another split" if moved else "",
+    ]
+    return "; ".join(part for part in parts if part)
 
 
 def _write_samples(out: Path, datamodule: L.LightningDataModule, model, report) -> None:

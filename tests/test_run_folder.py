@@ -391,3 +391,44 @@ def test_atomic_pair_never_leaves_a_new_file_with_the_old_companion(tmp_path, mo
         raise RuntimeError("export failed")
     assert model.read_text() == "new model"  # a failed write changes nothing
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.onnx"]
+
+
+@pytest.mark.slow
+def test_resume_refuses_data_that_changed_since_the_run_started(
+    tone_digits, tiny_audio_options, tmp_path, capsys
+):
+    """splits.csv is written before training, so an interrupted run knows what it trains on.
+    Resuming on a folder with one more clip (it would re-split, putting clips the model trained
+    on into test) is refused and writes nothing. The run folder copied elsewhere (the original
+    deleted) and its clips moved to another folder resume, test this folder's best.ckpt and give
+    the run's report."""
+    data = tone_digits(clips_per_digit=2, suffix=".flac")
+    origin = tmp_path / "origin"
+    argv = ["fit", "spoken_digits", "--data-dir", str(data), "--output-dir", str(origin)]
+    assert cli_main([*argv, *tiny_audio_options, "--no-baseline"]) == 0
+    metrics = json.loads((origin / "report.json").read_text())["metrics"]
+    run_dir = tmp_path / "run"
+    shutil.copytree(origin, run_dir)
+    shutil.rmtree(origin)
+    (run_dir / "report.json").unlink()  # killed before the report: resumable
+    moved = tmp_path / "moved"
+    shutil.copytree(data, moved)
+    extra = tmp_path / "extra"
+    shutil.copytree(data, extra)
+    shutil.copy(extra / "0_ann_0.flac", extra / "0_ann_9.flac")  # one more clip in the dataset
+    table = pd.read_csv(extra / "splits.csv")  # the folder's own split (path,label,speaker,split)
+    row = table[table["path"] == "0_ann_0.flac"].assign(path="0_ann_9.flac")
+    pd.concat([table, row]).to_csv(extra / "splits.csv", index=False)
+    before = _snapshot(run_dir)
+    argv = ["fit", "--config", str(run_dir / "config.yaml"), "--output-dir", str(run_dir)]
+    with pytest.raises(SystemExit):
+        cli_main([*argv, "--resume", "--data-dir", str(extra)])
+    err = capsys.readouterr().err
+    assert "the data differ from the data this run trained on (1 sample(s) added" in err
+    assert "0_ann_9.flac" in err and "start a new run" in err
+    assert _snapshot(run_dir) == before
+
+    assert cli_main([*argv, "--resume", "--data-dir", str(moved)]) == 0
+    assert json.loads((run_dir / "report.json").read_text())["metrics"] == metrics
+    splits = pd.read_csv(run_dir / "splits.csv")
+    assert all(p.startswith(str(moved)) for p in splits["path"])
