@@ -65,6 +65,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     import dataclasses
 
     from audioconv.deploy import require_format
+    from audioconv.errors import DatasetError
     from audioconv.runner import evaluate_checkpoint, load_recipe, recipe_options_from_run
 
     checkpoint = Path(args.checkpoint)
@@ -76,12 +77,45 @@ def cmd_test(args: argparse.Namespace) -> int:
     options = {k: v for k, v in options.items() if k in known}
     options["output_dir"] = args.output_dir or run_dir / "test"
     options["smoke"] = args.smoke
+    recorded = run_dir / "splits.csv"
+    if "split_file" in known and recorded.is_file():  # the run's own test split, not a new one
+        options["split_file"] = _run_split(recorded, options, args.data_dir)
     if args.data_dir is not None:
         options["data_dir"] = args.data_dir
     recipe = recipe_class(**options)
-    report = evaluate_checkpoint(recipe, checkpoint, recipe.output_dir)
+    try:
+        report = evaluate_checkpoint(recipe, checkpoint, recipe.output_dir)
+    except DatasetError as error:
+        if "split_file" not in options:
+            raise
+        raise DatasetError(
+            f"{error}\n(audioconv test scores the run's own test split, recorded in {recorded}: "
+            "restore the data folder the run read, or pass --data-dir where it is now)"
+        ) from None
     print(f"== {name}: {checkpoint} -> {recipe.output_dir}\n{report.summary()}")
     return 0
+
+
+def _run_split(recorded: Path, options: dict, data_dir: str | None) -> Path:
+    """The split file that pins a test to the run's own split: ``recorded`` (the run's
+    splits.csv) itself, or, when ``data_dir`` moves the data, a copy beside the test's report
+    whose paths are relative to the recorded data folder (so they resolve in the new one)."""
+    import pandas as pd
+
+    from audioconv._atomic import atomic_write_text
+
+    old = options.get("data_dir")
+    if data_dir is None or old is None or Path(data_dir).resolve() == Path(old).resolve():
+        return recorded
+    table = pd.read_csv(recorded, dtype=str, keep_default_na=False)
+    base = Path(old).resolve()
+    table["path"] = [
+        str(Path(p).relative_to(base)) if Path(p).is_relative_to(base) else p for p in table["path"]
+    ]
+    out = Path(options["output_dir"]) / "splits.csv"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out, table.to_csv(index=False))
+    return out
 
 
 def split_rows(run_dir: Path, split: str):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -355,3 +356,35 @@ def test_predict_lists_bad_files_and_classifies_the_others(checkpoints, tmp_path
         (clips / name).unlink()
     assert main(["predict", "--quiet", "--checkpoint", ckpt, str(clips), "--output", str(out)]) == 0
     assert not (tmp_path / "predictions.skipped.csv").exists()  # it described the earlier inputs
+
+
+def test_test_scores_the_runs_own_test_split_wherever_the_data_went(checkpoints, tmp_path, capsys):
+    """``audioconv test`` pins the split to the run's splits.csv: the data folder moved
+    (``--data-dir``) gives the same clips and the same report; a folder that gained a clip is
+    refused (splitting it anew could put clips the model trained on into the test split)."""
+    ckpt = checkpoints["audio"]
+    run_dir = ckpt.parent.parent
+    recorded = pd.read_csv(run_dir / "splits.csv")
+    test_clips = sorted(Path(p).name for p in recorded.loc[recorded["split"] == "test", "path"])
+    data = Path(recorded["path"][0]).parent
+    here = tmp_path / "here"
+    assert main(["test", "--checkpoint", str(ckpt), "--output-dir", str(here)]) == 0
+    moved = tmp_path / "moved"
+    shutil.copytree(data, moved)
+    there = tmp_path / "there"
+    argv = ["test", "--checkpoint", str(ckpt), "--data-dir", str(moved), "--output-dir", str(there)]
+    assert main(argv) == 0
+    for out in (here, there):
+        assert sorted(Path(p).name for p in pd.read_csv(out / "predictions.csv")["path"]) == (
+            test_clips
+        )
+    assert json.loads((there / "report.json").read_text()) == json.loads(
+        (here / "report.json").read_text()
+    )
+    shutil.copy(moved / "0_ann_0.wav", moved / "0_ann_1.wav")  # a clip the run never saw
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main([*argv[:-1], str(tmp_path / "again")])
+    err = capsys.readouterr().err
+    assert "1 clip(s) of the dataset are not listed" in err and "0_ann_1.wav" in err
+    assert "the run's own test split" in err
