@@ -321,10 +321,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def gather_inputs(items: list[str], kind: str) -> list[Path]:
+def gather_inputs(items: list[str], kind: str, *, missing_ok: bool = False) -> list[Path]:
     """The files to classify: each item is a file, a folder (searched recursively for files of
     the model's input ``kind``) or, unless the model takes sensor CSVs, a CSV manifest whose
-    ``path`` column lists files (relative to the manifest's folder).
+    ``path`` column lists files (relative to the manifest's folder). ``missing_ok`` returns
+    files that do not exist too (the caller lists them).
 
     Raises:
         ConfigError: a folder without such files, a manifest without a ``path`` column.
@@ -360,7 +361,7 @@ def gather_inputs(items: list[str], kind: str) -> list[Path]:
         else:
             files.append(item)
     missing = [str(f) for f in files if not f.is_file()]
-    if missing:
+    if missing and not missing_ok:
         shown = ", ".join(missing[:5]) + (
             f" and {len(missing) - 5} more" if len(missing) > 5 else ""
         )
@@ -510,9 +511,11 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.top_k < 1:
         raise ConfigError(f"--top-k {args.top_k}: must be >= 1")
     predictor = load_predictor(args.checkpoint, threshold=args.threshold)
-    paths = gather_inputs(args.inputs, predictor.input_kind)
+    paths = gather_inputs(args.inputs, predictor.input_kind, missing_ok=args.on_error == "skip")
     channels = args.channels.split(",") if args.channels else None
-    skipped: dict[str, str] = {}  # input -> why it was not classified
+    # input -> why it was not classified: the missing files now, the unreadable ones as read
+    skipped = {str(p): f"{p}: no such file" for p in paths if not p.is_file()}
+    paths = [p for p in paths if p.is_file()]
     names: list[str] = []  # the inputs classified, in order
 
     def prepared():
@@ -656,9 +659,11 @@ def _plot_features(features, args: argparse.Namespace, rate: int, hop_length: in
 def cmd_export(args: argparse.Namespace) -> int:
     from audioconv.export import export_checkpoint
 
+    suffix = Path(args.output).suffix.lower()
+    fmt = args.format or ("torchscript" if suffix in (".pt", ".ts", ".torchscript") else "onnx")
     path = export_checkpoint(
         args.checkpoint,
-        format=args.format,
+        format=fmt,
         output=args.output,
         sample_rate=args.sample_rate,
         input_shape=tuple(args.input_shape) if args.input_shape else None,
@@ -846,11 +851,19 @@ def build_parser() -> argparse.ArgumentParser:
     features.set_defaults(func=cmd_features)
 
     export = commands.add_parser("export", help="export a checkpoint to ONNX or TorchScript")
-    export.add_argument("--checkpoint", required=True)
-    export.add_argument("--format", choices=("onnx", "torchscript"), default="onnx")
-    export.add_argument("--output", required=True)
-    export.add_argument("--sample-rate", type=float)
-    export.add_argument("--input-shape", type=int, nargs="+")
+    export.add_argument("--checkpoint", required=True, help="a .ckpt written by audioconv fit")
+    export.add_argument(
+        "--format", choices=("onnx", "torchscript"),
+        help="default: from the --output suffix (.pt / .ts / .torchscript: torchscript), else onnx",
+    )  # fmt: skip
+    export.add_argument("--output", required=True, help="the exported file (e.g. model.onnx)")
+    export.add_argument(
+        "--sample-rate", type=float, help="the model's rate in Hz (default: from the checkpoint)"
+    )
+    export.add_argument(
+        "--input-shape", type=int, nargs="+",
+        help="one input without the batch axis (default: from the checkpoint)",
+    )  # fmt: skip
     export.add_argument(
         "--dynamic-time", action=argparse.BooleanOptionalAction, default=None,
         help="accept any input length (default: when the model allows it)",
@@ -867,12 +880,26 @@ def build_parser() -> argparse.ArgumentParser:
     stream.add_argument("--window-s", type=float, help="default: the model's training length")
     stream.add_argument("--hop-s", type=float, help="default: half a window")
     stream.add_argument("--threshold", type=float, help="binary / multilabel decision threshold")
-    stream.add_argument("--smoothing", choices=("mean", "majority"))
-    stream.add_argument("--smoothing-k", type=int, default=5)
-    stream.add_argument("--sample-rate", type=float)
-    stream.add_argument("--channels", type=int)
-    stream.add_argument("--pcm-format", default="s16le")
-    stream.add_argument("--chunk-s", type=float, default=0.1)
+    stream.add_argument(
+        "--smoothing", choices=("mean", "majority"),
+        help="smooth each label over the last --smoothing-k windows (default: none)",
+    )  # fmt: skip
+    stream.add_argument("--smoothing-k", type=int, default=5, help="windows smoothed (default 5)")
+    stream.add_argument(
+        "--sample-rate", type=float,
+        help="raw PCM's rate in Hz; without it raw PCM is taken to be at the model's rate "
+        "(a file's header gives its own)",
+    )  # fmt: skip
+    stream.add_argument(
+        "--channels", type=int, help="raw PCM's interleaved channels (default: the model's)"
+    )
+    stream.add_argument(
+        "--pcm-format", choices=("s16le", "f32le"), default="s16le",
+        help="raw PCM samples: 16-bit or float32 little-endian (default s16le)",
+    )  # fmt: skip
+    stream.add_argument(
+        "--chunk-s", type=float, default=0.1, help="seconds read per chunk (default 0.1)"
+    )
     stream.set_defaults(func=cmd_stream)
     return parser
 

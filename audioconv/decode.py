@@ -37,6 +37,11 @@ def open_audio(path: str | os.PathLike) -> sf.SoundFile:
         raise AudioFileNotFoundError(
             path, "no such audio file; check the path (relative paths resolve from the cwd)"
         )
+    if path.stat().st_size == 0:
+        raise EmptyAudioError(
+            path,
+            "the file is 0 bytes (an interrupted copy or download?); copy it again or remove it",
+        )
     try:
         handle = sf.SoundFile(path)
     except (sf.SoundFileError, RuntimeError) as error:

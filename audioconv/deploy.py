@@ -95,6 +95,10 @@ def model_format(path: str | os.PathLike) -> str:
         ConfigError: none of the three.
     """
     path = Path(path)
+    if path.is_dir():
+        best = path / "checkpoints" / "best.ckpt"
+        hint = f"pass {best}" if best.is_file() else "pass a .ckpt, .onnx or TorchScript file"
+        raise ConfigError(f"{path}: a folder, not a model file: {hint}")
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such model file: check the path")
     with open(path, "rb") as handle:
@@ -166,6 +170,12 @@ class Predictor:
         return [None, *shape] if shape else [None, self.channels, None]
 
     def _set_threshold(self, threshold: float | None) -> None:
+        if threshold is not None and self.task not in ("binary", "multilabel"):
+            raise ConfigError(
+                f"threshold={threshold} given for a {self.task} model: a threshold decides "
+                "binary and multilabel labels only (a multiclass label is the most probable "
+                "class); drop it"
+            )
         if threshold is not None:
             self.contract = self.contract.replace(threshold=threshold)  # validates it
         self.threshold = self.contract.threshold

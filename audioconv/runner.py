@@ -296,6 +296,8 @@ class AudioRecipe(Recipe):
             )
         if self.on_error not in ("raise", "skip"):
             raise ConfigError(f"on_error={self.on_error!r}: use 'raise' or 'skip'")
+        if self.split_file is not None:  # absolute, as output_dir: config.yaml works from anywhere
+            self.split_file = Path(os.path.abspath(self.split_file))
 
     @abc.abstractmethod
     def manifest(self):
@@ -831,7 +833,7 @@ def recipe_options_from_run(run: str | os.PathLike) -> tuple[str, dict[str, Any]
             "config.yaml, or set AUDIOCONV_RECIPES to the folder holding that recipe"
         )
     options = dict(recipe.get("options") or {})
-    for key in ("output_dir", "data_dir"):
+    for key in ("output_dir", "data_dir", "split_file"):
         if isinstance(options.get(key), str):  # an absolute path stays as it is
             options[key] = os.path.join(path.parent.absolute(), options[key])
     return recipe["name"], options

@@ -492,6 +492,13 @@ def stream_main(
     if not hasattr(source, "read") and str(source) != "-":
         _refuse_sensor_log(source, checkpoint=model_path)
     model = load_predictor(model_path, threshold=threshold)
+    raw = hasattr(source, "read") or str(source) == "-"
+    if raw and sample_rate is None and model.contract.sample_rate is not None:
+        print(
+            f"# raw PCM taken to be at {model.contract.sample_rate:g} Hz, the model's rate: pass "
+            "--sample-rate if it is not",
+            file=sys.stderr,
+        )
     run = simulate(
         source,
         model,

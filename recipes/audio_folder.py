@@ -50,8 +50,8 @@ class AudioFolder(AudioRecipe):
             (``audioconv.data.layouts.list_layouts()``; ``None``: class folders or the manifest).
         dataset_kwargs: options of that layout's reader, e.g. ``{"esc10": true}`` for ``esc50``.
         manifest_file: a CSV / TSV manifest (``path``, ``label`` or ``tags``, optional ``group``,
-            ``split``, ``fold``); relative paths resolve from ``data_dir`` (``None``: read the
-            class sub-folders of ``data_dir``).
+            ``split``, ``fold``); a relative ``manifest_file``, and the clip paths it lists, are
+            taken inside ``data_dir`` (``None``: read the class sub-folders of ``data_dir``).
         split: ``"auto"`` (the manifest's ``split`` column, else its ``fold`` column, else
             random), ``"random"`` (stratified, group-aware), ``"predefined"`` or ``"folds"``.
         fold: the test fold of a ``fold`` column (``None``: every fold in turn).
@@ -107,6 +107,11 @@ class AudioFolder(AudioRecipe):
         if self.manifest_file is None:
             return class_folders(root)
         file = self.manifest_file if self.manifest_file.is_absolute() else root / self.manifest_file
+        if not file.is_file() and not self.manifest_file.is_absolute():
+            raise DatasetError(
+                f"{file}: no such manifest; a relative --manifest-file is read inside --data-dir "
+                f"{root}: move it there or pass its absolute path"
+            )
         return read_manifest(file, root=root)
 
     def manifest(self) -> pd.DataFrame:

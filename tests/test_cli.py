@@ -329,7 +329,8 @@ def test_predict_lists_bad_files_and_classifies_the_others(checkpoints, tmp_path
     (clips / "._c0.wav").write_bytes(b"\x00\x05\x16\x07\x00\x02\x00\x00Mac OS X")
     sf.write(clips / "empty.wav", np.zeros(0, np.float32), RATE)
     sf.write(clips / "nan.wav", np.full(800, np.nan, np.float32), RATE, subtype="FLOAT")
-    bad = {"corrupt.wav", "empty.wav", "nan.wav"}
+    (clips / "zero.wav").write_bytes(b"")  # an interrupted copy
+    bad = {"corrupt.wav", "empty.wav", "nan.wav", "zero.wav"}
     ckpt = str(checkpoints["audio"])
     alone = tmp_path / "alone.csv"
     good = [str(clips / f"c{i}.wav") for i in range(3)]
@@ -343,15 +344,21 @@ def test_predict_lists_bad_files_and_classifies_the_others(checkpoints, tmp_path
     assert {Path(p).name for p in skipped["path"]} == bad
     for path, reason in zip(skipped["path"], skipped["reason"]):
         assert reason.startswith(path)  # each reason names its file
-    assert "NaN" in skipped.set_index("path").loc[str(clips / "nan.wav"), "reason"]
+    reasons = skipped.set_index("path")["reason"]
+    assert "NaN" in reasons[str(clips / "nan.wav")]
+    assert "the file is 0 bytes" in reasons[str(clips / "zero.wav")]  # not "re-encode it"
     err = capsys.readouterr().err
-    assert "skipped 3 of 6 inputs" in err and all(name in err for name in bad)
+    assert "skipped 4 of 7 inputs" in err and all(name in err for name in bad)
     assert "._c0.wav" not in err
 
     with pytest.raises(SystemExit) as exit_info:
         main(["predict", "--quiet", "--checkpoint", ckpt, str(clips), "--on-error", "raise"])
     assert exit_info.value.code == 2
     assert "corrupt.wav: cannot decode" in capsys.readouterr().err  # the first bad file in order
+    manifest = tmp_path / "list.csv"  # a manifest row whose file is gone is listed the same way
+    pd.DataFrame({"path": ["clips/c0.wav", "clips/gone.wav"]}).to_csv(manifest, index=False)
+    assert main(["predict", "--quiet", "--checkpoint", ckpt, str(manifest)]) == 1
+    assert f"{tmp_path / 'clips' / 'gone.wav'}: no such file" in capsys.readouterr().err
     for name in bad:
         (clips / name).unlink()
     assert main(["predict", "--quiet", "--checkpoint", ckpt, str(clips), "--output", str(out)]) == 0
@@ -388,3 +395,24 @@ def test_test_scores_the_runs_own_test_split_wherever_the_data_went(checkpoints,
     err = capsys.readouterr().err
     assert "1 clip(s) of the dataset are not listed" in err and "0_ann_1.wav" in err
     assert "the run's own test split" in err
+
+
+def test_export_format_follows_the_suffix_and_a_run_folder_names_its_checkpoint(
+    checkpoints, tmp_path, capsys
+):
+    """``--output model.pt`` without ``--format`` writes TorchScript (it wrote ONNX under a .pt
+    name); a run folder given as the model names the checkpoint to pass."""
+    from audioconv.deploy import model_format
+
+    ckpt = checkpoints["audio"]
+    for name, expected in (("m.pt", "torchscript"), ("m.onnx", "onnx")):
+        assert main(["export", "--checkpoint", str(ckpt), "--output", str(tmp_path / name)]) == 0
+        assert model_format(tmp_path / name) == expected
+    run_dir = ckpt.parent.parent
+    capsys.readouterr()
+    out = str(tmp_path / "x.onnx")
+    for argv in (["predict", "--checkpoint", str(run_dir), str(tmp_path)],
+                 ["export", "--checkpoint", str(run_dir), "--output", out]):  # fmt: skip
+        with pytest.raises(SystemExit):
+            main(argv)
+        assert f"a folder, not a model file: pass {ckpt}" in capsys.readouterr().err

@@ -373,4 +373,5 @@ def test_every_runtime_carries_and_applies_the_recorded_contract(tmp_path):
     np.testing.assert_allclose(
         reference.probabilities, reference.windows.mean(0), rtol=0, atol=1e-6
     )
-    assert load_predictor(onnx_file, threshold=0.7).threshold == 0.7
+    with pytest.raises(ConfigError, match="threshold=0.7 given for a multiclass model"):
+        load_predictor(onnx_file, threshold=0.7)  # it would change nothing, silently

@@ -686,3 +686,24 @@ def test_empty_tag_csv_is_a_clear_error(tmp_path, text, match):
     (tmp_path / "tags.csv").write_text(text)
     with pytest.raises(DatasetError, match=rf"tags.csv: .*{match}"):
         tags_csv(tmp_path / "tags.csv")
+
+
+def test_a_relative_manifest_file_not_in_the_data_folder_says_where_it_was_looked_for(tmp_path):
+    (tmp_path / "clips").mkdir()
+    (tmp_path / "labels.csv").write_text("path,label\na.wav,x\n")  # beside the folder, not in it
+    recipe = parse_recipe(
+        load_recipe("audio_folder"),
+        ["--data-dir", str(tmp_path / "clips"), "--manifest-file", "labels.csv",
+         "--output-dir", str(tmp_path / "run")],
+    )  # fmt: skip
+    with pytest.raises(DatasetError, match="a relative --manifest-file is read inside --data-dir"):
+        recipe.layout()
+
+
+def test_a_relative_split_file_is_recorded_absolute(tmp_path, monkeypatch):
+    """As output_dir and data_dir: config.yaml names the split file wherever the run is
+    re-run or tested from (it recorded the path as typed)."""
+    monkeypatch.chdir(tmp_path)
+    argv = ["--data-dir", "clips", "--split-file", "run1/splits.csv", "--output-dir", "run2"]
+    recipe = parse_recipe(load_recipe("audio_folder"), argv)
+    assert recipe.split_file == tmp_path / "run1" / "splits.csv"

@@ -368,3 +368,13 @@ def test_raw_pcm_at_another_rate_is_resampled_as_it_arrives(onnx_path, signal, t
         np.stack([p.probabilities for p in streamed]), offline.windows, rtol=0, atol=1e-5
     )
     assert run.stream.clip.label == offline.label
+
+
+def test_raw_pcm_without_a_rate_says_which_rate_it_assumes(onnx_path, signal, capsys):
+    pcm = io.BytesIO((signal[0] * 32767).astype("<i2").tobytes())  # s16le at the model's rate
+    out = io.StringIO()
+    stream_main(pcm, onnx_path, out=out)
+    assert f"raw PCM taken to be at {RATE:g} Hz, the model's rate" in capsys.readouterr().err
+    pcm.seek(0)
+    stream_main(pcm, onnx_path, sample_rate=RATE, out=out)
+    assert "raw PCM taken" not in capsys.readouterr().err
