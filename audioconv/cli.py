@@ -99,7 +99,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 def _run_split(recorded: Path, options: dict, data_dir: str | None) -> Path:
     """The split file that pins a test to the run's own split: ``recorded`` (the run's
     splits.csv) itself, or, when ``data_dir`` moves the data, a copy beside the test's report
-    whose paths are relative to the recorded data folder (so they resolve in the new one)."""
+    with the paths moved there (:func:`rerooted`)."""
     import pandas as pd
 
     from audioconv._atomic import atomic_write_text
@@ -108,21 +108,29 @@ def _run_split(recorded: Path, options: dict, data_dir: str | None) -> Path:
     if data_dir is None or old is None or Path(data_dir).resolve() == Path(old).resolve():
         return recorded
     table = pd.read_csv(recorded, dtype=str, keep_default_na=False)
-    base = Path(old).resolve()
-    table["path"] = [
-        str(Path(p).relative_to(base)) if Path(p).is_relative_to(base) else p for p in table["path"]
-    ]
+    table["path"] = rerooted(table["path"], old, data_dir)
     out = Path(options["output_dir"]) / "splits.csv"
     out.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out, table.to_csv(index=False))
     return out
 
 
-def split_rows(run_dir: Path, split: str):
-    """The ``path`` / ``label`` rows of the run's ``splits.csv`` in ``split``, sorted by path."""
+def rerooted(paths, old_root: str | Path, new_root: str | Path) -> list[str]:
+    """``paths`` below the data folder ``old_root`` moved to the same place below ``new_root``
+    (others unchanged): a run's recorded clips, read where the data is now."""
+    old, new = Path(old_root).resolve(), Path(new_root).resolve()
+    return [
+        str(new / Path(p).relative_to(old)) if Path(p).is_relative_to(old) else p for p in paths
+    ]
+
+
+def split_rows(run_dir: Path, split: str, data_dir: str | None = None):
+    """The ``path`` / ``label`` rows of the run's ``splits.csv`` in ``split``, sorted by path;
+    with ``data_dir``, the paths moved from the run's recorded data folder to it."""
     import pandas as pd
 
     from audioconv.errors import ConfigError
+    from audioconv.runner import recipe_options_from_run
 
     table = run_dir / "splits.csv"
     if not table.is_file():
@@ -139,6 +147,11 @@ def split_rows(run_dir: Path, split: str):
         )
     if "label" not in table_rows:
         raise ConfigError(f"{table}: no 'label' column; compare scores single-label runs")
+    if data_dir is not None:
+        recorded = recipe_options_from_run(run_dir)[1].get("data_dir")
+        if recorded is None:
+            raise ConfigError(f"{run_dir}/config.yaml records no data_dir to move the clips from")
+        table_rows["path"] = rerooted(table_rows["path"], recorded, data_dir)
     rows = table_rows[table_rows["split"] == split].sort_values("path")
     if rows.empty:
         found = ", ".join(sorted(table_rows["split"].unique()))
@@ -147,7 +160,8 @@ def split_rows(run_dir: Path, split: str):
     if missing:
         raise ConfigError(
             f"{table}: {len(missing)} clip(s) of split {split!r} not found, e.g. {missing[0]}; "
-            "compare reads the clips where the run read them"
+            "compare reads the clips where the run read them: if the data folder moved, pass "
+            "--data-dir where it is now"
         )
     return rows[["path", "label"]].reset_index(drop=True)
 
@@ -253,7 +267,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 )
             sources.append((a[1:], b[1:]))  # (labels, probabilities, model) of A and of B
             continue
-        rows, rows_b = split_rows(run_a, args.split), split_rows(run_b, args.split)
+        rows, rows_b = (split_rows(run, args.split, args.data_dir) for run in (run_a, run_b))
         if not rows.equals(rows_b):
             raise ConfigError(
                 f"{run_a} and {run_b} hold different clips in split {args.split!r} (different "
@@ -793,6 +807,9 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--seed", type=int, default=0, help="bootstrap seed")
     compare.add_argument("--output", help="also write the comparison as JSON")
     compare.add_argument("--quiet", action="store_true", help="no progress bar")
+    compare.add_argument(
+        "--data-dir", help="the data folder now, when it moved since the runs (default: the runs')"
+    )
     compare.set_defaults(func=cmd_compare)
 
     predict = commands.add_parser(

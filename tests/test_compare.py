@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -244,3 +245,27 @@ def test_binary_runs_without_files_use_each_runs_threshold(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(argv)
     assert "labels ['maybe'] are not classes of" in capsys.readouterr().err
+
+
+def test_runs_whose_data_moved_compare_with_data_dir(two_runs, tmp_path, capsys):
+    """The runs' data folder moved: compare names --data-dir, and with it gives the comparison
+    of the runs where the data was (the recorded paths re-rooted in the new folder)."""
+    data = Path(pd.read_csv(two_runs["a"] / "splits.csv")["path"][0]).parent
+    gone, moved = tmp_path / "gone", tmp_path / "moved"
+    shutil.copytree(data, moved)
+    copies = []
+    for side in ("a", "b"):
+        copy = tmp_path / side
+        shutil.copytree(two_runs[side], copy)
+        for name in ("splits.csv", "config.yaml"):  # as if the data had been read from `gone`
+            (copy / name).write_text((copy / name).read_text().replace(str(data), str(gone)))
+        copies.append(str(copy))
+    with pytest.raises(SystemExit):
+        main(["compare", *copies, "--quiet"])
+    assert "pass --data-dir where it is now" in capsys.readouterr().err
+    here, there = tmp_path / "here.json", tmp_path / "there.json"
+    assert main(["compare", str(two_runs["a"]), str(two_runs["b"]), "--quiet",
+                 "--output", str(here)]) == 0  # fmt: skip
+    assert main(["compare", *copies, "--quiet", "--data-dir", str(moved),
+                 "--output", str(there)]) == 0  # fmt: skip
+    assert json.loads(there.read_text())["metrics"] == json.loads(here.read_text())["metrics"]
