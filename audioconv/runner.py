@@ -180,6 +180,9 @@ class Recipe(abc.ABC):
     def __post_init__(self):
         for field in ("max_epochs", "members", "batch_size", "devices", "num_nodes"):
             check_positive(field, getattr(self, field))
+        from audioconv.models import registered_model
+
+        registered_model(self.model)  # a misspelled --model fails now, not after the data scan
         if not (isinstance(self.lr, int | float) and self.lr > 0):
             raise ConfigError(f"lr={self.lr!r} must be a positive number")
         if self.ema:

@@ -118,17 +118,16 @@ class AudioFolder(AudioRecipe):
         frame = self.layout()
         if self.group_regex is not None:
             pattern = re.compile(self.group_regex)
-            groups = []
-            for path in frame["path"]:
-                relative = Path(os.path.relpath(path, self.data_dir)).as_posix()
-                match = pattern.search(relative)
-                if match is None:
-                    raise DatasetError(
-                        f"group_regex={self.group_regex!r} does not match {relative!r}; "
-                        "fix the expression so it matches every clip path"
-                    )
-                groups.append(match[1])
-            frame = frame.assign(group=groups)
+            relative = [Path(os.path.relpath(p, self.data_dir)).as_posix() for p in frame["path"]]
+            matches = [pattern.search(r) for r in relative]
+            unmatched = [r for r, m in zip(relative, matches) if m is None]
+            if unmatched:
+                raise DatasetError(
+                    f"group_regex={self.group_regex!r} does not match {len(unmatched)} of the "
+                    f"{len(relative)} clip paths, e.g. {unmatched[:5]}; fix the expression so it "
+                    "matches every clip path"
+                )
+            frame = frame.assign(group=[m[1] for m in matches])
         return frame
 
     def folds(self) -> list[int]:

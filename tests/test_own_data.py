@@ -707,3 +707,25 @@ def test_a_relative_split_file_is_recorded_absolute(tmp_path, monkeypatch):
     argv = ["--data-dir", "clips", "--split-file", "run1/splits.csv", "--output-dir", "run2"]
     recipe = parse_recipe(load_recipe("audio_folder"), argv)
     assert recipe.split_file == tmp_path / "run1" / "splits.csv"
+
+
+def test_a_misspelled_model_is_refused_before_any_file_is_read(tmp_path):
+    """Not after minutes of decoding: the recipe checks the name when its options are parsed
+    (the data folder here does not even exist)."""
+    from audioconv.errors import ConfigError
+
+    argv = ["--data-dir", str(tmp_path / "nowhere"), "--model", "resnet81", "--output-dir", "x"]
+    with pytest.raises(ConfigError, match="unknown model 'resnet81'. Did you mean 'resnet18'"):
+        parse_recipe(load_recipe("audio_folder"), argv)
+
+
+def test_a_group_regex_lists_every_clip_it_misses(tmp_path):
+    data = tmp_path / "clips"
+    for label in ("cat", "dog"):
+        for name in ("anna_0", "ben_0", "x", "y"):
+            tone(data / label / f"{name}.wav", 400)
+    argv = ["--data-dir", str(data), "--group-regex", "/([a-z]+)_", "--output-dir", "x"]
+    recipe = parse_recipe(load_recipe("audio_folder"), argv)
+    with pytest.raises(DatasetError, match="does not match 4 of the 8 clip paths") as error:
+        recipe.manifest()
+    assert all(f"{label}/{n}.wav" in str(error.value) for label in ("cat", "dog") for n in "xy")
