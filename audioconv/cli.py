@@ -587,19 +587,26 @@ def _listing(skipped: dict[str, str]) -> str:
 
 
 def _write_skipped(output: Path, skipped: dict[str, str]) -> None:
-    """``<output stem>.skipped.csv`` beside ``output`` (``path``, ``reason``), atomically; with
-    nothing skipped, one left by an earlier prediction into ``output`` is removed (it would
-    describe inputs this one read)."""
+    """``<output stem>.skipped.csv`` / ``.skipped.json`` (as ``output``) beside it: ``path``,
+    ``reason`` per input, atomically; with nothing skipped, one left by an earlier prediction
+    into ``output`` is removed (it would describe inputs this one read)."""
+    import json
+
     import pandas as pd
 
     from audioconv._atomic import atomic_write_text
 
-    path = output.with_name(f"{output.stem}.skipped.csv")
+    path = output.with_name(f"{output.stem}.skipped{output.suffix}")
     if not skipped:
         path.unlink(missing_ok=True)
         return
     frame = pd.DataFrame({"path": list(skipped), "reason": list(skipped.values())})
-    atomic_write_text(path, frame.to_csv(index=False))
+    text = (
+        json.dumps(frame.to_dict("records"), indent=2) + "\n"
+        if output.suffix == ".json"
+        else frame.to_csv(index=False)
+    )
+    atomic_write_text(path, text)
     print(f"wrote {path}", file=sys.stderr)
 
 
@@ -837,9 +844,9 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("--channels", help="comma-separated channel columns of CSV inputs")
     predict.add_argument(
         "--on-error", choices=("skip", "raise"), default="skip",
-        help="an input that cannot be read (corrupt, empty, NaN samples, wrong columns): 'skip' "
-        "classifies the others, lists it (and writes OUTPUT_STEM.skipped.csv) and exits with "
-        "status 1; 'raise' stops at it (default: skip)",
+        help="an input that cannot be read (missing, corrupt, empty, NaN samples, wrong "
+        "columns): 'skip' classifies the others, lists it (and writes OUTPUT_STEM.skipped.csv "
+        "/ .json) and exits with status 1; 'raise' stops at it (default: skip)",
     )  # fmt: skip
     predict.set_defaults(func=cmd_predict)
 

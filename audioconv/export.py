@@ -429,6 +429,9 @@ def export_torchscript(
     example, dynamic, other_batch, other_length = _prepare(model, example_input, dynamic_time)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", category=FutureWarning)  # torch.jit is deprecated upstream
+        # the backbones' input-shape checks are Python conditions the trace freezes; the traced
+        # module is checked against eager PyTorch on other batch sizes / lengths just below
+        warnings.simplefilter("ignore", category=torch.jit.TracerWarning)
         with torch.inference_mode(False), torch.no_grad():
             traced = torch.jit.trace(model, example, check_trace=False)
 

@@ -416,3 +416,15 @@ def test_export_format_follows_the_suffix_and_a_run_folder_names_its_checkpoint(
         with pytest.raises(SystemExit):
             main(argv)
         assert f"a folder, not a model file: pass {ckpt}" in capsys.readouterr().err
+
+
+def test_a_json_prediction_lists_its_skipped_inputs_in_json(checkpoints, tmp_path):
+    clips = tmp_path / "clips"
+    tone(clips / "good.wav", 300)
+    (clips / "bad.wav").write_bytes(b"not audio")
+    out = tmp_path / "p.json"
+    ckpt = str(checkpoints["audio"])
+    assert main(["predict", "--quiet", "--checkpoint", ckpt, str(clips), "--output", str(out)]) == 1
+    skipped = json.loads((tmp_path / "p.skipped.json").read_text())
+    assert [Path(r["path"]).name for r in skipped] == ["bad.wav"]
+    assert not (tmp_path / "p.skipped.csv").exists()  # a .csv prediction's list is its own
