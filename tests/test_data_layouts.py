@@ -110,6 +110,8 @@ def test_speech_commands_layout_35_and_12(tmp_path):
     (tmp_path / "validation_list.txt").write_text("yes/bb22_nohash_0.wav\nbed/bb22_nohash_0.wav\n")
     (tmp_path / "testing_list.txt").write_text("no/cc33_nohash_0.wav\nwow/cc33_nohash_0.wav\n")
     write_clip(tmp_path / "_background_noise_" / "white_noise.wav", seconds=10.0)
+    write_clip(tmp_path / "__MACOSX" / "yes" / "._aa11_nohash_0.wav")  # not a word, not a clip
+    write_clip(tmp_path / "yes" / "._aa11_nohash_0.wav")
 
     full = layouts.speech_commands(tmp_path, classes=35)
     assert sorted(set(full["label"])) == sorted(words) and len(full) == 12

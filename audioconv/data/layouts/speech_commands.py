@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from audioconv.constants import is_hidden
 from audioconv.data.layouts.common import audio_files, example_clip, require_dir
 from audioconv.data.layouts.registry import register_layout
 from audioconv.errors import ConfigError, DatasetError
@@ -74,7 +75,8 @@ def speech_commands(
         )
     val, test = (_read_list(p) for p in lists)
     rows = []
-    for folder in sorted(p for p in root.iterdir() if p.is_dir() and p.name != BACKGROUND):
+    words = (p for p in root.iterdir() if p.is_dir() and p.name != BACKGROUND)
+    for folder in sorted(p for p in words if not is_hidden(p, root)):  # no __MACOSX "word"
         for file in audio_files(folder):
             rel = f"{folder.name}/{file.name}"
             word = folder.name
