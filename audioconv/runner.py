@@ -650,14 +650,17 @@ def evaluate_checkpoint(
 
 def _clip_level_report(datamodule, checkpoint: str | os.PathLike, *, smoke: bool):
     """Each test clip through ``CheckpointClassifier`` (the input contract), then evaluated:
-    the report and a table ``path, predicted, probability`` per clip."""
+    the report and a table per clip with the columns of the run's own ``predictions.csv``
+    (``path``, ``true``, ``predicted``, ``p_<class>``) and ``probability`` (of ``predicted``)."""
     import itertools
 
     import numpy as np
     import pandas as pd
+    import torch
 
     from audioconv.evaluation import evaluate
     from audioconv.export import CheckpointClassifier
+    from audioconv.training import prediction_columns
 
     predictor = CheckpointClassifier(checkpoint)
     clips, rate, labels, paths = datamodule.test_clips()
@@ -665,21 +668,19 @@ def _clip_level_report(datamodule, checkpoint: str | os.PathLike, *, smoke: bool
         limit = SMOKE_BATCHES * datamodule.batch_size
         clips, labels, paths = itertools.islice(clips, limit), labels[:limit], paths[:limit]
     predictions = predictor.predict_batch(clips, sample_rate=rate, batch_size=datamodule.batch_size)
+    probabilities = np.stack([p.probabilities for p in predictions])
     report = evaluate(
         labels,
-        np.stack([p.probabilities for p in predictions]),
+        probabilities,
         task=predictor.task,
         class_names=predictor.class_names,
         threshold=predictor.threshold,
         level="clip",
     )
-    table = pd.DataFrame(
-        {
-            "path": paths,
-            "predicted": [p.label for p in predictions],
-            "probability": [p.score for p in predictions],
-        }
+    columns = prediction_columns(
+        report, torch.as_tensor(probabilities), torch.as_tensor(np.asarray(labels)), ""
     )
+    table = pd.DataFrame({"path": paths, **columns, "probability": [p.score for p in predictions]})
     return report, table
 
 

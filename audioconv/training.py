@@ -58,7 +58,10 @@ from audioconv.contract import is_positive
 from audioconv.errors import ConfigError, check_positive
 from audioconv.tasks.configs import renamed_hparams
 
-__all__ = ["RunLogger", "RunResult", "TensorDataModule", "WeightEMA", "deterministic_mode", "fit"]
+__all__ = [
+    "RunLogger", "RunResult", "TensorDataModule", "WeightEMA", "deterministic_mode", "fit",
+    "prediction_columns",
+]  # fmt: skip
 
 PRECISIONS = ("32-true", "16-mixed", "bf16-mixed", "bf16-true", "16-true", "64-true")
 
@@ -735,7 +738,7 @@ def _write_samples(out: Path, datamodule: L.LightningDataModule, model, report) 
     heads = report.heads if hasattr(report, "heads") else {None: report}
     columns: dict[str, Any] = {}
     for name, (output, target) in getattr(model, "test_outputs", {}).items():
-        columns.update(_prediction_columns(heads[name], output, target, f"{name}/" if name else ""))
+        columns.update(prediction_columns(heads[name], output, target, f"{name}/" if name else ""))
     if not columns:
         return
     n = len(next(iter(columns.values())))
@@ -748,8 +751,10 @@ def _write_samples(out: Path, datamodule: L.LightningDataModule, model, report) 
         frame.to_csv(tmp, index=False, float_format="%.8g")
 
 
-def _prediction_columns(report, output: torch.Tensor, target: torch.Tensor, prefix: str) -> dict:
-    """One head's ``true`` / ``predicted`` / ``p_<class>`` columns (regression: the values)."""
+def prediction_columns(report, output: torch.Tensor, target: torch.Tensor, prefix: str) -> dict:
+    """One head's ``true`` / ``predicted`` / ``p_<class>`` columns of ``predictions.csv``
+    (regression: the values), from its ``report`` (task, classes, threshold), ``output``
+    (probabilities) and ``target``; ``audioconv test`` writes the same columns."""
     y, p = target.numpy(), output.float().numpy()
     if report.task == "regression":
         if p.ndim == 1:

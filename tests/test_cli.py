@@ -388,6 +388,10 @@ def test_test_scores_the_runs_own_test_split_wherever_the_data_went(checkpoints,
     assert json.loads((there / "report.json").read_text()) == json.loads(
         (here / "report.json").read_text()
     )
+    tested, trained = (pd.read_csv(f / "predictions.csv") for f in (here, run_dir))
+    assert list(tested.columns) == ["path"] + [  # the run's own columns, and the label's p
+        c for c in trained.columns if c not in ("path", "group")
+    ] + ["probability"]
     shutil.copy(moved / "0_ann_0.wav", moved / "0_ann_1.wav")  # a clip the run never saw
     capsys.readouterr()
     with pytest.raises(SystemExit):
