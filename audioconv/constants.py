@@ -11,7 +11,7 @@ from pathlib import PurePath
 
 __all__ = [
     "AUDIO_EXTENSIONS", "IMAGE_EXTENSIONS", "INPUT_KINDS", "KIND_EXTENSIONS", "MISSING",
-    "SENSOR_EXTENSIONS", "TASKS", "UNEQUAL", "input_kind_of", "is_hidden",
+    "SENSOR_EXTENSIONS", "TASKS", "UNEQUAL", "input_kind_of", "is_class_folder", "is_hidden",
 ]  # fmt: skip
 
 #: what a model predicts: one sigmoid, a softmax, k sigmoids, or real values
@@ -59,3 +59,10 @@ def is_hidden(path: str | os.PathLike, root: str | os.PathLike) -> bool:
     every folder walk skips them (the rule of Hugging Face ``datasets``)."""
     parts = PurePath(path).relative_to(root).parts
     return any(part.startswith((".", "__")) for part in parts)
+
+
+def is_class_folder(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a folder that names a class: any folder but those starting with ``.``
+    or ``_`` (``.ipynb_checkpoints``, ``__MACOSX``, ``_background_noise_``), in audio and image
+    class-folder trees alike."""
+    return os.path.isdir(path) and PurePath(path).name[0] not in "._"

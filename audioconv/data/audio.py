@@ -46,7 +46,7 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-from audioconv.constants import AUDIO_EXTENSIONS, is_hidden
+from audioconv.constants import AUDIO_EXTENSIONS, is_class_folder, is_hidden
 from audioconv.data.manifest import check_text_file, read_manifest, split_tags, tags_from_columns
 from audioconv.errors import AudioError, ConfigError, DatasetError
 from audioconv.io import audio_info, load_audio
@@ -319,7 +319,7 @@ class AudioFolder(AudioDataset):
         folders = (
             [root / name for name in class_names]
             if class_names is not None
-            else sorted(p for p in root.iterdir() if p.is_dir() and p.name[0] not in "._")
+            else sorted(p for p in root.iterdir() if is_class_folder(p))
         )
         if not folders:
             raise DatasetError(

@@ -19,7 +19,7 @@ import torch
 import torchvision.transforms.v2 as v2
 from torchvision import datasets
 
-from audioconv.constants import is_hidden
+from audioconv.constants import is_class_folder, is_hidden
 from audioconv.data.base import ArrayDataset, LabeledDataset
 from audioconv.errors import ConfigError, DatasetError
 
@@ -49,9 +49,7 @@ class _ImageFolder(datasets.ImageFolder):
     ``.`` or ``_``, e.g. ``.ipynb_checkpoints``, ``__MACOSX``, are not classes)."""
 
     def find_classes(self, directory: str | os.PathLike) -> tuple[list[str], dict[str, int]]:
-        classes = sorted(
-            e.name for e in os.scandir(directory) if e.is_dir() and e.name[0] not in "._"
-        )
+        classes = sorted(e.name for e in os.scandir(directory) if is_class_folder(e.path))
         if not classes:
             raise FileNotFoundError(f"no class folder found in {directory}")
         return classes, {name: index for index, name in enumerate(classes)}

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from audioconv.constants import AUDIO_EXTENSIONS
+from audioconv.constants import AUDIO_EXTENSIONS, is_class_folder
 from audioconv.data.layouts.common import audio_files, example_clip, require_dir
 from audioconv.data.layouts.registry import register_layout
 from audioconv.errors import DatasetError
@@ -34,7 +34,7 @@ def class_folders(root: str | os.PathLike) -> pd.DataFrame:
             high (its only folder holds the class folders): the message says which folder to pass.
     """
     root = require_dir(root, "folder holding one sub-folder of clips per class")
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and p.name[0] not in "._")
+    folders = sorted(p for p in root.iterdir() if is_class_folder(p))
     loose = [p.name for p in audio_files(root) if p.parent == root]
     nested = len(folders) == 1 and any(p.is_dir() and audio_files(p) for p in folders[0].iterdir())
     if nested and not any(p.parent == folders[0] for p in audio_files(folders[0])):
