@@ -588,25 +588,13 @@ def _listing(skipped: dict[str, str]) -> str:
 
 def _write_skipped(output: Path, skipped: dict[str, str]) -> None:
     """``<output stem>.skipped.csv`` / ``.skipped.json`` (as ``output``) beside it: ``path``,
-    ``reason`` per input, atomically; with nothing skipped, one left by an earlier prediction
-    into ``output`` is removed (it would describe inputs this one read)."""
-    import json
-
-    import pandas as pd
-
-    from audioconv._atomic import atomic_write_text
-
+    ``reason`` per input, written as the predictions are; with nothing skipped, one left by an
+    earlier prediction into ``output`` is removed (it would describe inputs this one read)."""
     path = output.with_name(f"{output.stem}.skipped{output.suffix}")
     if not skipped:
         path.unlink(missing_ok=True)
         return
-    frame = pd.DataFrame({"path": list(skipped), "reason": list(skipped.values())})
-    text = (
-        json.dumps(frame.to_dict("records"), indent=2) + "\n"
-        if output.suffix == ".json"
-        else frame.to_csv(index=False)
-    )
-    atomic_write_text(path, text)
+    _write_predictions(path, [{"path": name, "reason": why} for name, why in skipped.items()])
     print(f"wrote {path}", file=sys.stderr)
 
 
