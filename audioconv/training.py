@@ -502,6 +502,7 @@ def fit(
             atomic_write_text(out / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
         else:  # DDP ranks > 0: rank 0 holds the lock and has checked the folder
             ckpt_path = last if resume and last.exists() else None
+            table = None
 
         L.seed_everything(seed, workers=True, verbose=False)
         checkpoint = ModelCheckpoint(
@@ -562,7 +563,7 @@ def fit(
         )
         report = model.test_report
         if trainer.is_global_zero and report is not None:
-            _write_samples(out, datamodule, model, report)
+            _write_samples(out, table, model, report)
             if before_report is not None:
                 before_report(report, getattr(model, "test_outputs", {}))
             report.save(out, metrics_csv=metrics_csv)  # report.json last: the run is complete
@@ -722,17 +723,14 @@ def _split_changes(old: Any, new: Any) -> str:
     return "; ".join(part for part in parts if part)
 
 
-def _write_samples(out: Path, datamodule: L.LightningDataModule, model, report) -> None:
-    """``splits.csv`` (every sample and its split, from ``datamodule.sample_table()`` when the
-    DataModule has one) and ``predictions.csv`` (the test split in order: its identifying columns,
-    or ``index``, then per head ``true``, ``predicted`` and ``p_<class>`` for every class)."""
+def _write_samples(out: Path, table: Any, model, report) -> None:
+    """``predictions.csv``: the test split in order, its identifying columns from ``table`` (the
+    sample table ``splits.csv`` was written from before training; ``None``: an ``index``), then
+    per head ``true``, ``predicted`` and ``p_<class>`` for every class."""
     import pandas as pd
 
     ids = None
-    if hasattr(datamodule, "sample_table"):
-        table = datamodule.sample_table()
-        with atomic_path(out / "splits.csv") as tmp:
-            table.to_csv(tmp, index=False)
+    if table is not None:
         ids = table[table["split"] == "test"].reset_index(drop=True)
         ids = ids.drop(columns=[c for c in ("split", "label", "tags") if c in ids.columns])
     heads = report.heads if hasattr(report, "heads") else {None: report}
