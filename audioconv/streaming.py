@@ -489,10 +489,10 @@ def stream_main(
     stdin); ``out`` defaults to standard output. Returns the real-time factor.
     """
     out = sys.stdout if out is None else out
-    if not hasattr(source, "read") and str(source) != "-":
+    raw = hasattr(source, "read") or str(source) == "-"  # raw PCM, else a file
+    if not raw:
         _refuse_sensor_log(source, checkpoint=model_path)
     model = load_predictor(model_path, threshold=threshold)
-    raw = hasattr(source, "read") or str(source) == "-"
     if raw and sample_rate is None and model.contract.sample_rate is not None:
         print(
             f"# raw PCM taken to be at {model.contract.sample_rate:g} Hz, the model's rate: pass "
