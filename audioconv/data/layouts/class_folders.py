@@ -35,9 +35,9 @@ def class_folders(root: str | os.PathLike) -> pd.DataFrame:
     """
     root = require_dir(root, "folder holding one sub-folder of clips per class")
     folders = sorted(p for p in root.iterdir() if is_class_folder(p))
-    loose = [p.name for p in audio_files(root) if p.parent == root]
+    loose = [p.name for p in audio_files(root, recursive=False)]
     nested = len(folders) == 1 and any(p.is_dir() and audio_files(p) for p in folders[0].iterdir())
-    if nested and not any(p.parent == folders[0] for p in audio_files(folders[0])):
+    if nested and not audio_files(folders[0], recursive=False):
         raise DatasetError(
             f"{root}: its only folder {folders[0].name!r} holds the class folders; "
             f"pass --data-dir {folders[0]}"

@@ -16,13 +16,12 @@ from audioconv.errors import DatasetError
 EXAMPLE_RATE = 8000
 
 
-def audio_files(root: Path) -> list[Path]:
-    """Every audio file below ``root`` (recursively, hidden ones skipped:
-    :func:`~audioconv.constants.is_hidden`), sorted."""
+def audio_files(root: Path, *, recursive: bool = True) -> list[Path]:
+    """Every audio file below ``root`` (recursively, or in ``root`` itself only; hidden ones
+    skipped: :func:`~audioconv.constants.is_hidden`), sorted."""
+    found = root.rglob("*") if recursive else root.iterdir()
     return sorted(
-        p
-        for p in root.rglob("*")
-        if p.suffix.lower() in AUDIO_EXTENSIONS and not is_hidden(p, root)
+        p for p in found if p.suffix.lower() in AUDIO_EXTENSIONS and not is_hidden(p, root)
     )
 
 
