@@ -482,16 +482,23 @@ def read_input(path: Path, contract, *, channels: list[str] | None = None):
     return log.data.T.astype("float32")  # (time, channels) -> (channels, time)
 
 
-def _records(names: list[str], predictions: list, predictor, top_k: int) -> list[dict]:
+def _records(
+    names: list[str], predictions: list, predictor, top_k: int, starts: list[list[int]]
+) -> list[dict]:
     """One plain record per input: path (the input's name), label, probability, the top-k
-    classes (and windows)."""
+    classes (and, with ``--per-window``, each window's output and first sample ``starts``, in
+    seconds too when the model records its rate)."""
+    rate = predictor.contract.sample_rate
     records = []
-    for input_name, prediction in zip(names, predictions):
+    for input_name, prediction, first in zip(names, predictions, starts):
         record = {"path": input_name, "label": prediction.label, "probability": prediction.score}
         for rank, (name, p) in enumerate(predictor.top_k(prediction, top_k), start=1):
             record[f"top{rank}"], record[f"top{rank}_probability"] = name, p
         if prediction.windows is not None:
             record["windows"] = prediction.windows.tolist()
+            record["window_start_sample"] = first
+            if rate:
+                record["window_start_s"] = [round(s / rate, 6) for s in first]
         records.append(record)
     return records
 
@@ -509,8 +516,9 @@ def _write_predictions(path: Path, records: list[dict]) -> None:
         atomic_write_text(path, json.dumps(records, indent=2) + "\n")
     elif path.suffix == ".csv":
         frame = pd.DataFrame(records)
-        if "windows" in frame:
-            frame["windows"] = [json.dumps(w) for w in frame["windows"]]
+        for column in ("windows", "window_start_sample", "window_start_s"):
+            if column in frame:
+                frame[column] = [json.dumps(w) for w in frame[column]]
         atomic_write_text(path, frame.to_csv(index=False))
     else:
         raise ConfigError(f"--output {path}: use a .csv or .json file")
@@ -531,6 +539,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     skipped = {str(p): f"{p}: no such file" for p in paths if not p.is_file()}
     paths = [p for p in paths if p.is_file()]
     names: list[str] = []  # the inputs classified, in order
+    starts: list[list[int]] = []  # their windows' first samples
 
     def prepared():
         items = paths
@@ -541,17 +550,19 @@ def cmd_predict(args: argparse.Namespace) -> int:
         for path in items:
             for name, x in _guarded(skipped, args.on_error, str(path), read_inputs, path,
                                     predictor.contract, channels=channels) or ():  # fmt: skip
-                windows = _guarded(skipped, args.on_error, name, predictor.prepare, x, name=name)
-                if windows is not None:
+                cut = _guarded(skipped, args.on_error, name, predictor.prepare, x, name=name,
+                               with_starts=True)  # fmt: skip
+                if cut is not None:
                     names.append(name)
-                    yield windows
+                    starts.append(cut[1])
+                    yield cut[0]
 
     predictions = predictor.predict_prepared(
         prepared(), per_window=args.per_window, batch_size=args.batch_size
     )
     if not predictions:
         raise ConfigError(f"no input could be read ({len(skipped)} tried):\n{_listing(skipped)}")
-    records = _records(names, predictions, predictor, args.top_k)
+    records = _records(names, predictions, predictor, args.top_k, starts)
     width = max(len(r["path"]) for r in records)
     for record in records:
         print(f"{record['path']:<{width}}  {record['label'] or '-'}  {record['probability']:.4f}")
@@ -824,10 +835,17 @@ def build_parser() -> argparse.ArgumentParser:
         "<file>#<index>)",
     )  # fmt: skip
     predict.add_argument("--output", help="write predictions.csv or predictions.json")
-    predict.add_argument("--top-k", type=int, default=3, help="classes listed per input (file)")
+    predict.add_argument(
+        "--top-k", type=int, default=3, help="classes listed per input in the --output file"
+    )
     predict.add_argument("--threshold", type=float, help="binary / multilabel decision threshold")
     predict.add_argument("--batch-size", type=int, default=32, help="model inputs per call")
-    predict.add_argument("--per-window", action="store_true", help="keep each window's output")
+    predict.add_argument(
+        "--per-window",
+        action="store_true",
+        help="keep each window's output and where it starts (window_start_sample, and "
+        "window_start_s when the model records its sample rate)",
+    )
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
     predict.add_argument("--channels", help="comma-separated channel columns of CSV inputs")
     predict.add_argument(

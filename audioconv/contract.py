@@ -533,7 +533,14 @@ class InputContract:
                 x = torch.from_numpy(x)
         return x
 
-    def apply(self, x: Any, *, sample_rate: float | None = None, name: str = "input") -> Any:
+    def apply(
+        self,
+        x: Any,
+        *,
+        sample_rate: float | None = None,
+        name: str = "input",
+        with_starts: bool = False,
+    ) -> Any:
         """Raw input -> model inputs ``(windows, channels, window)`` (images ``(1, channels,
         height, width)``): :meth:`conform`, then pad or cut into sliding windows (or stretch, when
         ``unequal="resample"``).
@@ -541,25 +548,31 @@ class InputContract:
         ``x``: ``(time,)`` or ``(channels, time)`` float samples at ``sample_rate`` Hz (``None``:
         already at the model's rate), numpy or torch (returned as the same kind; resampling
         converts a tensor through numpy). ``name`` names the input in errors.
+        ``with_starts=True`` returns ``(windows, starts)`` with each window's first sample at the
+        model's rate (``[0]`` for one window: an image, a whole or a stretched input).
         """
         x = self.conform(x, sample_rate=sample_rate, name=name)
-        if self.input_kind == "image":
-            return x[None]  # (channels, height, width) -> (1, channels, height, width)
-        if self.window is None:
-            return x[None]  # (channels, time) -> (1, channels, time)
-        if self.unequal == "resample":
-            windows = [stretch(x, self.window)]
+        starts = [0]
+        if self.input_kind == "image" or self.window is None:
+            # (channels, height, width) -> (1, channels, height, width); (channels, time) ->
+            # (1, channels, time)
+            windows = x[None]
         else:
-            starts = window_starts(x.shape[-1], self.window, self.hop_samples)
-            windows = [
-                fit_length(x, self.window, start=s, pad=self.pad, pad_value=self.pad_value)
-                for s in starts
-            ]
-        if _is_torch(x):
-            import torch
+            if self.unequal == "resample":
+                cut = [stretch(x, self.window)]
+            else:
+                starts = window_starts(x.shape[-1], self.window, self.hop_samples)
+                cut = [
+                    fit_length(x, self.window, start=s, pad=self.pad, pad_value=self.pad_value)
+                    for s in starts
+                ]
+            if _is_torch(x):
+                import torch
 
-            return torch.stack(windows)  # n x (channels, window) -> (n, channels, window)
-        return np.ascontiguousarray(np.stack(windows), dtype=np.float32)
+                windows = torch.stack(cut)  # n x (channels, window) -> (n, channels, window)
+            else:
+                windows = np.ascontiguousarray(np.stack(cut), dtype=np.float32)
+        return (windows, starts) if with_starts else windows
 
     @staticmethod
     def combine(window_probabilities: Any) -> Any:

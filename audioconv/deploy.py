@@ -186,9 +186,11 @@ class Predictor:
         *,
         sample_rate: float | None = None,
         name: str = "input",
-    ) -> np.ndarray:
+        with_starts: bool = False,
+    ) -> np.ndarray | tuple[np.ndarray, list[int]]:
         """The model inputs of one clip: ``(windows, channels, window)`` (images ``(1, channels,
-        height, width)``), by the input contract.
+        height, width)``), by the input contract; ``with_starts=True``: ``(windows, starts)``, each
+        window's first sample at the model's rate.
 
         A path is decoded with the checks of ``audioconv.io.load_audio`` at its own rate
         (``sample_rate`` must then be ``None``). An array ``(time,)`` or ``(channels, time)`` is
@@ -203,7 +205,9 @@ class Predictor:
                 )
             name = str(wave_or_path)
             wave_or_path, sample_rate = read_audio(wave_or_path)
-        return self.contract.apply(wave_or_path, sample_rate=sample_rate, name=name)
+        return self.contract.apply(
+            wave_or_path, sample_rate=sample_rate, name=name, with_starts=with_starts
+        )
 
     def _prediction(self, windows: np.ndarray, per_window: bool) -> Prediction:
         """A clip's :class:`Prediction` from its windows' outputs ``(windows, ...)``."""

@@ -272,6 +272,11 @@ def test_predict_folder_and_manifest_write_csv_and_json(checkpoints, tmp_path, c
     assert [Path(r["path"]).name for r in records] == ["c2.wav", "c0.wav"]
     long_clip = records[0]  # 0.8 s with a 0.25 s window: 6 windows, the clip is their mean
     assert len(long_clip["windows"]) == 6 and len(records[1]["windows"]) == 1
+    # where each window lies: every hop of 0.125 s, then one window ending at the clip's end
+    seconds = [0.0, 0.125, 0.25, 0.375, 0.5, 0.55]
+    assert long_clip["window_start_s"] == seconds
+    assert long_clip["window_start_sample"] == [round(s * RATE) for s in seconds]
+    assert records[1]["window_start_s"] == [0.0]
     mean = np.mean(long_clip["windows"], axis=0)
     assert long_clip["probability"] == pytest.approx(float(mean.max()), abs=1e-5)
     assert by_path(frame)[str(clips / "nested" / "c2.wav")] == long_clip["label"]
