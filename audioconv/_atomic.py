@@ -107,3 +107,25 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
     return Path(path)
+
+
+def write_records(path: str | os.PathLike, records: list[dict]) -> None:
+    """``records`` (one dict per row) to ``path``, a ``.csv`` table or a ``.json`` list,
+    atomically; list-valued cells of a CSV are written as JSON."""
+    import json
+
+    from audioconv.errors import ConfigError
+
+    path = Path(path)
+    if path.suffix == ".json":
+        atomic_write_text(path, json.dumps(records, indent=2) + "\n")
+    elif path.suffix == ".csv":
+        import pandas as pd
+
+        frame = pd.DataFrame(records)
+        for column in frame.columns:
+            if frame[column].map(lambda cell: isinstance(cell, list)).any():
+                frame[column] = [json.dumps(cell) for cell in frame[column]]
+        atomic_write_text(path, frame.to_csv(index=False))
+    else:
+        raise ConfigError(f"{path}: use a .csv or .json file")

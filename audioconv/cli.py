@@ -503,28 +503,8 @@ def _records(
     return records
 
 
-def _write_predictions(path: Path, records: list[dict]) -> None:
-    """``records`` to ``path`` (``.csv`` or ``.json``), atomically."""
-    import json
-
-    import pandas as pd
-
-    from audioconv._atomic import atomic_write_text
-    from audioconv.errors import ConfigError
-
-    if path.suffix == ".json":
-        atomic_write_text(path, json.dumps(records, indent=2) + "\n")
-    elif path.suffix == ".csv":
-        frame = pd.DataFrame(records)
-        for column in ("windows", "window_start_sample", "window_start_s"):
-            if column in frame:
-                frame[column] = [json.dumps(w) for w in frame[column]]
-        atomic_write_text(path, frame.to_csv(index=False))
-    else:
-        raise ConfigError(f"--output {path}: use a .csv or .json file")
-
-
 def cmd_predict(args: argparse.Namespace) -> int:
+    from audioconv._atomic import write_records
     from audioconv.deploy import load_predictor
     from audioconv.errors import ConfigError
 
@@ -567,7 +547,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
     for record in records:
         print(f"{record['path']:<{width}}  {record['label'] or '-'}  {record['probability']:.4f}")
     if args.output is not None:
-        _write_predictions(Path(args.output), records)
+        write_records(args.output, records)
         print(f"wrote {args.output}", file=sys.stderr)
         _write_skipped(Path(args.output), skipped)
     if not skipped:
@@ -601,11 +581,13 @@ def _write_skipped(output: Path, skipped: dict[str, str]) -> None:
     """``<output stem>.skipped.csv`` / ``.skipped.json`` (as ``output``) beside it: ``path``,
     ``reason`` per input, written as the predictions are; with nothing skipped, one left by an
     earlier prediction into ``output`` is removed (it would describe inputs this one read)."""
+    from audioconv._atomic import write_records
+
     path = output.with_name(f"{output.stem}.skipped{output.suffix}")
     if not skipped:
         path.unlink(missing_ok=True)
         return
-    _write_predictions(path, [{"path": name, "reason": why} for name, why in skipped.items()])
+    write_records(path, [{"path": name, "reason": why} for name, why in skipped.items()])
     print(f"wrote {path}", file=sys.stderr)
 
 
@@ -709,6 +691,8 @@ def cmd_stream(args: argparse.Namespace) -> int:
         pcm_format=args.pcm_format,
         chunk_s=args.chunk_s,
         threshold=args.threshold,
+        output=args.output,
+        plot=args.plot,
     )
     return 0
 
@@ -929,6 +913,14 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     stream.add_argument(
         "--chunk-s", type=float, default=0.1, help="seconds read per chunk (default 0.1)"
+    )
+    stream.add_argument(
+        "--output",
+        help="also write every window to a .csv / .json file: time_s, label, "
+        "probability and p_<class> per class (value_<i> for regression)",
+    )
+    stream.add_argument(
+        "--plot", help="draw each class's probability over time into a .png / .pdf / .svg file"
     )
     stream.set_defaults(func=cmd_stream)
     return parser

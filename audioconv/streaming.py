@@ -20,7 +20,9 @@ window's probabilities) is the answer ``audioconv predict`` gives for that file.
 
 :func:`simulate` replays a file or raw PCM from a binary stream (e.g. stdin) through a
 :class:`StreamClassifier` and measures the real-time factor; :func:`stream_main` is the body of
-``audioconv stream``. This module does not import torch unless it is handed a torch model.
+``audioconv stream`` (a table of every window with ``output=``, a figure of the classes'
+probabilities over time, :func:`timeline_figure`, with ``plot=``). This module does not import
+torch unless it is handed a torch model.
 """
 
 from __future__ import annotations
@@ -30,17 +32,26 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 
 from audioconv.constants import input_kind_of
-from audioconv.contract import InputContract, StreamResampler, decide, fit_length
+from audioconv.contract import InputContract, StreamResampler, _names, decide, fit_length
 from audioconv.decode import read_audio
 from audioconv.deploy import Prediction, Predictor, load_predictor
 from audioconv.errors import ConfigError
 
-__all__ = ["StreamClassifier", "Simulation", "contract_of_model", "simulate", "stream_main"]
+__all__ = [
+    "StreamClassifier",
+    "Simulation",
+    "contract_of_model",
+    "simulate",
+    "stream_main",
+    "timeline_figure",
+    "window_columns",
+]
 
 SMOOTHING = (None, "mean", "majority")
 PCM_FORMATS = {"s16le": (np.dtype("<i2"), 1.0 / 32768.0), "f32le": (np.dtype("<f4"), 1.0)}
@@ -480,15 +491,24 @@ def stream_main(
     chunk_s: float = 0.1,
     threshold: float | None = None,
     out: IO[str] | None = None,
+    output: str | os.PathLike | None = None,
+    plot: str | os.PathLike | None = None,
 ) -> float:
     """``audioconv stream``: print ``t=  1.25s  label  0.973`` per hop, then the whole stream's
     answer (``# clip  label  0.973 (mean of N windows)``) and the real-time factor.
 
     ``model_path`` is a training ``.ckpt``, an exported ``.onnx`` or a TorchScript file
     (:func:`audioconv.deploy.load_predictor`); ``source`` an audio file or ``"-"`` (raw PCM on
-    stdin); ``out`` defaults to standard output. Returns the real-time factor.
+    stdin); ``out`` defaults to standard output. ``output`` (``.csv`` / ``.json``) also gets one
+    row per window: ``time_s``, ``label``, ``probability`` and :func:`window_columns`; ``plot``
+    (``.png``, ``.pdf``, ``.svg``) gets :func:`timeline_figure`. Returns the real-time factor.
     """
+    from audioconv._atomic import atomic_path
+
     out = sys.stdout if out is None else out
+    for path, suffixes in ((output, (".csv", ".json")), (plot, (".png", ".pdf", ".svg"))):
+        if path is not None and Path(path).suffix not in suffixes:
+            raise ConfigError(f"{path}: use a {' / '.join(suffixes)} file")
     raw = hasattr(source, "read") or str(source) == "-"  # raw PCM, else a file
     if not raw:
         _refuse_sensor_log(source, checkpoint=model_path)
@@ -511,9 +531,9 @@ def stream_main(
         chunk_s=chunk_s,
         pcm_format=pcm_format,
     )
-    windows = 0
+    predictions = []
     for prediction in run:
-        windows += 1
+        predictions.append(prediction)
         print(
             f"t={prediction.timestamp_s:6.2f}s  {prediction.label}  {prediction.score:.3f}",
             file=out,
@@ -521,10 +541,108 @@ def stream_main(
         )
     clip = run.stream.clip
     if clip is not None:
-        print(f"# clip  {clip.label}  {clip.score:.3f} (mean of {windows} windows)", file=out)
+        print(
+            f"# clip  {clip.label}  {clip.score:.3f} (mean of {len(predictions)} windows)",
+            file=out,
+        )
     print(
         f"# real-time factor {run.real_time_factor:.1f}x ({run.audio_s:.2f} s of signal in "
         f"{run.wall_s:.3f} s)",
         file=out,
     )
+    task, names = run.stream.task, run.stream.class_names
+    if output is not None:
+        from audioconv._atomic import write_records
+
+        rows = [
+            {"time_s": round(p.timestamp_s, 6), "label": p.label, "probability": p.score,
+             **window_columns(p.probabilities, task=task, class_names=names)}
+            for p in predictions
+        ]  # fmt: skip
+        write_records(output, rows)
+        print(f"wrote {output}", file=sys.stderr)
+    if plot is not None:
+        name = "standard input" if raw else Path(source).name
+        title = f"{name}: {len(predictions)} windows"
+        if clip is not None:
+            title += f", whole stream {clip.label or '(none)'} {clip.score:.3f}"
+        threshold = run.stream.threshold if task in ("binary", "multilabel") else None
+        figure = timeline_figure(predictions, task=task, class_names=names, threshold=threshold,
+                                 title=title)  # fmt: skip
+        with atomic_path(plot) as tmp:
+            figure.savefig(tmp, dpi=100)
+        print(f"wrote {plot}", file=sys.stderr)
     return run.real_time_factor
+
+
+def window_columns(
+    probabilities: np.ndarray, *, task: str, class_names: list[str] | None
+) -> dict[str, float]:
+    """One window's output as named columns: ``p_<class>`` per class (binary: the positive
+    class's), ``value_<i>`` per regression output.
+
+    >>> window_columns(np.array([0.25, 0.75]), task="multiclass", class_names=["no", "yes"])
+    {'p_no': 0.25, 'p_yes': 0.75}
+    """
+    p = np.asarray(probabilities, dtype=np.float64).reshape(-1)
+    if task == "regression":
+        return {f"value_{i}": float(v) for i, v in enumerate(p)}
+    names = _names(class_names, 2 if task == "binary" else len(p))
+    names = names[-1:] if task == "binary" else names
+    return {f"p_{n}": round(float(v), 6) for n, v in zip(names, p)}
+
+
+def timeline_figure(
+    predictions: list[Prediction],
+    *,
+    task: str,
+    class_names: list[str] | None,
+    threshold: float | None = None,
+    title: str | None = None,
+    max_classes: int = 10,
+):
+    """Each class's probability (regression: each output's value) over stream time, one line per
+    class with the time of each window's last sample on the x axis; the ``threshold`` as a dashed
+    line. With more than ``max_classes`` classes, those that win a window come first, then the
+    most probable, up to ``max_classes`` (the title says how many are shown).
+
+    Returns a ``matplotlib.figure.Figure`` (built without pyplot).
+    """
+    from matplotlib.figure import Figure
+
+    if not predictions:
+        raise ConfigError("no window was classified: the stream held no samples")
+    times = np.array([p.timestamp_s for p in predictions])
+    columns = [window_columns(p.probabilities, task=task, class_names=class_names)
+               for p in predictions]  # fmt: skip
+    names = list(columns[0])
+    values = np.array([[row[n] for n in names] for row in columns])  # (windows, classes)
+    shown = list(range(len(names)))
+    if len(names) > max_classes:
+        winners = sorted(set(values.argmax(1).tolist()), key=lambda i: -values[:, i].max())
+        rest = [i for i in np.argsort(-values.max(0)).tolist() if i not in winners]
+        shown = (winners + rest)[:max_classes]
+    figure = Figure(figsize=(9, 3.5), layout="constrained")
+    ax = figure.add_subplot()
+    colours = [f"C{i}" for i in range(10)]
+    for rank, index in enumerate(shown):
+        label = names[index].removeprefix("p_") if task != "regression" else names[index]
+        ax.plot(times, values[:, index], marker=".", linewidth=1.2, color=colours[rank % 10],
+                label=label)  # fmt: skip
+    if threshold is not None:
+        ax.axhline(threshold, color="black", linestyle="--", linewidth=0.8,
+                   label=f"threshold {threshold:g}")  # fmt: skip
+    regression = task == "regression"
+    ax.set(
+        xlabel="stream time at the window's last sample (s)",
+        ylabel="predicted value" if regression else "probability",
+    )
+    if not regression:
+        ax.set_ylim(-0.02, 1.02)
+    if len(shown) < len(names):
+        title = f"{title + ' - ' if title else ''}{len(shown)} of {len(names)} classes shown"
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+    ax.grid(alpha=0.3)
+    return figure

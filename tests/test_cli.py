@@ -282,6 +282,36 @@ def test_predict_folder_and_manifest_write_csv_and_json(checkpoints, tmp_path, c
     assert by_path(frame)[str(clips / "nested" / "c2.wav")] == long_clip["label"]
 
 
+@pytest.mark.slow
+def test_stream_writes_the_windows_predict_per_window_gives(checkpoints, tmp_path, capsys):
+    """``stream --output --plot`` of a recording: one row per window with the offline windows'
+    probabilities (``predict --per-window``), at their end times, and a figure of them."""
+    clip = tmp_path / "long.wav"
+    tone(clip, 700, seconds=0.8, seed=3)
+    ckpt = str(checkpoints["audio"])
+    offline = tmp_path / "offline.json"
+    assert main(["predict", "--quiet", "--checkpoint", ckpt, str(clip), "--per-window",
+                 "--output", str(offline)]) == 0  # fmt: skip
+    (expected,) = json.loads(offline.read_text())
+    table, png = tmp_path / "stream.csv", tmp_path / "stream.png"
+    capsys.readouterr()
+    argv = ["stream", "--checkpoint", ckpt, str(clip), "--output", str(table), "--plot", str(png)]
+    assert main(argv) == 0
+    printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("t=")]
+    rows = pd.read_csv(table)
+    assert len(rows) == len(printed) == len(expected["windows"]) == 6
+    assert list(rows["label"].astype(str)) == [line.split()[-2] for line in printed]
+    classes = [c for c in rows.columns if c.startswith("p_")]
+    np.testing.assert_allclose(rows[classes].to_numpy(), expected["windows"], atol=1e-5)
+    # a window's time is its last sample: where predict says it starts, plus 0.25 s
+    np.testing.assert_allclose(rows["time_s"], np.add(expected["window_start_s"], 0.25))
+    assert png.read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["stream", "--checkpoint", ckpt, str(clip), "--output", str(tmp_path / "x.txt")])
+    assert exit_info.value.code == 2
+    assert "x.txt: use a .csv / .json file" in capsys.readouterr().err
+
+
 def by_path(frame: pd.DataFrame) -> dict[str, str]:
     return dict(zip(frame["path"], frame["label"]))
 
