@@ -457,19 +457,17 @@ def read_input(path: Path, contract, *, channels: list[str] | None = None):
         )
     if kind == "audio":
         return path
-    if kind == "image":
-        import torchvision.transforms.v2.functional as TF
-        from torchvision.io import ImageReadMode, decode_image
+    if kind == "image":  # read and resized as training read its image folder
+        from audioconv.decode import read_image
 
-        mode = ImageReadMode.GRAY if contract.channels == 1 else ImageReadMode.RGB
-        try:
-            image = decode_image(str(path), mode=mode)  # (C, H, W) uint8
-        except RuntimeError as err:
-            raise ConfigError(f"{path}: cannot decode the image ({err})") from err
-        image = image.float() / 255.0
+        image = read_image(path, channels=contract.channels)  # (C, H, W) in [0, 1]
         if tuple(image.shape[-2:]) != contract.image_size:
-            image = TF.resize(image, list(contract.image_size), antialias=True)
-        return image.numpy()
+            import torch
+            import torchvision.transforms.v2.functional as TF
+
+            resized = TF.resize(torch.from_numpy(image), list(contract.image_size), antialias=True)
+            image = resized.numpy()
+        return image
     from audioconv.windows import read_sensor_log
 
     log = read_sensor_log(path, channels=channels)

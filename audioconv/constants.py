@@ -31,8 +31,10 @@ MISSING = ("raise", "zero")
 #: file suffixes read as audio (lower case; soundfile decodes each)
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")
 
-#: file suffixes read as images
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
+#: file suffixes read as images (Pillow decodes each; training folders and predict alike)
+IMAGE_EXTENSIONS = (
+    ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm",
+)  # fmt: skip
 
 #: file suffixes read as sensor logs or series (``.csv.gz`` too; ``.ts``: UCR / UEA series)
 SENSOR_EXTENSIONS = (".csv", ".tsv", ".parquet", ".pq", ".ts")

@@ -1,9 +1,12 @@
-"""Decoding audio files with soundfile and the checks every reader shares (no torch).
+"""Decoding audio files (soundfile) and image files (Pillow) with the checks every reader
+shares (no torch).
 
-:func:`read_audio` is the one decoder: training (``audioconv.io.load_audio``) and deployment
-(``audioconv.deploy``, ``audioconv predict`` / ``stream``) both call it, so a missing, corrupt,
-truncated, empty or non-finite file raises the same :class:`~audioconv.errors.AudioError`
-naming the file and the fix everywhere. Imports numpy and soundfile only.
+:func:`read_audio` is the one audio decoder: training (``audioconv.io.load_audio``) and
+deployment (``audioconv.deploy``, ``audioconv predict`` / ``stream``) both call it, so a missing,
+corrupt, truncated, empty or non-finite file raises the same :class:`~audioconv.errors.AudioError`
+naming the file and the fix everywhere. :func:`read_image` is the one image decoder, for image
+folders in training and for ``audioconv predict``, so both see the same pixels (16-bit and
+grayscale images included). Imports numpy and soundfile (Pillow when reading an image).
 """
 
 from __future__ import annotations
@@ -22,7 +25,13 @@ from audioconv.errors import (
     NonFiniteAudioError,
 )
 
-__all__ = ["open_audio", "read_audio"]
+__all__ = ["open_audio", "read_audio", "read_image"]
+
+#: Pillow modes of one-channel 16-bit images (PNG / TIFF from scientific and medical cameras,
+#: depth maps); their values are scaled by 65535, not 255
+_SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+#: torchvision's (ITU-R 601-2) weights of R, G and B in a grayscale value
+_GRAY_WEIGHTS = np.array([0.2989, 0.587, 0.114], dtype=np.float32)
 
 # libsndfile logs "data : 64000 (should be 31978)" when a WAV / AIFF header declares more sample
 # bytes than the file holds (a truncated download or an interrupted write).
@@ -93,3 +102,57 @@ def read_audio(
             path, "the samples contain NaN or infinity; regenerate the file or drop it"
         )
     return np.ascontiguousarray(data.T), int(rate)  # (time, channels) -> (channels, time)
+
+
+def read_image(path: str | os.PathLike, *, channels: int) -> np.ndarray:
+    """An image file as every model reads it: ``(channels, height, width)`` float32 in [0, 1].
+
+    8-bit images are scaled by 255, 16-bit grayscale ones (Pillow modes ``I;16``, ``I``) by
+    65535. ``channels=3``: RGB (grayscale replicated, alpha dropped, palette and CMYK converted
+    by Pillow); ``channels=1``: a grayscale image's own values, or ``0.2989 R + 0.587 G + 0.114 B``
+    of a colour one. EXIF orientation is not applied (a photo is read as stored).
+
+    Raises:
+        InputError: a missing, empty, undecodable or truncated file, or a 32-bit float image,
+            naming the file.
+    """
+    from PIL import Image
+
+    from audioconv.errors import InputError
+
+    path = Path(path)
+    if channels not in (1, 3):
+        raise InputError(f"{path}: channels={channels!r}; an image is read with 1 or 3 channels")
+    if not path.is_file():
+        raise InputError(f"{path}: no such image file")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: the file is 0 bytes (an interrupted copy?); copy it again")
+    try:
+        with Image.open(path) as image:
+            image.load()
+            if image.mode in _SIXTEEN_BIT:
+                pixels = np.asarray(image, dtype=np.float32)  # (H, W)
+                if pixels.min() < 0 or pixels.max() > 65535:
+                    raise InputError(
+                        f"{path}: {image.mode} values outside 0..65535; save it as an 8- or "
+                        "16-bit image"
+                    )
+                pixels = pixels[..., None] / 65535.0  # (H, W) -> (H, W, 1)
+            elif image.mode == "F":
+                raise InputError(
+                    f"{path}: a 32-bit float image has no fixed range to scale to [0, 1]; save "
+                    "it as an 8- or 16-bit image"
+                )
+            elif image.mode in ("1", "L", "LA"):
+                pixels = np.asarray(image.convert("L"), dtype=np.float32)[..., None] / 255.0
+            else:
+                pixels = np.asarray(image.convert("RGB"), dtype=np.float32) / 255.0  # (H, W, 3)
+    except OSError as error:  # PIL.UnidentifiedImageError is an OSError
+        raise InputError(
+            f"{path}: cannot decode the image ({error}); re-save it as PNG or JPEG"
+        ) from error
+    if channels == 1 and pixels.shape[-1] == 3:
+        pixels = (pixels @ _GRAY_WEIGHTS)[..., None]  # (H, W, 3) -> (H, W, 1)
+    elif channels == 3 and pixels.shape[-1] == 1:
+        pixels = np.repeat(pixels, 3, axis=-1)
+    return np.ascontiguousarray(pixels.transpose(2, 0, 1), dtype=np.float32)  # (C, H, W)

@@ -6,8 +6,9 @@ Data (``--dataset``):
   32x32 for LeNet-5; no download, no ``--data-dir``.
 - ``mnist``: the four idx files in ``<data-dir>/MNIST/raw/`` (http://yann.lecun.com/exdb/mnist/).
 - ``cifar10``: ``<data-dir>/cifar-10-batches-py/`` (https://www.cs.toronto.edu/~kriz/cifar.html).
-- ``folder``: one sub-folder per class of png / jpg files in ``<data-dir>`` (or in
-  ``<data-dir>/train`` and ``<data-dir>/test``), resized to ``--image-size`` (default 64). Every
+- ``folder``: one sub-folder per class of png / jpg / ... files in ``<data-dir>`` (or in
+  ``<data-dir>/train`` and ``<data-dir>/test``: the test folder may lack a training class, not
+  add one), resized to ``--image-size`` (default 64). Every
   image is decoded before training: ``--on-error raise`` (default) lists every bad image in one
   error, ``--on-error skip`` trains without them and lists them in ``skipped.csv``.
 
@@ -76,16 +77,18 @@ class ImageClassification(Recipe):
             return {"train": load(root, train=True), "test": load(root, train=False)}
         root = self.require_data_dir("folder holding one sub-folder of images per class")
         options = {"size": self.image_size or 64, "grayscale": self.grayscale}
-        if (root / "train").is_dir() and (root / "test").is_dir():
-            parts = {"train": root / "train", "test": root / "test"}
-        else:
-            parts = {"train": root}
-        return {name: image_folder(folder, **options) for name, folder in parts.items()}
+        if not ((root / "train").is_dir() and (root / "test").is_dir()):
+            return {"train": image_folder(root, **options)}
+        train = image_folder(root / "train", **options)
+        # the test folder numbered by the training classes (one it lacks is fine, an extra one
+        # is an error): each folder numbering its own classes would shift the labels
+        return {"train": train, "test": image_folder(root / "test", **options,
+                                                     classes=train.class_names)}  # fmt: skip
 
     def _checked(self, sources: dict) -> tuple[dict, pd.DataFrame]:
         """Folder images decoded once before training (:func:`audioconv.data.scan.decode_image`):
         ``on_error="raise"`` lists every bad image in one error, ``"skip"`` drops them."""
-        from audioconv.data.base import LabeledDataset
+        from audioconv.data.images import folder_dataset
         from audioconv.data.scan import bad_file_error, decode_image, scan_files
 
         folders = {name: source.dataset for name, source in sources.items()}  # ImageFolder
@@ -103,8 +106,7 @@ class ImageClassification(Recipe):
             raise bad_file_error(bad, len(scans), "image")
         for name, folder in folders.items():
             folder.samples = [sample for sample in folder.samples if sample[0] not in bad]
-            folder.imgs, folder.targets = folder.samples, [t for _, t in folder.samples]
-            sources[name] = LabeledDataset(folder, folder.targets, class_names=folder.classes)
+            sources[name] = folder_dataset(folder)
         return sources, pd.DataFrame({"path": list(bad), "reason": list(bad.values())})
 
     def experiment(self) -> Experiment:

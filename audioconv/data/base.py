@@ -62,15 +62,19 @@ class ArrayDataset(Dataset):
 
 
 class LabeledDataset(Dataset):
-    """Wrap a dataset of ``(x, int label)`` (e.g. torchvision's) with class names and targets."""
+    """Wrap a dataset of ``(x, int label)`` (e.g. torchvision's) with class names and targets;
+    ``paths``: each sample's file, when samples are files (recorded in ``splits.csv``)."""
 
     def __init__(
         self, dataset: Dataset, targets: Sequence[int], *, class_names: Sequence[str],
-        task: str = "multiclass",
+        task: str = "multiclass", paths: Sequence[str] | None = None,
     ):  # fmt: skip
         self.dataset = dataset
         self._targets = np.asarray(targets, dtype=np.int64)
         self.class_names, self.task = list(class_names), task
+        if paths is not None and len(paths) != len(self._targets):
+            raise ConfigError(f"{len(paths)} paths for {len(self._targets)} samples")
+        self.paths = None if paths is None else [str(p) for p in paths]
 
     @property
     def num_classes(self) -> int:

@@ -144,18 +144,29 @@ class _LabeledDataModule(L.LightningDataModule):
 
     def sample_table(self) -> pd.DataFrame:
         """Which sample went to which split, in loader order: ``source`` (the dataset passed in
-        that holds it: ``train`` / ``val`` / ``test``), ``index`` in that dataset, ``split``."""
+        that holds it: ``train`` / ``val`` / ``test``), ``index`` in that dataset, and, when
+        every dataset's samples are files (its ``paths``, e.g. an image folder), ``path`` and
+        ``label``; then ``split``."""
         self._ensure()
-        rows = []
+        rows, datasets = [], {}
         for split, dataset in (("train", self.train_set), ("val", self.val_set),
                                ("test", self.test_set)):  # fmt: skip
             if dataset is None:
                 continue
             if isinstance(dataset, Subset):  # carved out of the train source
+                datasets["train"] = dataset.dataset
                 rows += [("train", int(i), split) for i in dataset.indices]
             else:
+                datasets[split] = dataset
                 rows += [(split, i, split) for i in range(len(dataset))]
-        return pd.DataFrame(rows, columns=["source", "index", "split"])
+        table = pd.DataFrame(rows, columns=["source", "index", "split"])
+        if datasets and all(getattr(d, "paths", None) is not None for d in datasets.values()):
+            names = self.class_names
+            pairs = [(datasets[source].paths[i], names[int(datasets[source].targets()[i])])
+                     for source, i in zip(table["source"], table["index"])]  # fmt: skip
+            table.insert(2, "path", [path for path, _ in pairs])
+            table.insert(3, "label", [label for _, label in pairs])
+        return table
 
     def _loader(self, dataset: Dataset | None, *, train: bool) -> DataLoader:
         if dataset is None:

@@ -10,6 +10,7 @@ Images come out as float32 ``(channels, height, width)`` in [0, 1].
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 from pathlib import Path
@@ -19,11 +20,12 @@ import torch
 import torchvision.transforms.v2 as v2
 from torchvision import datasets
 
-from audioconv.constants import is_class_folder, is_hidden
+from audioconv.constants import IMAGE_EXTENSIONS, is_class_folder, is_hidden
 from audioconv.data.base import ArrayDataset, LabeledDataset
+from audioconv.decode import read_image
 from audioconv.errors import ConfigError, DatasetError
 
-__all__ = ["cifar10", "image_folder", "load_digits_images", "mnist"]
+__all__ = ["cifar10", "folder_dataset", "image_folder", "load_digits_images", "mnist"]
 
 MNIST_FILES = (
     "train-images-idx3-ubyte", "train-labels-idx1-ubyte",
@@ -35,49 +37,84 @@ CIFAR10_FILES = (
 )  # fmt: skip
 
 
-def _to_tensor(size: int | None = None, grayscale: bool = False) -> v2.Compose:
-    steps = [v2.ToImage(), v2.ToDtype(torch.float32, scale=True)]
-    if grayscale:
-        steps.append(v2.Grayscale())
-    if size is not None:
-        steps.append(v2.Resize((size, size), antialias=True))
-    return v2.Compose(steps)
+def _to_tensor() -> v2.Compose:
+    """A PIL image (MNIST, CIFAR-10) -> ``(channels, height, width)`` float32 in [0, 1]."""
+    return v2.Compose([v2.ToImage(), v2.ToDtype(torch.float32, scale=True)])
 
 
 class _ImageFolder(datasets.ImageFolder):
     """``ImageFolder`` with the class-folder rule of the audio folders (names starting with
-    ``.`` or ``_``, e.g. ``.ipynb_checkpoints``, ``__MACOSX``, are not classes)."""
+    ``.`` or ``_``, e.g. ``.ipynb_checkpoints``, ``__MACOSX``, are not classes); ``classes``
+    fixes the class list and its order (a test folder numbered as its training folder)."""
+
+    def __init__(self, root: Path, *, classes: list[str] | None = None, **kwargs):
+        self.given_classes = classes
+        super().__init__(root, allow_empty=classes is not None, **kwargs)
 
     def find_classes(self, directory: str | os.PathLike) -> tuple[list[str], dict[str, int]]:
-        classes = sorted(e.name for e in os.scandir(directory) if is_class_folder(e.path))
-        if not classes:
+        found = sorted(e.name for e in os.scandir(directory) if is_class_folder(e.path))
+        if not found:
             raise FileNotFoundError(f"no class folder found in {directory}")
+        classes = found if self.given_classes is None else list(self.given_classes)
+        unknown = sorted(set(found) - set(classes))
+        if unknown:
+            raise DatasetError(
+                f"{directory}: class folder(s) {unknown} are not among the training classes "
+                f"{classes}; a model cannot be tested on a class it never trained on: add them "
+                "to the training folder or remove them here"
+            )
         return classes, {name: index for index, name in enumerate(classes)}
 
 
+def _as_tensor(pixels: np.ndarray) -> torch.Tensor:
+    return torch.from_numpy(pixels)
+
+
 def image_folder(
-    root: str | os.PathLike, *, size: int | None = None, grayscale: bool = False
+    root: str | os.PathLike,
+    *,
+    size: int | None = None,
+    grayscale: bool = False,
+    classes: list[str] | None = None,
 ) -> LabeledDataset:
-    """One sub-folder per class of png / jpg / ... images (``torchvision.datasets.ImageFolder``),
-    resized to ``size x size`` when given; hidden files (:func:`~audioconv.constants.is_hidden`)
-    and folders starting with ``.`` / ``_`` are skipped. An empty class folder is an error."""
+    """One sub-folder per class of images (``torchvision.datasets.ImageFolder``; the suffixes of
+    ``constants.IMAGE_EXTENSIONS``), each read by :func:`audioconv.decode.read_image` (as
+    ``audioconv predict`` reads it) and resized to ``size x size`` when given; hidden files
+    (:func:`~audioconv.constants.is_hidden`) and folders starting with ``.`` / ``_`` are skipped.
+    An empty class folder is an error. ``classes`` (e.g. the training folder's, for its test
+    folder) fixes the class order: a class folder not among them is an error, a missing one is
+    fine. The dataset's ``paths`` are its files, in order."""
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"{root}: no such folder; pass the folder holding one folder per class")
 
     def is_image(path: str) -> bool:
-        extensions = datasets.folder.IMG_EXTENSIONS
-        return datasets.folder.has_file_allowed_extension(path, extensions) and not is_hidden(
-            path, root
-        )
+        return path.lower().endswith(IMAGE_EXTENSIONS) and not is_hidden(path, root)
 
+    steps = [v2.Lambda(_as_tensor)]
+    if size is not None:
+        steps.append(v2.Resize((size, size), antialias=True))
     try:
-        folder = _ImageFolder(root, transform=_to_tensor(size, grayscale), is_valid_file=is_image)
+        folder = _ImageFolder(
+            root,
+            classes=classes,
+            loader=functools.partial(read_image, channels=1 if grayscale else 3),
+            transform=v2.Compose(steps),
+            is_valid_file=is_image,
+        )
     except FileNotFoundError as error:
         raise DatasetError(
             f"{root}: {error}; every class folder needs at least one image"
         ) from error
-    return LabeledDataset(folder, folder.targets, class_names=folder.classes)
+    return folder_dataset(folder)
+
+
+def folder_dataset(folder: datasets.ImageFolder) -> LabeledDataset:
+    """An ``ImageFolder`` as a :class:`LabeledDataset` with its class names and file ``paths``
+    (after its ``samples`` changed, e.g. bad images dropped)."""
+    folder.imgs, folder.targets = folder.samples, [target for _, target in folder.samples]
+    paths = [path for path, _ in folder.samples]
+    return LabeledDataset(folder, folder.targets, class_names=folder.classes, paths=paths)
 
 
 def mnist(root: str | os.PathLike, *, train: bool = True) -> LabeledDataset:

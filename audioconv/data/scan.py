@@ -96,19 +96,21 @@ def _decode(path: str) -> FileScan:
 
 
 def decode_image(path: str) -> FileScan:
-    """Decode an image fully with Pillow (torchvision's reader); a problem is a one-line reason."""
-    from PIL import Image
+    """Decode an image fully as training reads it (:func:`audioconv.decode.read_image`); a
+    problem is a one-line reason."""
+    from audioconv.decode import read_image
+    from audioconv.errors import InputError
 
     if not os.path.isfile(path):
         return FileScan(None, None, "missing: no such file")
     if os.path.getsize(path) == 0:
         return FileScan(None, None, "empty: the file is 0 bytes")
     try:
-        with Image.open(path) as image:
-            image.load()
-    except OSError as error:  # PIL.UnidentifiedImageError is an OSError
-        kind = "truncated" if "truncated" in str(error) else "unreadable"
-        return FileScan(None, None, f"{kind}: {error}")
+        read_image(path, channels=3)
+    except InputError as error:
+        reason = str(error).removeprefix(f"{path}: ")
+        kind = "truncated" if "truncated" in reason else "unreadable"
+        return FileScan(None, None, f"{kind}: {reason}")
     return FileScan(None, None, None)
 
 
@@ -172,7 +174,8 @@ def scan_files(
         workers = workers or min(8, os.cpu_count() or 1)
         with ThreadPoolExecutor(max_workers=workers) as pool:  # libsndfile releases the GIL
             decoded = pool.map(decode or _decode, todo)
-            bar = tqdm(decoded, total=len(todo), desc="checking audio files", unit="file",
+            what = "image files" if decode is decode_image else "audio files"
+            bar = tqdm(decoded, total=len(todo), desc=f"checking {what}", unit="file",
                        disable=not progress, leave=False)  # fmt: skip
             for path, scan in zip(todo, bar):
                 results[path] = scan
