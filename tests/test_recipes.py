@@ -218,13 +218,22 @@ def test_music_emotion_multilabel_tags(tmp_path):
     for k in range(12):
         tone(root / "clips" / f"c{k}.wav", 200 + 100 * (k % 4), seed=k)
         rows.append({"path": f"clips/c{k}.wav", "tags": ["happy", "sad;calm", "happy;calm"][k % 3]})
+    rows[-1]["tags"] = ""  # a clip with no tag: all negative
     pd.DataFrame(rows).to_csv(root / "tags.csv", index=False)
     out = tmp_path / "run"
-    smoke("music_emotion", ["--data-dir", str(root), "--output-dir", str(out), *TINY_AUDIO,
-                            "--test_size", "0.25"])  # fmt: skip
+    recipe = parse_recipe(load_recipe("music_emotion"),
+                          ["--data-dir", str(root), "--output-dir", str(out), *TINY_AUDIO,
+                           "--test_size", "0.25", "--smoke"])  # fmt: skip
+    printed = io.StringIO()
+    run(recipe, progress=False, out=printed)
     report = json.loads((out / "report.json").read_text())
     assert report["task"] == "multilabel" and report["class_names"] == ["calm", "happy", "sad"]
     assert (out / "report.md").is_file() and (out / "checkpoints" / "best.ckpt").is_file()
+    # the summary's "all" row counts each clip once, however many tags it has (or none)
+    before = printed.getvalue().split("== before training")[1]
+    (total,) = [line.split()[1:] for line in before.splitlines() if line.startswith("all")]
+    per_split = pd.read_csv(out / "splits.csv")["split"].value_counts()
+    assert total[0::2] == [str(per_split[s]) for s in ("train", "val", "test")]  # clips, seconds
 
 
 @pytest.mark.slow

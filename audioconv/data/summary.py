@@ -33,22 +33,24 @@ _ORDER = {"train": 0, "val": 1, "test": 2}
 def split_table(table: pd.DataFrame) -> pd.DataFrame:
     """Rows ``(split, class)`` plus ``(split, "all")``; columns ``clips``, ``seconds`` (when
     ``table`` has them) and ``groups`` (when it has a ``group`` column). ``table`` has one row per
-    clip: ``split`` and ``label`` (or ``tags``: a clip counts once under each of its tags; with
-    neither, only the ``"all"`` rows)."""
-    table = table.copy()
-    if not {"label", "tags"} & set(table.columns):
-        table["label"] = None
-    elif "label" not in table.columns:
-        table = table.explode("tags").rename(columns={"tags": "label"})
+    clip: ``split`` and ``label`` (or ``tags``: a clip counts once under each of its tags, and
+    once in ``"all"``; with neither, only the ``"all"`` rows)."""
+    clips = table.copy()
+    if not {"label", "tags"} & set(clips.columns):
+        clips["label"] = None
+    per_tag = clips  # one row per (clip, class)
+    if "label" not in clips.columns:
+        per_tag = clips.explode("tags").rename(columns={"tags": "label"})
     columns = {"clips": ("split", "size")}
-    if "seconds" in table.columns:
+    if "seconds" in clips.columns:
         columns["seconds"] = ("seconds", "sum")
-    if "group" in table.columns:
+    if "group" in clips.columns:
         columns["groups"] = ("group", "nunique")
     parts = []
-    for split, rows in sorted(table.groupby("split"), key=lambda item: _ORDER.get(item[0], 3)):
-        per_class = rows.groupby(rows["label"].astype(str)).agg(**columns)
-        per_class = per_class[per_class.index != "None"]
+    for split, rows in sorted(clips.groupby("split"), key=lambda item: _ORDER.get(item[0], 3)):
+        tagged = per_tag[per_tag["split"] == split]
+        tagged = tagged[tagged["label"].notna()]  # a clip without tags is in "all" only
+        per_class = tagged.groupby(tagged["label"].astype(str)).agg(**columns)
         total = rows.agg(dict(columns.values())).to_frame().T
         total.columns, total.index = list(columns), ["all"]
         parts.append(pd.concat([per_class, total]).assign(split=split))
