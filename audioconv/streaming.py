@@ -399,14 +399,31 @@ def _conformed(
         yield resampler.push(np.zeros((contract.channels, 0), np.float32), final=True)
 
 
-def _refuse_sensor_log(source: str | os.PathLike, checkpoint: Any = "CHECKPOINT") -> None:
-    """Raise ``ConfigError`` with the command that does score ``source`` if it is a sensor log."""
-    if input_kind_of(source) == "sensor":
+def _refuse_non_audio(source: str | os.PathLike, checkpoint: Any = "CHECKPOINT") -> None:
+    """Raise ``ConfigError`` with the command that does score ``source`` if it is a sensor log
+    or an image."""
+    kind = input_kind_of(source)
+    if kind == "sensor":
         raise ConfigError(
             f"{source}: a sensor log; streaming replays audio files or raw PCM. Score the log "
             f"window by window with `audioconv predict --checkpoint {checkpoint} {source} "
             "--per-window` (in Python: Predictor.predict(read_sensor_log(path).data.T, "
             "per_window=True), read_sensor_log from audioconv.windows)"
+        )
+    if kind == "image":
+        raise ConfigError(
+            f"{source}: an image; streaming replays audio files or raw PCM. Classify images with "
+            f"`audioconv predict --checkpoint {checkpoint} {source}`"
+        )
+
+
+def _refuse_image_model(contract: InputContract | None, model_path: Any = "MODEL") -> None:
+    """Raise ``ConfigError`` if the model classifies images: there is no stream to window."""
+    if contract is not None and contract.input_kind == "image":
+        raise ConfigError(
+            f"{model_path}: an image model; streaming classifies audio and sensor streams "
+            f"window by window. Classify images with `audioconv predict --checkpoint {model_path} "
+            "IMAGES`"
         )
 
 
@@ -435,10 +452,11 @@ def simulate(
     then holds the real-time factor, and ``result.stream.clip`` the whole recording's answer.
     """
     contract = contract_of_model(model)
+    _refuse_image_model(contract)
     if pcm_format not in PCM_FORMATS:
         raise ConfigError(f"pcm_format={pcm_format!r} is not one of {sorted(PCM_FORMATS)}")
     if isinstance(source, (str, os.PathLike)) and str(source) != "-":
-        _refuse_sensor_log(source)
+        _refuse_non_audio(source)
         if sample_rate is not None:
             raise ConfigError(
                 f"sample_rate={sample_rate} given with the file {source}: the file's own rate is "
@@ -511,8 +529,9 @@ def stream_main(
             raise ConfigError(f"{path}: use a {' / '.join(suffixes)} file")
     raw = hasattr(source, "read") or str(source) == "-"  # raw PCM, else a file
     if not raw:
-        _refuse_sensor_log(source, checkpoint=model_path)
+        _refuse_non_audio(source, checkpoint=model_path)
     model = load_predictor(model_path, threshold=threshold)
+    _refuse_image_model(model.contract, model_path)
     if raw and sample_rate is None and model.contract.sample_rate is not None:
         print(
             f"# raw PCM taken to be at {model.contract.sample_rate:g} Hz, the model's rate: pass "

@@ -150,6 +150,24 @@ def test_stream_of_a_sensor_log_points_to_predict_per_window(checkpoints, tmp_pa
 
 
 @pytest.mark.slow
+def test_stream_of_an_image_or_with_an_image_model_points_to_predict(checkpoints, tmp_path, capsys):
+    from PIL import Image
+
+    png = tmp_path / "photo.png"
+    Image.fromarray(np.zeros((8, 8, 3), np.uint8)).save(png)
+    clip = tmp_path / "clip.wav"
+    tone(clip, 500)
+    cases = [(checkpoints["audio"], png, f"{png}: an image; streaming replays audio files"),
+             (checkpoints["image"], clip, f"{checkpoints['image']}: an image model")]  # fmt: skip
+    for checkpoint, source, message in cases:
+        with pytest.raises(SystemExit) as exit_info:
+            main(["stream", "--checkpoint", str(checkpoint), str(source)])
+        assert exit_info.value.code == 2
+        err = capsys.readouterr().err
+        assert message in err and "audioconv predict --checkpoint" in err
+
+
+@pytest.mark.slow
 def test_predict_csv_with_wrong_channel_count(checkpoints, tmp_path, capsys):
     csv = tmp_path / "two.csv"
     pd.DataFrame({"a": np.zeros(20), "b": np.ones(20)}).to_csv(csv, index=False)
