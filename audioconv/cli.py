@@ -139,11 +139,13 @@ def split_rows(run_dir: Path, split: str, data_dir: str | None = None):
             "they trained on (the audio recipes)"
         )
     table_rows = pd.read_csv(table, dtype={"label": str, "split": str})
-    if "path" not in table_rows:
+    if "path" not in table_rows or "offset" in table_rows:
+        what = "series, sensor windows or bundled images"
+        if "path" in table_rows:
+            what = "some are segments of longer files (offset / duration), e.g. cut silence"
         raise ConfigError(
-            f"{table}: its samples are not files (series, sensor windows or bundled images), so "
-            "compare cannot predict them again; it compares such runs on --split test, from "
-            "the predictions.csv each run wrote"
+            f"{table}: its samples are not whole files ({what}), so compare cannot predict them "
+            "again; it compares such runs on --split test, from the predictions.csv each run wrote"
         )
     if "label" not in table_rows:
         raise ConfigError(f"{table}: no 'label' column; compare scores single-label runs")
@@ -196,11 +198,15 @@ def split_probabilities(run_dir: Path, rows, *, progress: bool = True):
 
 
 def has_sample_files(run_dir: Path) -> bool:
-    """Whether the run's ``splits.csv`` names each sample's file (``path``)."""
+    """Whether the run's ``splits.csv`` names each sample's file (``path``), each a whole file
+    (no ``offset``: a segment cannot be predicted again from its path)."""
     import pandas as pd
 
     table = run_dir / "splits.csv"
-    return table.is_file() and "path" in pd.read_csv(table, nrows=0).columns
+    if not table.is_file():
+        return False
+    columns = pd.read_csv(table, nrows=0).columns
+    return "path" in columns and "offset" not in columns
 
 
 def reported_test_probabilities(run_dir: Path):
@@ -776,8 +782,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="is run B better than run A? accuracy and log loss on the same clips (bootstrap)",
         description="Score the best.ckpt of two runs on the same clips of one split (from their "
         "splits.csv) and print accuracy and log loss with a paired bootstrap interval on each "
-        "difference. Runs whose samples are not files (UCR series, sensor windows, bundled "
-        "images) are compared on --split test, from the predictions.csv each run wrote. "
+        "difference. Runs whose samples are not whole files (UCR series, sensor windows, bundled "
+        "images, segments cut from longer files) are compared on --split test, from the "
+        "predictions.csv each run wrote. "
         "Several pairs (RUN_A1 RUN_B1 RUN_A2 RUN_B2 ...: e.g. seeds 0, 1, 2 of "
         "two configurations) pool their clips into one comparison. Choose on --split val; "
         "report test once.",

@@ -708,6 +708,9 @@ def _split_changes(old: Any, new: Any) -> str:
             common = Path(os.path.commonpath(paths)) if paths else Path()
             base = common if len(paths) > 1 else common.parent
             keys = pd.Series([str(p.relative_to(base)) for p in paths])
+            for column in ("offset", "duration"):  # segments of one file are told apart
+                if column in table.columns:
+                    keys = keys + "|" + table[column].astype(str).to_numpy()
         return pd.Series(table["split"].to_numpy(), index=keys.to_numpy())
 
     before, after = keyed(old), keyed(new)

@@ -421,6 +421,40 @@ def test_speech_commands_without_list_files_fails_before_training(tmp_path):
     assert not (tmp_path / "run" / "checkpoints").exists()
 
 
+@pytest.mark.slow
+def test_speech_commands_12_silence_segments_are_recorded_and_tested_again(tmp_path, capsys):
+    """``--classes 12`` cuts ``_silence_`` clips out of the noise recordings: the run records
+    each segment's offset, so ``audioconv test`` scores the run's own test split again (it
+    refused: "path listed twice") and ``compare`` takes them from predictions.csv."""
+    from audioconv.cli import main
+
+    root = tmp_path / "speech_commands_v0.02"
+    for k, word in enumerate(["yes", "no", "bed"]):
+        for speaker in ("aa11", "bb22", "cc33"):
+            tone(root / word / f"{speaker}_nohash_0.wav", 300 + 400 * k, seconds=1.0)
+    (root / "validation_list.txt").write_text("yes/bb22_nohash_0.wav\nbed/bb22_nohash_0.wav\n")
+    (root / "testing_list.txt").write_text("no/cc33_nohash_0.wav\nbed/cc33_nohash_0.wav\n")
+    tone(root / "_background_noise_" / "white_noise.wav", 50, seconds=10.0)
+    out = tmp_path / "run"
+    recipe = parse_recipe(load_recipe("speech_commands"),
+                          ["--data-dir", str(root), "--output-dir", str(out), "--classes", "12",
+                           *TINY, "--clip_seconds", "1.0", "--max_epochs", "1"])  # fmt: skip
+    run(recipe, progress=False, out=io.StringIO())
+    splits = pd.read_csv(out / "splits.csv")
+    silence = splits[splits["label"] == "_silence_"]
+    assert len(silence) == 10 and silence["offset"].tolist() == [float(k) for k in range(10)]
+    assert not splits.duplicated(["path", "offset"]).any()
+    tested = tmp_path / "tested"
+    ckpt = out / "checkpoints" / "best.ckpt"
+    assert main(["test", "--checkpoint", str(ckpt), "--output-dir", str(tested)]) == 0
+    again, report = (json.loads((f / "report.json").read_text()) for f in (tested, out))
+    assert again["metrics"] == pytest.approx(report["metrics"])
+    assert main(["compare", str(out), str(out), "--split", "test", "--quiet"]) == 0
+    with pytest.raises(SystemExit):
+        main(["compare", str(out), str(out), "--split", "val"])
+    assert "segments of longer files" in capsys.readouterr().err
+
+
 # --------------------------------------------------------------------------------------------
 # Bad files: found before training, all at once
 # --------------------------------------------------------------------------------------------

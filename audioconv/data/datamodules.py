@@ -313,11 +313,15 @@ class AudioDataModule(_LabeledDataModule):
         return AudioManifest(path, **options)
 
     def sample_table(self) -> pd.DataFrame:
-        """Every clip in loader order: ``path``, ``label`` (or ``tags``, ``;``-joined), ``group``
-        when the manifest has one, and ``split``."""
+        """Every clip in loader order: ``path``, ``offset`` / ``duration`` (seconds) when clips
+        are segments of longer files (e.g. Speech Commands' silence), ``label`` (or ``tags``,
+        ``;``-joined), ``group`` when the manifest has one, and ``split``."""
         self._ensure()
         manifest = self.dataset.manifest
-        columns = [c for c in ("path", "label", "tags", "group") if c in manifest.columns]
+        columns = ["path"]
+        if "offset" in manifest.columns and manifest["offset"].notna().any():
+            columns += [c for c in ("offset", "duration") if c in manifest.columns]
+        columns += [c for c in ("label", "tags", "group") if c in manifest.columns]
         parts = []
         for split, rows in self.split_indices.items():
             part = manifest.iloc[rows][columns].copy()

@@ -200,6 +200,16 @@ def resolve_splits(
     return np.asarray(result).astype(str)
 
 
+def _segment(offset, duration) -> str:
+    """``"@offset+duration"`` of a segment row (``""`` for a whole file), from text or floats."""
+
+    def seconds(value) -> str:
+        return "" if value is None or str(value) in ("", "nan") else f"{float(value):g}"
+
+    start = seconds(offset)
+    return f"@{start}+{seconds(duration)}" if start else ""
+
+
 def pin_splits(
     manifest: pd.DataFrame,
     split_file,
@@ -209,7 +219,8 @@ def pin_splits(
 ) -> pd.DataFrame:
     """``manifest`` with its ``split`` column read from ``split_file``: a CSV with ``path`` and
     ``split`` (train / val / test) for every clip, e.g. the ``splits.csv`` a run writes. Relative
-    paths resolve from ``root``. Paths in ``skipped`` (bad files left out) may be listed.
+    paths resolve from ``root``. Paths in ``skipped`` (bad files left out) may be listed. Clips
+    that are segments of a file (``offset`` / ``duration`` columns in both) are told apart by them.
 
     Raises:
         DatasetError: a clip is not listed, a listed clip is not in the dataset, a path is listed
@@ -227,7 +238,17 @@ def pin_splits(
     if not {"path", "split"} <= set(table.columns):
         raise DatasetError(f"{path}: needs 'path' and 'split' columns, has {list(table.columns)}")
     base = Path(root) if root is not None else path.parent
-    files = [str((base / p).resolve()) for p in table["path"]]
+    segments = "offset" in table.columns and "offset" in manifest.columns
+
+    def keys(frame: pd.DataFrame, paths: list[str]) -> list[str]:
+        """A clip's identity: its file, and where in it for a segment (``path@offset+duration``)."""
+        if not segments:
+            return paths
+        durations = frame["duration"] if "duration" in frame.columns else [""] * len(frame)
+        cut = [_segment(o, d) for o, d in zip(frame["offset"], durations)]
+        return [f"{p}{c}" for p, c in zip(paths, cut)]
+
+    files = keys(table, [str((base / p).resolve()) for p in table["path"]])
     splits = table["split"].str.lower().replace({"validation": "val"})
     unknown = sorted(set(splits) - set(SPLITS))
     if unknown:
@@ -236,7 +257,7 @@ def pin_splits(
     if twice:
         raise DatasetError(f"{path}: {len(twice)} path(s) listed twice, e.g. {twice[:3]}")
     pinned = dict(zip(files, splits))
-    clips = [str(Path(p).resolve()) for p in manifest["path"]]
+    clips = keys(manifest, [str(Path(p).resolve()) for p in manifest["path"]])
     unlisted = [c for c in clips if c not in pinned]
     if unlisted:
         raise DatasetError(
