@@ -1,5 +1,5 @@
-"""Checkpoint integrity: a SHA-256 record beside each checkpoint, checked when it is loaded, and
-finite weights.
+"""Checkpoint integrity: a SHA-256 record beside each checkpoint (and each exported model),
+checked when it is loaded, and finite weights.
 
 ``best.ckpt`` gets ``best.ckpt.sha256`` in the ``sha256sum`` format (``<hex>  best.ckpt``), so
 ``sha256sum -c best.ckpt.sha256`` checks it too. Training writes the pair with
@@ -14,8 +14,6 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-import torch
-
 from audioconv.errors import CheckpointError
 
 __all__ = ["check_finite", "digest_path", "file_sha256", "record_text", "verify_checkpoint"]
@@ -29,6 +27,8 @@ def check_finite(state: Mapping[str, object], path: str | os.PathLike) -> None:
     Raises:
         CheckpointError: naming ``path`` and the first offending tensors.
     """
+    import torch  # here: verifying a file's digest (ONNX deployment) needs no torch
+
     bad = [
         key
         for key, tensor in state.items()

@@ -31,7 +31,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from audioconv.constants import KIND_EXTENSIONS, input_kind_of, is_hidden
+from audioconv.constants import KIND_EXTENSIONS, TORCHSCRIPT_SUFFIXES, input_kind_of, is_hidden
 
 __all__ = ["build_parser", "main"]
 
@@ -663,10 +663,26 @@ def _plot_features(features, args: argparse.Namespace, rate: int, hop_length: in
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from audioconv.deploy import model_format
+    from audioconv.errors import ConfigError
     from audioconv.export import export_checkpoint
 
-    suffix = Path(args.output).suffix.lower()
-    fmt = args.format or ("torchscript" if suffix in (".pt", ".ts", ".torchscript") else "onnx")
+    output = Path(args.output)
+    suffix = output.suffix.lower()
+    fmt = args.format or ("torchscript" if suffix in TORCHSCRIPT_SUFFIXES else "onnx")
+    suffixes = TORCHSCRIPT_SUFFIXES if fmt == "torchscript" else (".onnx",)
+    if suffix not in suffixes:  # the name says what the file is, and how it may be loaded
+        raise ConfigError(
+            f"--output {output}: name a{'' if fmt == 'torchscript' else 'n'} {fmt} file "
+            f"{' / '.join(suffixes)}"
+        )
+    if output.exists() and (
+        output.resolve() == Path(args.checkpoint).resolve() or model_format(output) == "checkpoint"
+    ):
+        raise ConfigError(
+            f"--output {output}: a training checkpoint is there; exporting over it would lose it: "
+            "write the export to another file"
+        )
     path = export_checkpoint(
         args.checkpoint,
         format=fmt,

@@ -11,7 +11,8 @@ from pathlib import PurePath
 
 __all__ = [
     "AUDIO_EXTENSIONS", "IMAGE_EXTENSIONS", "INPUT_KINDS", "KIND_EXTENSIONS", "MISSING",
-    "SENSOR_EXTENSIONS", "TASKS", "UNEQUAL", "input_kind_of", "is_class_folder", "is_hidden",
+    "SENSOR_EXTENSIONS", "TASKS", "TORCHSCRIPT_SUFFIXES", "UNEQUAL", "input_kind_of",
+    "is_class_folder", "is_hidden",
 ]  # fmt: skip
 
 #: what a model predicts: one sigmoid, a softmax, k sigmoids, or real values
@@ -35,6 +36,10 @@ AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")
 IMAGE_EXTENSIONS = (
     ".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm",
 )  # fmt: skip
+
+#: file suffixes of TorchScript models: a TorchScript file is a program (it runs when loaded), so
+#: it is loaded only from a file named so, never from a .ckpt or a run folder's checkpoint
+TORCHSCRIPT_SUFFIXES = (".pt", ".ts", ".torchscript")
 
 #: file suffixes read as sensor logs or series (``.csv.gz`` too; ``.ts``: UCR / UEA series)
 SENSOR_EXTENSIONS = (".csv", ".tsv", ".parquet", ".pq", ".ts")

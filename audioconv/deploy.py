@@ -35,9 +35,10 @@ from typing import Any
 
 import numpy as np
 
+from audioconv.constants import TORCHSCRIPT_SUFFIXES
 from audioconv.contract import InputContract, decide, resample, top_k
 from audioconv.decode import read_audio
-from audioconv.errors import ConfigError
+from audioconv.errors import CheckpointError, ConfigError
 
 __all__ = [
     "METADATA_KEY",
@@ -104,8 +105,14 @@ def model_format(path: str | os.PathLike) -> str:
     with open(path, "rb") as handle:
         head = handle.read(4)
     if head.startswith(b"PK"):  # torch.save and torch.jit.save both write zip archives
-        with zipfile.ZipFile(path) as archive:
-            names = archive.namelist()
+        try:
+            with zipfile.ZipFile(path) as archive:
+                names = archive.namelist()
+        except zipfile.BadZipFile as error:
+            raise CheckpointError(
+                f"{path}: a zip archive (as checkpoints and TorchScript files are) that is cut "
+                f"short or damaged ({error}), e.g. an interrupted copy: copy it again"
+            ) from None
         return "torchscript" if any("/code/" in n for n in names) else "checkpoint"
     if head[:1] == b"\x80":  # a legacy (non-zip) torch.save pickle
         return "checkpoint"
@@ -380,8 +387,28 @@ class OnnxClassifier(Predictor):
 def load_predictor(path: str | os.PathLike, *, threshold: float | None = None) -> Predictor:
     """The runtime for a model file, chosen by its content: ``.onnx`` -> :class:`OnnxClassifier`;
     TorchScript -> ``audioconv.export.TorchScriptClassifier``; a training checkpoint ->
-    ``audioconv.export.CheckpointClassifier`` (the last two import torch)."""
+    ``audioconv.export.CheckpointClassifier`` (the last two import torch).
+
+    A file is first checked against its SHA-256 record (``<path>.sha256``) when it has one. An ONNX
+    model and a checkpoint are data; a TorchScript model is a program that runs when loaded, so it
+    is loaded only from a file whose name says so (``constants.TORCHSCRIPT_SUFFIXES``: ``.pt``,
+    ``.ts``, ``.torchscript``), never from a ``.ckpt`` or a run folder's checkpoint.
+
+    Raises:
+        CheckpointError: the digest differs from the record, the file is damaged, or it holds
+            TorchScript under another name.
+    """
+    from audioconv._integrity import verify_checkpoint
+
     found = model_format(path)
+    verify_checkpoint(path)
+    if found == "torchscript" and Path(path).suffix.lower() not in TORCHSCRIPT_SUFFIXES:
+        raise CheckpointError(
+            f"{path}: holds a TorchScript program, not the {Path(path).suffix or 'named'} model "
+            "its name says; TorchScript runs code when it is loaded, so audioconv loads it only "
+            f"from a file named {' / '.join(TORCHSCRIPT_SUFFIXES)} (audioconv export writes "
+            "them). Load it only if you made it: rename it, knowing it is code"
+        )
     if found == "onnx":
         return OnnxClassifier(path, threshold=threshold)
     # lazy on purpose (same layer 6): export imports torch, and onnxruntime-only deployment has none

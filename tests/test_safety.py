@@ -336,3 +336,75 @@ def test_a_recipe_path_is_accepted_only_when_typed(tmp_path):
     for name in (script, "../recipes/ucr", "ucr.py"):
         with pytest.raises(ConfigError, match="no recipe"):
             load_recipe(name)  # what a file names: registered names only
+
+
+# --- files someone sends you (eleventh session audit) ---------------------------------------
+
+
+class _WritesAFile(torch.nn.Module):
+    """A TorchScript program that writes a marker file when it runs (``torch.from_file`` with
+    ``shared=True`` creates and maps the file): what a malicious "checkpoint" could hold."""
+
+    def __init__(self, marker: str):
+        super().__init__()
+        self.marker = marker
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        mapped = torch.from_file(self.marker, shared=True, size=8, dtype=torch.uint8)
+        mapped.fill_(1)
+        return x.mean(-1) + mapped.float().sum() * 0  # used, so the write is not optimised away
+
+
+def test_torchscript_under_a_checkpoint_name_is_refused_and_never_run(run, tmp_path, capsys):
+    """A run folder whose ``best.ckpt`` is a TorchScript program (with a matching .sha256):
+    ``predict`` and ``stream`` refuse it (``compare`` loads a run's best.ckpt through the same
+    ``load_predictor``); a TorchScript file is loaded only from a name that says so (.pt / .ts /
+    .torchscript)."""
+    marker = tmp_path / "pwned"
+    sent = tmp_path / "sent"
+    shutil.copytree(run["dir"], sent)
+    best = sent / "checkpoints" / "best.ckpt"
+    torch.jit.save(torch.jit.script(_WritesAFile(str(marker))), best)
+    digest = hashlib.sha256(best.read_bytes()).hexdigest()
+    (sent / "checkpoints" / "best.ckpt.sha256").write_text(f"{digest}  best.ckpt\n")
+    wav = str(run["wavs"][0])
+    for argv in (["predict", "--checkpoint", str(best), wav],
+                 ["stream", "--checkpoint", str(best), wav]):  # fmt: skip
+        with pytest.raises(SystemExit) as exit_info:
+            cli_main(argv)
+        assert exit_info.value.code == 2, argv
+        assert f"{best}: holds a TorchScript program" in capsys.readouterr().err, argv
+    assert not marker.exists()
+
+
+def test_a_damaged_or_changed_model_file_of_any_format_is_refused(run, tmp_path, capsys):
+    onnx = tmp_path / "model.onnx"
+    assert cli_main(["export", "--checkpoint", str(run["best"]), "--output", str(onnx)]) == 0
+    (tmp_path / "model.onnx.sha256").write_text(f"{'0' * 64}  model.onnx\n")  # a stale record
+    cut = tmp_path / "cut.ckpt"
+    cut.write_bytes(run["best"].read_bytes()[:5000])  # an interrupted copy, no record
+    capsys.readouterr()
+    for model, message in ((onnx, "does not match the digest recorded"),
+                           (cut, "cut short or damaged")):  # fmt: skip
+        with pytest.raises(SystemExit):
+            cli_main(["predict", "--checkpoint", str(model), str(run["wavs"][0])])
+        assert f"{model}: " in (err := capsys.readouterr().err) and message in err
+
+
+def test_export_never_writes_over_a_checkpoint_or_under_a_misleading_name(run, tmp_path, capsys):
+    copy = tmp_path / "best.ckpt"
+    shutil.copy(run["best"], copy)
+    before = copy.read_bytes()
+    for output, message in ((copy, "name an onnx file .onnx"),
+                            (tmp_path / "m.torchscript.onnx", None),
+                            (tmp_path / "other.pt", "a training checkpoint is there")):  # fmt: skip
+        if output.name == "other.pt":
+            shutil.copy(run["best"], output)  # torch.save checkpoints are often named .pt
+        argv = ["export", "--checkpoint", str(copy), "--output", str(output)]
+        if message is None:
+            assert cli_main(argv) == 0
+            continue
+        with pytest.raises(SystemExit):
+            cli_main(argv)
+        assert message in capsys.readouterr().err
+    assert copy.read_bytes() == before
