@@ -18,12 +18,19 @@ from typing import Any
 from audioconv.errors import ConfigError
 
 __all__ = [
+    "PlainKwargs",
     "SpecAlias",
     "attached_config",
     "check_plain",
     "component_config",
     "renamed_keyword",
 ]
+
+
+#: the type of a keyword-argument option (``--model_kwargs``, ``--dataset_kwargs``): plain values
+#: only. Not ``dict[str, Any]``: jsonargparse reads a ``{"class_path": ...}`` value of type ``Any``
+#: as a class to import, so a run's config.yaml could make ``fit --config`` import any module
+PlainKwargs = dict[str, None | bool | int | float | str | list | dict]
 
 
 def _bad(value: Any) -> str | None:

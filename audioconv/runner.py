@@ -38,6 +38,7 @@ from typing import Any, Literal
 import yaml
 
 from audioconv._atomic import atomic_write_text
+from audioconv._plain import PlainKwargs
 from audioconv.constants import INPUT_KINDS
 from audioconv.errors import ConfigError, DatasetError, check_positive
 
@@ -153,7 +154,7 @@ class Recipe(abc.ABC):
     seed: int = 0
     smoke: bool = False
     model: str = "resnet18"
-    model_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    model_kwargs: PlainKwargs = dataclasses.field(default_factory=dict)
     members: int = 1
     batch_size: int = 32
     lr: float = 1e-3

@@ -32,10 +32,11 @@ import os
 import re
 import sys
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import pandas as pd
 
+from audioconv._plain import PlainKwargs
 from audioconv.errors import ConfigError, DatasetError
 from audioconv.runner import AudioRecipe, Recipe, main
 
@@ -60,7 +61,7 @@ class AudioFolder(AudioRecipe):
     """
 
     dataset: str | None = None
-    dataset_kwargs: dict[str, Any] | None = None
+    dataset_kwargs: PlainKwargs | None = None
     manifest_file: Path | None = None
     split: Literal["auto", "random", "predefined", "folds"] = "auto"
     fold: int | None = None

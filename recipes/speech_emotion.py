@@ -27,10 +27,11 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from typing import Any, Literal
+from typing import Literal
 
 import pandas as pd
 
+from audioconv._plain import PlainKwargs
 from audioconv.runner import load_recipe, main
 
 AudioFolder = load_recipe("audio_folder")
@@ -54,7 +55,7 @@ class SpeechEmotion(AudioFolder):
     hop_length: int | None = 320
     n_mels: int = 64
     model: str = "resnet18"
-    model_kwargs: dict[str, Any] = dataclasses.field(
+    model_kwargs: PlainKwargs = dataclasses.field(
         default_factory=lambda: {"widths": [16, 32, 64, 128]}
     )
     # a deep ensemble of three quarter-width ResNet-18s, chosen on validation over one half-width

@@ -14,10 +14,11 @@ from __future__ import annotations
 import dataclasses
 import sys
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import pandas as pd
 
+from audioconv._plain import PlainKwargs
 from audioconv.errors import DatasetError
 from audioconv.runner import AudioRecipe, main
 
@@ -40,7 +41,7 @@ class SpokenDigits(AudioRecipe):
     hop_length: int | None = 128
     n_mels: int = 64
     model: str = "resnet18"
-    model_kwargs: dict[str, Any] = dataclasses.field(
+    model_kwargs: PlainKwargs = dataclasses.field(
         default_factory=lambda: {"widths": [16, 32, 64, 128]}
     )  # chosen on validation over spectrogram_cnn (benchmarks/real_recordings.md)
     members: int = 3  # speech_emotion's ensemble: better on held-out speakers' validation

@@ -408,3 +408,22 @@ def test_export_never_writes_over_a_checkpoint_or_under_a_misleading_name(run, t
             cli_main(argv)
         assert message in capsys.readouterr().err
     assert copy.read_bytes() == before
+
+
+@pytest.mark.parametrize("option", ["model_kwargs", "dataset_kwargs"])
+def test_a_class_path_in_a_run_config_is_never_imported(tmp_path, monkeypatch, option):
+    """A sent run folder's config.yaml with ``{"class_path": ...}`` inside a kwargs option, and
+    the module it names beside it on the import path (as in a notebook started there): ``fit
+    --config`` keeps the value as plain data and the module is never imported."""
+    from audioconv.runner import load_recipe, parse_recipe
+
+    marker = tmp_path / "pwned"
+    (tmp_path / "sent_helper.py").write_text(f"open({str(marker)!r}, 'w').close()\nclass Act: ...\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    value = {"act": {"class_path": "sent_helper.Act", "init_args": {"args": ["touch", "x"]}}}
+    config = {"recipe": {"name": "audio_folder", "options": {option: value}}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    recipe = parse_recipe(load_recipe("audio_folder"),
+                          ["--config", str(tmp_path / "config.yaml"), "--output_dir", "x"])  # fmt: skip
+    assert getattr(recipe, option) == value  # kept as it was written, a list still a list
+    assert not marker.exists()
