@@ -418,12 +418,40 @@ def test_a_class_path_in_a_run_config_is_never_imported(tmp_path, monkeypatch, o
     from audioconv.runner import load_recipe, parse_recipe
 
     marker = tmp_path / "pwned"
-    (tmp_path / "sent_helper.py").write_text(f"open({str(marker)!r}, 'w').close()\nclass Act: ...\n")
+    (tmp_path / "sent_helper.py").write_text(
+        f"open({str(marker)!r}, 'w').close()\nclass Act: ...\n"
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     value = {"act": {"class_path": "sent_helper.Act", "init_args": {"args": ["touch", "x"]}}}
     config = {"recipe": {"name": "audio_folder", "options": {option: value}}}
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
-    recipe = parse_recipe(load_recipe("audio_folder"),
-                          ["--config", str(tmp_path / "config.yaml"), "--output_dir", "x"])  # fmt: skip
+    argv = ["--config", str(tmp_path / "config.yaml"), "--output_dir", "x"]
+    recipe = parse_recipe(load_recipe("audio_folder"), argv)
     assert getattr(recipe, option) == value  # kept as it was written, a list still a list
     assert not marker.exists()
+
+
+def test_lightnings_loader_never_unpickles_code_whatever_the_torch_default(
+    run, tmp_path, monkeypatch
+):
+    """``Classifier.load_from_checkpoint`` on a checkpoint holding an ``os.system`` call, with
+    torch's own switch for the old default (``weights_only=False`` before torch 2.6)."""
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (__import__("os").system, (f"touch {marker}",))
+
+    checkpoint = torch.load(run["best"], weights_only=True)
+    checkpoint["hyper_parameters"]["payload"] = Payload()
+    crafted = tmp_path / "crafted.ckpt"
+    torch.save(checkpoint, crafted)
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    with pytest.raises(Exception, match="(?i)weights.only|unpickl|global"):
+        Classifier.load_from_checkpoint(crafted)
+    with pytest.raises(ConfigError, match="would let the checkpoint run code"):
+        Classifier.load_from_checkpoint(run["best"], weights_only=False)
+    assert not marker.exists()
+    assert list(Classifier.load_from_checkpoint(run["best"]).hparams["class_names"]) == list(
+        CLASSES
+    )

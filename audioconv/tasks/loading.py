@@ -28,7 +28,7 @@ def load_classifier(
     (numbers, strings, lists, dicts), and the configs name registered backbones / front ends only.
     When the run folder recorded the file's SHA-256 (``<path>.sha256``, written by training) the
     file must match it; the model's digest is kept as ``model.checkpoint_sha256``.
-    ``Classifier.load_from_checkpoint(path)`` works as well (without these checks).
+    ``Classifier.load_from_checkpoint(path)`` loads weights only too, without these checks.
 
     Raises:
         CheckpointError: the file is missing, unreadable or differs from its SHA-256 record; a

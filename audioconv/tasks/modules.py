@@ -69,6 +69,19 @@ class _TaskModule(L.LightningModule):
 
     criteria: dict[str | None, TaskLoss]
 
+    @classmethod
+    def load_from_checkpoint(cls, checkpoint_path, *args, weights_only: bool = True, **kwargs):
+        """Lightning's loader with its pickle guard always on (``weights_only=True``, whatever
+        the installed torch's default): a checkpoint is data, never code. An object other than
+        weights in the file is refused. :func:`audioconv.tasks.load_classifier` also checks the
+        file's SHA-256 record and that the weights are finite."""
+        if not weights_only:
+            raise ConfigError(
+                "weights_only=False would let the checkpoint run code when it is unpickled; "
+                "audioconv checkpoints hold plain values and weights only"
+            )
+        return super().load_from_checkpoint(checkpoint_path, *args, weights_only=True, **kwargs)
+
     def _record_input(self, sample_rate, input_shape, input_kind, input_contract) -> None:
         """Validate and store what prediction / export need to read raw inputs: the input
         contract (``audioconv.contract.InputContract``) as plain values in hparams
