@@ -58,8 +58,8 @@ def run_lock(folder: str | os.PathLike) -> Iterator[Path]:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise ConfigError(
-                f"{folder} is in use by another fit ({_holder(path)}): wait for it to finish, "
-                "or choose another output_dir"
+                f"{folder} is in use by another audioconv process ({_holder(path)}): wait for "
+                "it to finish, or choose another output folder"
             ) from None
         holder = {
             "pid": os.getpid(),

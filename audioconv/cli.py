@@ -63,9 +63,11 @@ def cmd_fit(args: argparse.Namespace) -> int:
 
 def cmd_test(args: argparse.Namespace) -> int:
     import dataclasses
+    import errno
 
+    from audioconv._runfolder import existing_artifacts, run_lock
     from audioconv.deploy import require_format
-    from audioconv.errors import DatasetError
+    from audioconv.errors import ConfigError, DatasetError
     from audioconv.runner import evaluate_checkpoint, load_recipe, recipe_options_from_run
 
     checkpoint = Path(args.checkpoint)
@@ -83,14 +85,29 @@ def cmd_test(args: argparse.Namespace) -> int:
     if args.data_dir is not None:
         options["data_dir"] = args.data_dir
     recipe = recipe_class(**options)
+    out = Path(recipe.output_dir)
+    trained = [name for name in existing_artifacts(out) if name != "report.json"]
+    if trained:  # e.g. --output-dir RUN, or a sent folder's test/ linked to another run
+        raise ConfigError(
+            f"{out} ({out.resolve()}) holds a training run ({', '.join(trained)}): audioconv test "
+            "would overwrite its report and predictions; pass --output-dir a new folder"
+        )
     try:
-        report = evaluate_checkpoint(recipe, checkpoint, recipe.output_dir)
+        with run_lock(out):
+            report = evaluate_checkpoint(recipe, checkpoint, out)
     except DatasetError as error:
         if "split_file" not in options:
             raise
         raise DatasetError(
             f"{error}\n(audioconv test scores the run's own test split, recorded in {recorded}: "
             "restore the data folder the run read, or pass --data-dir where it is now)"
+        ) from None
+    except OSError as error:
+        if error.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise
+        raise ConfigError(
+            f"{out}: cannot write the test's report there ({error.strerror}): pass --output-dir "
+            "a folder you can write"
         ) from None
     print(f"== {name}: {checkpoint} -> {recipe.output_dir}\n{report.summary()}")
     return 0

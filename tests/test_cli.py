@@ -485,3 +485,24 @@ def test_a_json_prediction_lists_its_skipped_inputs_in_json(checkpoints, tmp_pat
     skipped = json.loads((tmp_path / "p.skipped.json").read_text())
     assert [Path(r["path"]).name for r in skipped] == ["bad.wav"]
     assert not (tmp_path / "p.skipped.csv").exists()  # a .csv prediction's list is its own
+
+
+@pytest.mark.slow
+def test_test_never_writes_over_a_training_run(checkpoints, tmp_path, capsys):
+    """``audioconv test`` into the run folder itself, or through a sent folder whose ``test``
+    links to another run, is refused before anything is written."""
+    run_dir = checkpoints["audio"].parent.parent
+    before = (run_dir / "report.json").read_bytes()
+    sent = tmp_path / "sent"
+    shutil.copytree(run_dir, sent, ignore=shutil.ignore_patterns("test"))
+    victim = tmp_path / "victim"
+    shutil.copytree(run_dir, victim)
+    (sent / "test").symlink_to(victim)
+    for argv in (["test", "--checkpoint", str(checkpoints["audio"]), "--output-dir", str(run_dir)],
+                 ["test", "--checkpoint", str(sent / "checkpoints" / "best.ckpt")]):  # fmt: skip
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 2
+        assert "holds a training run" in capsys.readouterr().err
+    assert (run_dir / "report.json").read_bytes() == before
+    assert (victim / "report.json").read_bytes() == before

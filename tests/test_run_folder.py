@@ -151,7 +151,8 @@ def test_second_fit_into_a_locked_folder_is_refused_naming_the_holder(tmp_path, 
     )  # fmt: skip
     try:
         assert holder.stdout.readline().strip() == "locked"
-        with pytest.raises(ConfigError, match=rf"in use by another fit \(pid {holder.pid} on "):
+        in_use = rf"in use by another audioconv process \(pid {holder.pid} on "
+        with pytest.raises(ConfigError, match=in_use):
             _fit(ns, out)
         assert _snapshot(out) == {}  # nothing written
     finally:
