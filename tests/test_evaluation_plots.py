@@ -74,6 +74,25 @@ def _assert_valid_png(path):
     assert height > 50 and width > 50
 
 
+def test_report_json_is_written_last_so_a_kill_before_it_leaves_no_finished_run(
+    tmp_path, monkeypatch
+):
+    """A run folder holding report.json counts as finished (resume refuses it), so every other
+    file of the report comes first: a crash while writing them leaves no report.json."""
+    y, s, names = _inputs("multiclass", np.random.default_rng(0))
+    report = evaluate(y, s, task="multiclass", class_names=names)
+    written = report.save(tmp_path / "whole")
+    assert written[-1].name == "report.json"
+
+    def killed(path, content):
+        raise KeyboardInterrupt  # Ctrl-C while the last figure is written
+
+    monkeypatch.setattr(report_module, "atomic_write_bytes", killed)
+    with pytest.raises(KeyboardInterrupt):
+        report.save(tmp_path / "killed")
+    assert not (tmp_path / "killed" / "report.json").exists()
+
+
 @pytest.mark.parametrize("task", sorted(EXPECTED_PNGS))
 def test_save_writes_every_file(tmp_path, task):
     y, s, names = _inputs(task, np.random.default_rng(0))

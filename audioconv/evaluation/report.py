@@ -475,10 +475,13 @@ def _learning_curves(metrics_csv: str | os.PathLike, prefix: str) -> dict[str, b
 
 
 def _write_all(directory: str | os.PathLike, files: Mapping[str, bytes | str]) -> list[Path]:
-    """Write already-rendered files atomically, one by one; returns their paths."""
+    """Write already-rendered files atomically, one by one, ``report.json`` last (a run folder
+    holding it is complete: a run killed before is resumed, one killed after is finished);
+    returns their paths."""
     directory = Path(directory)
     written = []
-    for name, content in files.items():
+    ordered = sorted(files.items(), key=lambda item: item[0].endswith("report.json"))
+    for name, content in ordered:
         path = directory / name
         if isinstance(content, str):
             atomic_write_text(path, content)
