@@ -581,10 +581,12 @@ def fit(
 # --------------------------------------------------------------------------------------------
 
 #: options a resumed run may change: where and on what hardware it runs, not what it computes
+#: options a resume may change: where and on what the run goes on. Not ``num_workers``: each
+#: loader worker draws its own augmentation random stream, so another count trains another model
 RESUMABLE = frozenset(
     {
-        "output_dir", "data_dir", "resume", "num_workers", "accelerator", "devices",
-        "num_nodes", "strategy", "compile", "channels_last",
+        "output_dir", "data_dir", "resume", "accelerator", "devices", "num_nodes", "strategy",
+        "compile", "channels_last",
     }
 )  # fmt: skip
 

@@ -47,12 +47,12 @@ CHILD = textwrap.dedent(
     SETTINGS = {"max_epochs": 4, "seed": 3, "enable_progress_bar": False, "log_every_n_steps": 1}
 
 
-    def datamodule():
+    def datamodule(num_workers=0):
         g = torch.Generator().manual_seed(0)
         x = torch.randn(72, 2, 16, generator=g)
         y = (x[:, 0].mean(-1) > 0).long() + (x[:, 1].mean(-1) > 0).long()
         return TensorDataModule((x[:40], y[:40]), (x[40:56], y[40:56]), (x[56:], y[56:]),
-                                batch_size=8)
+                                batch_size=8, num_workers=num_workers)
 
 
     def model(filters=(8,)):
@@ -212,6 +212,7 @@ def cut_run(tmp_path_factory, child):
         ({"max_epochs": 6}, ["fit.max_epochs: 4 -> 6", "max_epochs cannot change on resume"]),
         ({"model": {"filters": (4, 4)}}, ["backbone_config.kwargs.filters: [8] -> [4, 4]"]),
         ({"seed": 1, "limit_train_batches": 2}, ["fit.seed: 3 -> 1", "limit_train_batches"]),
+        ({"datamodule": {"num_workers": 1}}, ["num_workers: 0 -> 1"]),  # other random streams
     ],
 )
 def test_resume_with_changed_options_lists_each_and_writes_nothing(
@@ -223,9 +224,10 @@ def test_resume_with_changed_options_lists_each_and_writes_nothing(
     before = _snapshot(run_dir)
     change = dict(change)
     model = ns["model"](**change.pop("model", {}))
+    data = ns["datamodule"](**change.pop("datamodule", {}))
     settings = {**ns["SETTINGS"], **change}
     with pytest.raises(ConfigError, match="cannot resume") as error:
-        ns["fit"](model, ns["datamodule"](), output_dir=run_dir, resume=True, **settings)
+        ns["fit"](model, data, output_dir=run_dir, resume=True, **settings)
     for text in listed:
         assert text in str(error.value)
     assert _snapshot(run_dir) == before  # config.yaml, metrics.csv and checkpoints untouched
