@@ -16,7 +16,14 @@ from pathlib import Path
 
 from audioconv.errors import CheckpointError
 
-__all__ = ["check_finite", "digest_path", "file_sha256", "record_text", "verify_checkpoint"]
+__all__ = [
+    "check_finite",
+    "digest_path",
+    "file_sha256",
+    "read_checkpoint",
+    "record_text",
+    "verify_checkpoint",
+]
 
 _CHUNK = 1 << 20
 
@@ -89,3 +96,40 @@ def verify_checkpoint(path: str | os.PathLike) -> str:
             "purpose, delete the .sha256 record)"
         )
     return actual
+
+
+def read_checkpoint(path: str | os.PathLike, *, map_location=None) -> tuple[dict, str]:
+    """``(checkpoint dict, hex SHA-256)`` of a training checkpoint: checked against its record
+    (:func:`verify_checkpoint`), then unpickled with weights only (``weights_only=True``: plain
+    values and tensors, never code).
+
+    Raises:
+        CheckpointError: missing, differing from its record, damaged, or holding Python objects
+            other than weights (named: e.g. ``GLOBAL posix.system``), which are never loaded.
+    """
+    import re
+
+    import torch
+
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    digest = verify_checkpoint(path)
+    try:
+        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as error:  # any unpickling / format problem
+        text = str(error)
+        named = re.search(r"(?:Unsupported global: |unsupported )(GLOBAL [\w.]+)", text)
+        if named or "Weights only load failed" in text:
+            what = f" ({named.group(1)})" if named else ""
+            raise CheckpointError(
+                f"{path}: holds Python objects other than weights{what}: not an audioconv "
+                "checkpoint, and loading it could run code, so it is refused"
+            ) from None
+        raise CheckpointError(
+            f"{path}: not a readable checkpoint ({text.splitlines()[0] if text else error!r}); "
+            "a file cut short by an interrupted copy reads so: copy it again"
+        ) from None
+    if not isinstance(checkpoint, dict):
+        raise CheckpointError(f"{path}: holds a {type(checkpoint).__name__}, not a checkpoint")
+    return checkpoint, digest

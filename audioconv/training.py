@@ -52,7 +52,13 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from torch.utils.data import DataLoader, Dataset
 
 from audioconv._atomic import atomic_pair, atomic_path, atomic_write_text
-from audioconv._integrity import digest_path, file_sha256, record_text, verify_checkpoint
+from audioconv._integrity import (
+    digest_path,
+    file_sha256,
+    read_checkpoint,
+    record_text,
+    verify_checkpoint,
+)
 from audioconv._runfolder import existing_artifacts, run_lock
 from audioconv.contract import is_positive
 from audioconv.errors import ConfigError, check_positive
@@ -617,8 +623,7 @@ def _prepare_run_folder(out: Path, *, resume: bool, resolved: dict) -> Path | No
         )
     state = None
     if last.exists():
-        verify_checkpoint(last)
-        state = torch.load(last, weights_only=True, map_location="cpu")
+        state, _ = read_checkpoint(last, map_location="cpu")
     changed = _resume_differences(out, state, resolved)
     if changed:
         rule = ""

@@ -32,7 +32,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from audioconv._integrity import check_finite, verify_checkpoint
+from audioconv._integrity import check_finite, read_checkpoint
 from audioconv.errors import CheckpointError, ConfigError
 
 __all__ = ["freeze", "load_backbone", "param_groups", "stages", "unfreeze"]
@@ -142,11 +142,7 @@ def param_groups(
 def _load_file(path: Path) -> Mapping[str, torch.Tensor]:
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint / weights file")
-    verify_checkpoint(path)  # against its SHA-256 record, when the run folder has one
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch raises many types for a corrupt or foreign file
-        raise CheckpointError(f"{path}: cannot read it as a checkpoint ({error})") from error
+    state, _ = read_checkpoint(path, map_location="cpu")  # its SHA-256 record, weights only
     if isinstance(state, Mapping) and "state_dict" in state:
         state = state["state_dict"]
     if not isinstance(state, Mapping) or not all(

@@ -455,3 +455,24 @@ def test_lightnings_loader_never_unpickles_code_whatever_the_torch_default(
     assert list(Classifier.load_from_checkpoint(run["best"]).hparams["class_names"]) == list(
         CLASSES
     )
+
+
+def test_a_pickled_object_is_named_and_refused_without_torchs_advice(run, tmp_path, capsys):
+    """The refusal names what the file holds and never repeats torch's "re-run with
+    weights_only=False" (advice that would run the sender's code)."""
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (__import__("os").system, (f"touch {marker}",))
+
+    checkpoint = torch.load(run["best"], weights_only=True)
+    checkpoint["hyper_parameters"]["payload"] = Payload()
+    crafted = tmp_path / "crafted.ckpt"
+    torch.save(checkpoint, crafted)
+    with pytest.raises(SystemExit):
+        cli_main(["predict", "--checkpoint", str(crafted), str(run["wavs"][0])])
+    err = capsys.readouterr().err
+    assert f"{crafted}: holds Python objects other than weights (GLOBAL" in err
+    assert "system" in err and "weights_only" not in err
+    assert not marker.exists()

@@ -35,20 +35,17 @@ def load_classifier(
             config names an unregistered component or holds non-plain values; the weights are
             not finite or do not fit the model.
     """
-    from audioconv._integrity import check_finite, verify_checkpoint
+    from audioconv._integrity import check_finite, read_checkpoint
 
+    checkpoint, digest = read_checkpoint(path, map_location=map_location)
     try:
-        digest = verify_checkpoint(path)
-        checkpoint = torch.load(path, map_location=map_location, weights_only=True)
         # backbone_spec / frontend_spec: the names checkpoints written before the rename use
         hparams = renamed_hparams(checkpoint["hyper_parameters"], warn=False)
         state = checkpoint["state_dict"]
-    except CheckpointError:
-        raise
-    except FileNotFoundError as err:
-        raise CheckpointError(f"{path}: checkpoint not found") from err
-    except Exception as err:  # any unpickling / format problem
-        raise CheckpointError(f"{path}: not a readable audioconv checkpoint ({err})") from err
+    except (KeyError, TypeError, AttributeError) as err:
+        raise CheckpointError(f"{path}: not an audioconv checkpoint (no {err})") from err
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: its state_dict is a {type(state).__name__}, not weights")
     if backbone is None and hparams.get("backbone_config") is None:
         raise CheckpointError(
             f"{path}: the backbone was not built from audioconv.models.create, so it cannot be "
