@@ -763,3 +763,41 @@ def test_a_group_regex_lists_every_clip_it_misses(tmp_path):
     with pytest.raises(DatasetError, match="does not match 4 of the 8 clip paths") as error:
         recipe.manifest()
     assert all(f"{label}/{n}.wav" in str(error.value) for label in ("cat", "dog") for n in "xy")
+
+
+# --------------------------------------------------------------------------------------------
+# Datasets passed one level off, or downloaded in another shape
+# --------------------------------------------------------------------------------------------
+
+
+def test_git_lfs_pointers_say_git_lfs_pull_and_all_bad_under_skip_counts_them(tmp_path, capsys):
+    """A repository cloned without git-lfs (CREMA-D on GitHub) holds 130-byte pointer files: they
+    were 'corrupt: re-encode with ffmpeg', and with --on-error skip an unexplained 'no usable
+    clips'. Training and predict (one decoder) now say `git lfs pull`; skip counts the files."""
+    from audioconv.cli import main
+    from audioconv.decode import read_audio
+    from audioconv.errors import AudioError
+
+    data = tmp_path / "clips"
+    pointer = (
+        "version https://git-lfs.github.com/spec/v1\n"
+        "oid sha256:6b2d1ab4cdc7c5b2e1b6c9b3c0e3a6f5a1d2c3b4e5f60718293a4b5c6d7e8f90\nsize 42\n"
+    )
+    for label in ("a", "b"):
+        for k in range(3):
+            path = data / label / f"{k}.wav"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(pointer)
+    argv = ["fit", "audio_folder", "--data-dir", str(data), "--output-dir", str(tmp_path / "run"),
+            "--smoke"]  # fmt: skip
+    with pytest.raises(SystemExit):
+        main(argv)
+    err = capsys.readouterr().err
+    assert err.count("a Git LFS pointer, not audio") == 6 and "git lfs pull" in err
+    with pytest.raises(SystemExit):
+        main([*argv, "--on-error", "skip"])
+    err = capsys.readouterr().err
+    assert "all 6 audio file(s) are bad, so --on-error skip leaves nothing to train on" in err
+    assert f"{data / 'a' / '0.wav'}: unreadable: a Git LFS pointer" in err
+    with pytest.raises(AudioError, match="a Git LFS pointer, not audio.*git lfs pull"):
+        read_audio(data / "a" / "0.wav")  # what predict / deploy decode with
