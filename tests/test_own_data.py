@@ -19,6 +19,7 @@ import soundfile as sf
 from audioconv.data import scan as scan_module
 from audioconv.data.layouts import (
     class_folders,
+    cremad,
     emodb,
     esc50,
     gtzan,
@@ -801,3 +802,53 @@ def test_git_lfs_pointers_say_git_lfs_pull_and_all_bad_under_skip_counts_them(tm
     assert f"{data / 'a' / '0.wav'}: unreadable: a Git LFS pointer" in err
     with pytest.raises(AudioError, match="a Git LFS pointer, not audio.*git lfs pull"):
         read_audio(data / "a" / "0.wav")  # what predict / deploy decode with
+
+
+def test_cremad_github_zip_folder_names_the_repository_and_a_recording_twice_is_refused(tmp_path):
+    """The GitHub zip unpacks into CREMA-D-master/ holding AudioWAV/ and AudioMP3/: passing the
+    folder holding it trained on every recording twice (both encodings); now the error names the
+    repository folder, and a folder with one recording in two files is refused."""
+    repo = tmp_path / "download" / "CREMA-D-master"
+    for actor in ("1001", "1002", "1003"):
+        for code in ("ANG", "HAP"):
+            for folder, suffix in (("AudioWAV", "wav"), ("AudioMP3", "mp3")):
+                tone(repo / folder / f"{actor}_DFA_{code}_XX.{suffix}", 400)
+    argv = ["--dataset", "cremad", "--data-dir", str(tmp_path / "download"), "--output-dir",
+            str(tmp_path / "run")]  # fmt: skip
+    recipe = parse_recipe(load_recipe("speech_emotion"), argv)
+    with pytest.raises(DatasetError, match=f"pass --data-dir {repo}$"):
+        run(recipe, progress=False, out=io.StringIO())
+    assert not (tmp_path / "run" / "splits.csv").exists()
+    assert len(cremad(repo)) == 6  # the repository folder: AudioWAV only
+    twice = tmp_path / "clips"  # the WAV and MP3 copies side by side
+    for file in [*(repo / "AudioWAV").iterdir(), *(repo / "AudioMP3").iterdir()]:
+        twice.mkdir(exist_ok=True)
+        (twice / file.name).write_bytes(file.read_bytes())
+    with pytest.raises(DatasetError, match=r"6 CREMA-D recording\(s\) are there twice"):
+        cremad(twice)
+    tone(tmp_path / "emodb" / "wav" / "03a01Fa.wav", 400)  # EmoDB: the same fallback
+    with pytest.raises(DatasetError, match=f"pass --data-dir {tmp_path / 'emodb'}$"):
+        emodb(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "recipe, layout, inside",
+    [
+        ("music_genre", "gtzan", "genres_original/jazz"),
+        ("speech_commands", "speech_commands", "yes"),
+        ("environmental_sounds", "esc50", "audio"),
+        ("urban_sounds", "urbansound8k", "audio"),
+        ("urban_sounds", "urbansound8k", "audio/fold1"),
+    ],
+)
+def test_a_folder_inside_the_dataset_names_the_dataset_folder(tmp_path, recipe, layout, inside):
+    """One level too low (a genre, word or fold folder, audio/): the advice was to restructure
+    or restore a correct dataset; now it names the folder to pass."""
+    from audioconv.data.layouts import registered_layout
+
+    root = tmp_path / "dataset"
+    registered_layout(layout).example(root)
+    expected = root / "genres_original" if layout == "gtzan" else root
+    argv = ["--data-dir", str(root / inside), "--output-dir", str(tmp_path / "run")]
+    with pytest.raises(DatasetError, match=f"pass --data-dir {expected}( |$)"):
+        parse_recipe(load_recipe(recipe), argv).manifest()
