@@ -852,3 +852,46 @@ def test_a_folder_inside_the_dataset_names_the_dataset_folder(tmp_path, recipe, 
     argv = ["--data-dir", str(root / inside), "--output-dir", str(tmp_path / "run")]
     with pytest.raises(DatasetError, match=f"pass --data-dir {expected}( |$)"):
         parse_recipe(load_recipe(recipe), argv).manifest()
+
+
+def test_datasets_two_levels_too_high_are_named(tmp_path):
+    from audioconv.data.layouts import registered_layout
+
+    registered_layout("esc50").example(tmp_path / "downloads" / "ESC-50-master")
+    with pytest.raises(DatasetError, match=f"pass --data-dir {tmp_path}/downloads/ESC-50-master$"):
+        esc50(tmp_path)
+    repo = tmp_path / "mtg-jamendo-dataset"
+    registered_layout("mtg_jamendo").example(repo / "data")
+    with pytest.raises(DatasetError, match=f"pass --data-dir {repo}$"):
+        mtg_jamendo(tmp_path)
+
+
+def test_mtg_jamendo_low_quality_download_in_a_relative_audio_dir_is_tested_again(
+    tmp_path, monkeypatch
+):
+    """The documented setup: the repository and, beside it, the audio of `download.py --type
+    audio-low` (`NN/ID.low.mp3`), passed as a relative --audio-dir. The .low.mp3 files were 'in
+    none of' the folder; the relative paths in splits.csv made `audioconv test` refuse the run."""
+    from audioconv.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    repo = Path("mtg-jamendo-dataset")
+    header = "TRACK_ID\tARTIST_ID\tALBUM_ID\tPATH\tDURATION\tTAGS"
+    lines = [header]
+    for k in range(12):
+        tone(Path("jamendo_audio") / f"{k:02d}" / f"{k}.low.mp3", 300 + 200 * (k % 3), seed=k)
+        tags = ["mood/theme---happy", "mood/theme---sad\tmood/theme---calm"][k % 2]
+        lines.append(
+            f"track_{k:07d}\tartist_{k // 2:06d}\talbum_{k:06d}\t{k:02d}/{k}.mp3\t0.3\t{tags}"
+        )
+    (repo / "data").mkdir(parents=True)
+    (repo / "data" / "autotagging_moodtheme.tsv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "run"
+    smoke("music_emotion", ["--dataset", "mtg_jamendo", "--data-dir", str(repo), "--audio-dir",
+                            "jamendo_audio", "--output-dir", str(out)])  # fmt: skip
+    paths = splits_of(out)["path"]
+    assert paths.str.startswith(str(tmp_path / "jamendo_audio")).all()
+    assert paths.str.endswith(".low.mp3").all() and len(paths) == 12
+    monkeypatch.chdir(tmp_path.parent)
+    ckpt = out / "checkpoints" / "best.ckpt"
+    assert main(["test", "--checkpoint", str(ckpt), "--output-dir", str(tmp_path / "t")]) == 0
