@@ -37,10 +37,15 @@ _GRAY_WEIGHTS = np.array([0.2989, 0.587, 0.114], dtype=np.float32)
 # bytes than the file holds (a truncated download or an interrupted write).
 _SHORT_CHUNK = re.compile(r"^\s*(data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
 
+#: how a Git LFS pointer file starts: what a repository cloned without git-lfs holds instead of
+#: each audio file (https://github.com/git-lfs/git-lfs/blob/main/docs/spec.md)
+_LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"
+
 
 def open_audio(path: str | os.PathLike) -> sf.SoundFile:
     """``soundfile.SoundFile`` of ``path``; an error naming the file if it is missing, not audio
-    or truncated (its header declares more samples than it holds)."""
+    (a Git LFS pointer is named as one) or truncated (its header declares more samples than it
+    holds)."""
     path = Path(path)
     if not path.is_file():
         raise AudioFileNotFoundError(
@@ -54,6 +59,13 @@ def open_audio(path: str | os.PathLike) -> sf.SoundFile:
     try:
         handle = sf.SoundFile(path)
     except (sf.SoundFileError, RuntimeError) as error:
+        with open(path, "rb") as file:
+            if file.read(len(_LFS_POINTER)) == _LFS_POINTER:
+                raise AudioDecodeError(
+                    path,
+                    "a Git LFS pointer, not audio: the repository was cloned without git-lfs; "
+                    "run `git lfs install && git lfs pull` in it to download the audio",
+                ) from None
         raise AudioDecodeError(
             path,
             f"cannot decode ({error}); the file is corrupt or not an audio format "

@@ -7,8 +7,9 @@ either a ``tags`` column joined by ``;`` or one 0/1 column per tag (``--tag-colu
 exporting their annotations to such a CSV).
 
 ``--dataset mtg_jamendo`` reads MTG-Jamendo as it ships: ``autotagging_moodtheme.tsv`` (or
-``--subset genre|instrument|top50tags``) with the audio under ``audio/`` at the TSV's paths, the
-official ``splits/split-<k>/`` files when present (``--split-index``), group = artist. A preset of
+``--subset genre|instrument|top50tags``) with the audio under ``audio/`` (or ``--audio-dir``) at
+the TSV's paths (the full download, or the low-quality one's ``.low.mp3`` files), the official
+``splits/split-<k>/`` files when present (``--split-index``), group = artist. A preset of
 ``audio_folder``: every option of it applies.
 
     python recipes/music_emotion.py --data-dir moods --output-dir runs/moods
@@ -17,6 +18,7 @@ official ``splits/split-<k>/`` files when present (``--split-index``), group = a
 from __future__ import annotations
 
 import dataclasses
+import os
 import sys
 from pathlib import Path
 from typing import Literal
@@ -58,6 +60,11 @@ class MusicEmotion(AudioFolder):
     test_size: float = 0.2
 
     name = "music_emotion"
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.audio_dir is not None:  # absolute, as data_dir: splits.csv names the clips
+            self.audio_dir = Path(os.path.abspath(self.audio_dir))
 
     def layout(self) -> pd.DataFrame:
         from audioconv.data.layouts import mtg_jamendo, tags_csv

@@ -8,7 +8,9 @@ Data (``--dataset``), each as it ships:
   zip unpacks into the same ``Actor_XX`` folders) are set aside with a warning
   (``--dataset_kwargs '{"vocal_channel": "all"}'`` keeps them).
 - ``cremad``: ``AudioWAV/1001_DFA_ANG_XX.wav``
-  (https://github.com/CheyneyComputerScience/CREMA-D); group = actor.
+  (https://github.com/CheyneyComputerScience/CREMA-D; pass the repository folder, which the
+  GitHub zip unpacks as ``CREMA-D-master/``; a clone needs git-lfs, or ``git lfs pull`` after it,
+  else its files are Git LFS pointers); group = actor. Only ``AudioWAV/`` is read.
 - ``emodb``: ``wav/03a01Fa.wav`` (http://emodb.bilderbar.info): speaker = characters 1-2,
   emotion = character 6 (W anger, L boredom, E disgust, A fear, F happiness, T sadness,
   N neutral).

@@ -19,6 +19,7 @@ import soundfile as sf
 from audioconv.data import scan as scan_module
 from audioconv.data.layouts import (
     class_folders,
+    cremad,
     emodb,
     esc50,
     gtzan,
@@ -763,3 +764,134 @@ def test_a_group_regex_lists_every_clip_it_misses(tmp_path):
     with pytest.raises(DatasetError, match="does not match 4 of the 8 clip paths") as error:
         recipe.manifest()
     assert all(f"{label}/{n}.wav" in str(error.value) for label in ("cat", "dog") for n in "xy")
+
+
+# --------------------------------------------------------------------------------------------
+# Datasets passed one level off, or downloaded in another shape
+# --------------------------------------------------------------------------------------------
+
+
+def test_git_lfs_pointers_say_git_lfs_pull_and_all_bad_under_skip_counts_them(tmp_path, capsys):
+    """A repository cloned without git-lfs (CREMA-D on GitHub) holds 130-byte pointer files: they
+    were 'corrupt: re-encode with ffmpeg', and with --on-error skip an unexplained 'no usable
+    clips'. Training and predict (one decoder) now say `git lfs pull`; skip counts the files."""
+    from audioconv.cli import main
+    from audioconv.decode import read_audio
+    from audioconv.errors import AudioError
+
+    data = tmp_path / "clips"
+    pointer = (
+        "version https://git-lfs.github.com/spec/v1\n"
+        "oid sha256:6b2d1ab4cdc7c5b2e1b6c9b3c0e3a6f5a1d2c3b4e5f60718293a4b5c6d7e8f90\nsize 42\n"
+    )
+    for label in ("a", "b"):
+        for k in range(3):
+            path = data / label / f"{k}.wav"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(pointer)
+    argv = ["fit", "audio_folder", "--data-dir", str(data), "--output-dir", str(tmp_path / "run"),
+            "--smoke"]  # fmt: skip
+    with pytest.raises(SystemExit):
+        main(argv)
+    err = capsys.readouterr().err
+    assert err.count("a Git LFS pointer, not audio") == 6 and "git lfs pull" in err
+    with pytest.raises(SystemExit):
+        main([*argv, "--on-error", "skip"])
+    err = capsys.readouterr().err
+    assert "all 6 audio file(s) are bad, so --on-error skip leaves nothing to train on" in err
+    assert f"{data / 'a' / '0.wav'}: unreadable: a Git LFS pointer" in err
+    with pytest.raises(AudioError, match="a Git LFS pointer, not audio.*git lfs pull"):
+        read_audio(data / "a" / "0.wav")  # what predict / deploy decode with
+
+
+def test_cremad_github_zip_folder_names_the_repository_and_a_recording_twice_is_refused(tmp_path):
+    """The GitHub zip unpacks into CREMA-D-master/ holding AudioWAV/ and AudioMP3/: passing the
+    folder holding it trained on every recording twice (both encodings); now the error names the
+    repository folder, and a folder with one recording in two files is refused."""
+    repo = tmp_path / "download" / "CREMA-D-master"
+    for actor in ("1001", "1002", "1003"):
+        for code in ("ANG", "HAP"):
+            for folder, suffix in (("AudioWAV", "wav"), ("AudioMP3", "mp3")):
+                tone(repo / folder / f"{actor}_DFA_{code}_XX.{suffix}", 400)
+    argv = ["--dataset", "cremad", "--data-dir", str(tmp_path / "download"), "--output-dir",
+            str(tmp_path / "run")]  # fmt: skip
+    recipe = parse_recipe(load_recipe("speech_emotion"), argv)
+    with pytest.raises(DatasetError, match=f"pass --data-dir {repo}$"):
+        run(recipe, progress=False, out=io.StringIO())
+    assert not (tmp_path / "run" / "splits.csv").exists()
+    assert len(cremad(repo)) == 6  # the repository folder: AudioWAV only
+    twice = tmp_path / "clips"  # the WAV and MP3 copies side by side
+    for file in [*(repo / "AudioWAV").iterdir(), *(repo / "AudioMP3").iterdir()]:
+        twice.mkdir(exist_ok=True)
+        (twice / file.name).write_bytes(file.read_bytes())
+    with pytest.raises(DatasetError, match=r"6 CREMA-D recording\(s\) are there twice"):
+        cremad(twice)
+    tone(tmp_path / "emodb" / "wav" / "03a01Fa.wav", 400)  # EmoDB: the same fallback
+    with pytest.raises(DatasetError, match=f"pass --data-dir {tmp_path / 'emodb'}$"):
+        emodb(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "recipe, layout, inside",
+    [
+        ("music_genre", "gtzan", "genres_original/jazz"),
+        ("speech_commands", "speech_commands", "yes"),
+        ("environmental_sounds", "esc50", "audio"),
+        ("urban_sounds", "urbansound8k", "audio"),
+        ("urban_sounds", "urbansound8k", "audio/fold1"),
+    ],
+)
+def test_a_folder_inside_the_dataset_names_the_dataset_folder(tmp_path, recipe, layout, inside):
+    """One level too low (a genre, word or fold folder, audio/): the advice was to restructure
+    or restore a correct dataset; now it names the folder to pass."""
+    from audioconv.data.layouts import registered_layout
+
+    root = tmp_path / "dataset"
+    registered_layout(layout).example(root)
+    expected = root / "genres_original" if layout == "gtzan" else root
+    argv = ["--data-dir", str(root / inside), "--output-dir", str(tmp_path / "run")]
+    with pytest.raises(DatasetError, match=f"pass --data-dir {expected}( |$)"):
+        parse_recipe(load_recipe(recipe), argv).manifest()
+
+
+def test_datasets_two_levels_too_high_are_named(tmp_path):
+    from audioconv.data.layouts import registered_layout
+
+    registered_layout("esc50").example(tmp_path / "downloads" / "ESC-50-master")
+    with pytest.raises(DatasetError, match=f"pass --data-dir {tmp_path}/downloads/ESC-50-master$"):
+        esc50(tmp_path)
+    repo = tmp_path / "mtg-jamendo-dataset"
+    registered_layout("mtg_jamendo").example(repo / "data")
+    with pytest.raises(DatasetError, match=f"pass --data-dir {repo}$"):
+        mtg_jamendo(tmp_path)
+
+
+def test_mtg_jamendo_low_quality_download_in_a_relative_audio_dir_is_tested_again(
+    tmp_path, monkeypatch
+):
+    """The documented setup: the repository and, beside it, the audio of `download.py --type
+    audio-low` (`NN/ID.low.mp3`), passed as a relative --audio-dir. The .low.mp3 files were 'in
+    none of' the folder; the relative paths in splits.csv made `audioconv test` refuse the run."""
+    from audioconv.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    repo = Path("mtg-jamendo-dataset")
+    header = "TRACK_ID\tARTIST_ID\tALBUM_ID\tPATH\tDURATION\tTAGS"
+    lines = [header]
+    for k in range(12):
+        tone(Path("jamendo_audio") / f"{k:02d}" / f"{k}.low.mp3", 300 + 200 * (k % 3), seed=k)
+        tags = ["mood/theme---happy", "mood/theme---sad\tmood/theme---calm"][k % 2]
+        lines.append(
+            f"track_{k:07d}\tartist_{k // 2:06d}\talbum_{k:06d}\t{k:02d}/{k}.mp3\t0.3\t{tags}"
+        )
+    (repo / "data").mkdir(parents=True)
+    (repo / "data" / "autotagging_moodtheme.tsv").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "run"
+    smoke("music_emotion", ["--dataset", "mtg_jamendo", "--data-dir", str(repo), "--audio-dir",
+                            "jamendo_audio", "--output-dir", str(out)])  # fmt: skip
+    paths = splits_of(out)["path"]
+    assert paths.str.startswith(str(tmp_path / "jamendo_audio")).all()
+    assert paths.str.endswith(".low.mp3").all() and len(paths) == 12
+    monkeypatch.chdir(tmp_path.parent)
+    ckpt = out / "checkpoints" / "best.ckpt"
+    assert main(["test", "--checkpoint", str(ckpt), "--output-dir", str(tmp_path / "t")]) == 0

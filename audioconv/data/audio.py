@@ -155,6 +155,11 @@ class AudioDataset(Dataset):
                 + _listing([f"{path}: {reason}" for path, reason in self.skipped]),
                 stacklevel=3,
             )
+        if frame.empty and self.skipped:
+            raise DatasetError(
+                f"all {len(self.skipped)} clip(s) are bad, so on_error='skip' leaves none:"
+                + _listing([f"{path}: {reason}" for path, reason in self.skipped])
+            )
         if frame.empty:
             raise DatasetError("the dataset holds no usable clips; check the folder / manifest")
         self.manifest = frame.reset_index(drop=True)

@@ -206,7 +206,8 @@ def check_audio_files(
     file at any other sample rate a bad file (``None``: every rate is resampled).
 
     Raises:
-        DatasetError: ``on_error="raise"`` and at least one bad file; the message lists all.
+        DatasetError: ``on_error="raise"`` and at least one bad file (the message lists all), or
+            every file bad (the message counts them and lists the first reasons).
     """
     if on_error not in ("raise", "skip"):
         raise ConfigError(f"on_error={on_error!r}: use 'raise' or 'skip'")
@@ -223,6 +224,16 @@ def check_audio_files(
     )
     if bad and on_error == "raise":
         raise bad_file_error(bad, len(scans), "audio")
+    if bad and len(bad) == len(scans):
+        shown = list(bad.items())[:5]
+        more = f"\n  ... and {len(bad) - len(shown)} more" if len(bad) > len(shown) else ""
+        raise DatasetError(
+            f"all {len(bad)} audio file(s) are bad, so --on-error skip leaves nothing to train "
+            "on:\n  "
+            + "\n  ".join(f"{path}: {reason}" for path, reason in shown)
+            + more
+            + "\nfix them as the reasons say"
+        )
     kept = manifest[~manifest["path"].astype(str).isin(bad)].copy()
     seconds = kept["path"].astype(str).map(lambda p: scans[p].seconds)
     if "duration" in kept:

@@ -20,6 +20,12 @@ def _example(folder: Path) -> Path:
     return folder
 
 
+def _is_class_folder_tree(folder: Path) -> bool:
+    """Whether ``folder`` holds two or more class folders with clips of their own."""
+    folders = [p for p in folder.iterdir() if is_class_folder(p)]
+    return sum(bool(audio_files(p, recursive=False)) for p in folders) >= 2
+
+
 @register_layout(
     "class_folders",
     description="one sub-folder of clips per class: root/<class>/<clip>.wav",
@@ -31,7 +37,8 @@ def class_folders(root: str | os.PathLike) -> pd.DataFrame:
 
     Raises:
         DatasetError: no class folder, an empty one, a single class, or a ``root`` one level too
-            high (its only folder holds the class folders): the message says which folder to pass.
+            high (its only folder holds the class folders) or too low (a class folder beside
+            others): the message says which folder to pass.
     """
     root = require_dir(root, "folder holding one sub-folder of clips per class")
     folders = sorted(p for p in root.iterdir() if is_class_folder(p))
@@ -43,7 +50,13 @@ def class_folders(root: str | os.PathLike) -> pd.DataFrame:
             f"pass --data-dir {folders[0]}"
         )
     if not folders:
+        parent = root.absolute().parent
         hint = f" ({len(loose)} clips lie loose in it: move each into its class folder)"
+        if loose and _is_class_folder_tree(parent):  # one class folder passed, not their parent
+            hint = (
+                f"; it looks like one class folder of {parent}: pass --data-dir {parent} "
+                f"(or move each of its {len(loose)} clips into a class folder)"
+            )
         raise DatasetError(
             f"{root}: no class folders; expected {root}/<class>/<clip>.wav"
             + (hint if loose else "")

@@ -4,6 +4,7 @@ file name of a scheme, and writing the short clips of the example trees."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -49,17 +50,67 @@ def parse_all(files: list[Path], parse, root: Path, layout: str) -> pd.DataFrame
         )
     if not rows:
         raise DatasetError(f"{root}: no audio files found for the {layout} layout")
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    stems = frame["path"].map(lambda path: Path(path).stem)
+    twice = frame[stems.duplicated(keep=False)].groupby(stems)["path"].apply(list)
+    if len(twice):
+        raise DatasetError(
+            f"{root}: {len(twice)} {layout} recording(s) are there twice (one name, two files), "
+            f"e.g. {twice.iloc[0]}; each would be trained and tested twice: keep one copy of each "
+            "(pass the folder holding one copy, e.g. only the WAV files)"
+        )
+    return frame
 
 
-def locate(root: Path, marker: str, what: str) -> Path:
-    """``root`` if it holds ``marker``; a folder one level down holding it is named in the error
-    (the usual mistake: passing the folder the dataset was unpacked into)."""
-    if (root / marker).exists():
+def clips_folder(root: Path, sub: str, what: str) -> Path:
+    """Where a file-name layout's clips are: ``root/sub`` if it exists, else ``root`` itself
+    (clips found recursively); a ``root`` that is not it but is near a folder holding ``sub`` is
+    an error naming that folder (see :func:`nearby`)."""
+    if (root / sub).is_dir():
+        return root / sub
+    if audio_files(root, recursive=False):
+        return root  # the clips themselves
+    found = nearby(root, lambda folder: (folder / sub).is_dir())
+    if found is not None:
+        raise DatasetError(
+            f"{root}: no {sub}/ in it, so this is not the {what}; it is in {found}: "
+            f"pass --data-dir {found}"
+        )
+    return root
+
+
+def holds(folder: Path, marker: str) -> bool:
+    """Whether ``folder`` holds ``marker``, a relative path (``*`` allowed: ``audio/fold*``)."""
+    return folder.is_dir() and next(folder.glob(marker), None) is not None
+
+
+def nearby(root: Path, is_dataset: Callable[[Path], bool]) -> Path | None:
+    """The folder near ``root`` for which ``is_dataset`` holds: one level down (the folder the
+    dataset was unpacked into), one or two levels up (a folder inside the dataset), or two levels
+    down; ``None`` if there is none. Hidden folders (``__MACOSX``) are not looked into."""
+
+    def below(folder: Path) -> list[Path]:
+        try:
+            return sorted(p for p in folder.iterdir() if p.is_dir() and not is_hidden(p, folder))
+        except OSError:
+            return []
+
+    children = below(root)
+    ups = list(root.absolute().parents)[:2]
+    candidates = [*children, *ups, *(g for c in children for g in below(c))]
+    return next((p for p in candidates if is_dataset(p)), None)
+
+
+def locate(root: Path, marker: str | Callable[[Path], bool], what: str) -> Path:
+    """``root`` if it holds ``marker`` (a relative path, ``*`` allowed, or a test of a folder);
+    otherwise an error naming the :func:`nearby` folder that holds it, if any (the usual mistakes:
+    passing the folder the dataset was unpacked into, or a folder inside the dataset)."""
+    is_dataset = marker if callable(marker) else lambda folder: holds(folder, marker)
+    if is_dataset(root):
         return root
-    below = sorted(p for p in root.iterdir() if p.is_dir() and (p / marker).exists())
-    hint = f"; it is in {below[0]}: pass --data-dir {below[0]}" if below else ""
-    raise DatasetError(f"{root}: no {marker}, so this is not the {what}{hint}")
+    found = nearby(root, is_dataset)
+    hint = f"; it is in {found}: pass --data-dir {found}" if found else ""
+    raise DatasetError(f"{root} is not the {what}{hint}")
 
 
 def example_clip(path: Path, *, seconds: float = 0.1, freq: float = 440.0) -> Path:

@@ -12,7 +12,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from audioconv.data.layouts.common import audio_files, example_clip, parse_all, require_dir
+from audioconv.data.layouts.common import (
+    audio_files,
+    clips_folder,
+    example_clip,
+    parse_all,
+    require_dir,
+)
 from audioconv.data.layouts.registry import register_layout
 
 CREMAD_CODES = {
@@ -51,7 +57,7 @@ def cremad(root: str | os.PathLike) -> pd.DataFrame:
     """CREMA-D (``AudioWAV/1001_DFA_ANG_XX.wav``): 6 emotions, group = actor.
     Class order: ``CREMAD_EMOTIONS`` (``frame.attrs["class_names"]``)."""
     root = require_dir(root, "CREMA-D folder (AudioWAV/ or the clips)")
-    folder = root / "AudioWAV" if (root / "AudioWAV").is_dir() else root
+    folder = clips_folder(root, "AudioWAV", "CREMA-D folder")
     frame = parse_all(audio_files(folder), parse_cremad_name, folder, "CREMA-D")
     frame.attrs["class_names"] = list(CREMAD_EMOTIONS)
     return frame

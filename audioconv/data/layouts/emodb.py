@@ -8,7 +8,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from audioconv.data.layouts.common import audio_files, example_clip, parse_all, require_dir
+from audioconv.data.layouts.common import (
+    audio_files,
+    clips_folder,
+    example_clip,
+    parse_all,
+    require_dir,
+)
 from audioconv.data.layouts.registry import register_layout
 
 EMODB_CODES = {
@@ -48,7 +54,7 @@ def emodb(root: str | os.PathLike) -> pd.DataFrame:
     """Berlin EmoDB: ``wav/03a01Fa.wav`` (or the clips in ``root``): 10 speakers, 7 emotions,
     group = speaker (its protocol is speaker-independent). Class order: ``EMODB_EMOTIONS``."""
     root = require_dir(root, "EmoDB folder (holding wav/)")
-    folder = root / "wav" if (root / "wav").is_dir() else root
+    folder = clips_folder(root, "wav", "EmoDB folder")
     frame = parse_all(audio_files(folder), parse_emodb_name, folder, "EmoDB")
     frame.attrs["class_names"] = list(EMODB_EMOTIONS)
     return frame

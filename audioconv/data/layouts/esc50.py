@@ -37,8 +37,8 @@ def esc50(root: str | os.PathLike, *, esc10: bool = False) -> pd.DataFrame:
     ``audio/``. Labels are categories, ``fold`` the dataset's 5 folds, ``group`` the source
     recording (``src_file``). ``esc10=True`` keeps the ESC-10 subset. The class order follows
     ``target``: ``frame.attrs["class_names"]``."""
-    root = require_dir(root, "ESC-50 folder (holding meta/ and audio/)")
-    root = locate(root, "meta/esc50.csv", "ESC-50 folder (holding meta/ and audio/)")
+    what = "ESC-50 folder (holding meta/esc50.csv and audio/)"
+    root = locate(require_dir(root, what), "meta/esc50.csv", what)
     meta = root / "meta" / "esc50.csv"
     if not meta.is_file():
         raise DatasetError(f"{meta}: missing; the ESC-50 layout keeps its labels there")

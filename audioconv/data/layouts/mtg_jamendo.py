@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from audioconv.data.layouts.common import example_clip, require_dir
+from audioconv.data.layouts.common import example_clip, holds, nearby, require_dir
 from audioconv.data.layouts.registry import register_layout
 from audioconv.data.manifest import check_text_file
 from audioconv.errors import DatasetError
@@ -37,6 +37,12 @@ def _jamendo_tsv(path: Path) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _named(relpath: str, low: bool) -> str:
+    """The file of a TSV ``PATH`` (``48/948.mp3``) in the full download, or in the low-quality one
+    (``download.py --type audio-low``: ``48/948.low.mp3``)."""
+    return relpath.removesuffix(".mp3") + ".low.mp3" if low else relpath
+
+
 def _example(folder: Path) -> Path:
     lines = ["TRACK_ID\tARTIST_ID\tALBUM_ID\tPATH\tDURATION\tTAGS"]
     for k, tags in enumerate(("happy", "sad\tcalm", "happy\tcalm")):
@@ -62,10 +68,10 @@ def mtg_jamendo(
 ) -> pd.DataFrame:
     """MTG-Jamendo autotagging: ``autotagging_<subset>.tsv`` (``subset`` ``"moodtheme"``,
     ``"genre"``, ``"instrument"``, ``"top50tags"``, or ``""`` for ``autotagging.tsv``), clips
-    under ``audio_dir`` (default: ``audio/``, ``root`` or ``data/audio/``) at the TSV's
-    ``PATH``. Multi-label ``tags`` without their ``mood/theme---`` prefix when the subset has one
-    category; ``group`` = artist. With
-    ``splits/split-<split_index>/autotagging_<subset>-{train,validation,test}.tsv`` (as the
+    under ``audio_dir`` (default: ``audio/``, ``root`` or ``data/audio/``) at the TSV's ``PATH``
+    (``48/948.mp3``; or ``48/948.low.mp3``, the low-quality download). Multi-label ``tags``
+    without their ``mood/theme---`` prefix when the subset has one category; ``group`` = artist.
+    With ``splits/split-<split_index>/autotagging_<subset>-{train,validation,test}.tsv`` (as the
     repository ships them) the official split is the ``split`` column."""
     root = require_dir(root, "MTG-Jamendo folder (holding autotagging_<subset>.tsv)")
     stem = f"autotagging_{subset}" if subset else "autotagging"
@@ -73,18 +79,23 @@ def mtg_jamendo(
         if (where / f"{stem}.tsv").is_file():
             break
     else:
-        raise DatasetError(
-            f"{root}: no {stem}.tsv (nor data/{stem}.tsv); pass the repository folder"
-        )
+        found = nearby(root, lambda p: holds(p, f"{stem}.tsv") or holds(p, f"data/{stem}.tsv"))
+        hint = f": pass --data-dir {found}" if found else "; pass the repository folder"
+        raise DatasetError(f"{root}: no {stem}.tsv (nor data/{stem}.tsv){hint}")
     frame = _jamendo_tsv(where / f"{stem}.tsv")
     bases = [Path(audio_dir)] if audio_dir is not None else [root / "audio", root, where / "audio"]
-    base = next((b for b in bases if (b / frame["relpath"].iloc[0]).is_file()), None)
-    if base is None:
+    first = frame["relpath"].iloc[0]
+    places = [
+        (b, low) for b in bases for low in (False, True) if (b / _named(first, low)).is_file()
+    ]
+    if not places:
         raise DatasetError(
-            f"{frame['relpath'].iloc[0]} (first row of {stem}.tsv) is in none of "
-            f"{[str(b) for b in bases]}; put the audio there or pass its folder (--audio-dir)"
+            f"{first} (first row of {stem}.tsv; or {_named(first, True)}, the low-quality "
+            f"download) is in none of {[str(b) for b in bases]}; put the audio there or pass its "
+            "folder (--audio-dir)"
         )
-    frame["path"] = [str(base / p) for p in frame["relpath"]]
+    base, low = places[0]
+    frame["path"] = [str(base / _named(p, low)) for p in frame["relpath"]]
     categories = {tag.split("---")[0] for tags in frame["tags"] for tag in tags}
     if len(categories) == 1:
         frame["tags"] = [[tag.split("---", 1)[-1] for tag in tags] for tags in frame["tags"]]

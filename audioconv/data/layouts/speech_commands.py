@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from audioconv.constants import is_hidden
-from audioconv.data.layouts.common import audio_files, example_clip, require_dir
+from audioconv.data.layouts.common import audio_files, example_clip, nearby, require_dir
 from audioconv.data.layouts.registry import register_layout
 from audioconv.errors import ConfigError, DatasetError
 from audioconv.io import audio_info
@@ -62,11 +62,11 @@ def speech_commands(
     if classes not in (12, 35):
         raise ConfigError(f"classes={classes!r}: Speech Commands tasks have 12 or 35 classes")
     root = require_dir(root, "Speech Commands folder (holding the word folders)")
-    below = [p for p in root.iterdir() if p.is_dir() and (p / "testing_list.txt").is_file()]
-    if not (root / "testing_list.txt").is_file() and below:
-        raise DatasetError(f"{root}: the dataset is in {below[0]}: pass --data-dir {below[0]}")
     lists = [root / "validation_list.txt", root / "testing_list.txt"]
     missing = [p.name for p in lists if not p.is_file()]
+    found = missing and nearby(root, lambda folder: (folder / "testing_list.txt").is_file())
+    if found:  # a word folder, or the folder the archive was unpacked into
+        raise DatasetError(f"{root}: the dataset is in {found}: pass --data-dir {found}")
     if missing:
         raise DatasetError(
             f"{root}: {' and '.join(missing)} missing; the official split needs "

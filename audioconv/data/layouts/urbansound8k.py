@@ -52,8 +52,8 @@ def urbansound8k(root: str | os.PathLike) -> pd.DataFrame:
     ``metadata/UrbanSound8K.csv``. Labels and folds come from the CSV when present, else from the
     file names and fold folders. ``group`` is the recording (``fsID``), ``fold`` the dataset's 10
     folds (its protocol: 10-fold cross-validation on them, never re-shuffled)."""
-    root = require_dir(root, "UrbanSound8K folder (holding audio/fold1 ... audio/fold10)")
-    root = locate(root, "audio", "UrbanSound8K folder (holding audio/fold1 ... audio/fold10)")
+    what = "UrbanSound8K folder (holding audio/fold1 ... audio/fold10 and metadata/)"
+    root = locate(require_dir(root, what), "audio/fold*", what)
     meta = root / "metadata" / "UrbanSound8K.csv"
     if meta.is_file():
         table = read_table(meta)
