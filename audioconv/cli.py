@@ -94,7 +94,7 @@ def cmd_test(args: argparse.Namespace) -> int:
         )
     try:
         with run_lock(out):
-            report = evaluate_checkpoint(recipe, checkpoint, out)
+            report = evaluate_checkpoint(recipe, checkpoint, out, recorded_splits=recorded)
     except DatasetError as error:
         if "split_file" not in options:
             raise

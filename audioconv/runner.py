@@ -612,10 +612,19 @@ def _write_cv_summary(output_dir: Path, results: list, out) -> None:
 
 
 def evaluate_checkpoint(
-    recipe: Recipe, checkpoint: str | os.PathLike, output_dir: str | os.PathLike
+    recipe: Recipe,
+    checkpoint: str | os.PathLike,
+    output_dir: str | os.PathLike,
+    *,
+    recorded_splits: str | os.PathLike | None = None,
 ):
     """Test ``checkpoint`` on ``recipe``'s test split; write report.json / report.md / plots to
     ``output_dir``. Returns the report.
+
+    ``recorded_splits``: the run's ``splits.csv``; the split built now must list the same samples
+    in the same splits (else a ``DatasetError`` says what changed): a series or sensor run's split
+    is made again from its data and seed, and data that changed since would put samples the model
+    trained on into the test.
 
     A DataModule that hands out whole test clips (``test_clips``, e.g. ``AudioDataModule``) is
     scored per clip through the checkpoint's input contract — the path ``audioconv predict``
@@ -627,6 +636,8 @@ def evaluate_checkpoint(
     from audioconv.tasks import load_classifier
 
     experiment = recipe.experiment()
+    if recorded_splits is not None and Path(recorded_splits).is_file():
+        _check_same_split(Path(recorded_splits), experiment.datamodule)
     if hasattr(experiment.datamodule, "test_clips"):
         report, predictions = _clip_level_report(
             experiment.datamodule, checkpoint, smoke=recipe.smoke
@@ -647,6 +658,24 @@ def evaluate_checkpoint(
     trainer.test(model, datamodule=experiment.datamodule, verbose=False)
     model.test_report.save(output_dir)
     return model.test_report
+
+
+def _check_same_split(recorded: Path, datamodule) -> None:
+    """Refuse a test whose split differs from the run's ``recorded`` splits.csv."""
+    import pandas as pd
+
+    from audioconv.training import split_changes
+
+    if not hasattr(datamodule, "sample_table"):
+        return
+    old = pd.read_csv(recorded, dtype=str, keep_default_na=False)
+    changes = split_changes(old, datamodule.sample_table().astype(str))
+    if changes:
+        raise DatasetError(
+            f"{recorded}: the data differ from the data this run trained on ({changes}): its "
+            "split made again would test on samples the model trained on. Restore the data the "
+            "run read (or pass --data-dir where it is now)"
+        )
 
 
 def _clip_level_report(datamodule, checkpoint: str | os.PathLike, *, smoke: bool):

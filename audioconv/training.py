@@ -66,7 +66,7 @@ from audioconv.tasks.configs import renamed_hparams
 
 __all__ = [
     "RunLogger", "RunResult", "TensorDataModule", "WeightEMA", "deterministic_mode", "fit",
-    "prediction_columns",
+    "prediction_columns", "split_changes",
 ]  # fmt: skip
 
 PRECISIONS = ("32-true", "16-mixed", "bf16-mixed", "bf16-true", "16-true", "64-true")
@@ -692,7 +692,7 @@ def _check_recorded_splits(out: Path, table: Any) -> None:
     if not (recorded.is_file() and (out / "checkpoints" / "last.ckpt").is_file()):
         return
     old = pd.read_csv(recorded, dtype=str, keep_default_na=False)
-    changes = _split_changes(old, table.astype(str))
+    changes = split_changes(old, table.astype(str))
     if changes:
         raise ConfigError(
             f"{out}: the data differ from the data this run trained on ({changes}; {recorded} "
@@ -701,7 +701,7 @@ def _check_recorded_splits(out: Path, table: Any) -> None:
         )
 
 
-def _split_changes(old: Any, new: Any) -> str:
+def split_changes(old: Any, new: Any) -> str:
     """``""`` when two sample tables (DataFrames of ``splits.csv``) list the same samples in the
     same splits (``path`` compared relative to each table's common folder); otherwise what
     changed, in words."""

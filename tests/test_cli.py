@@ -506,3 +506,24 @@ def test_test_never_writes_over_a_training_run(checkpoints, tmp_path, capsys):
         assert "holds a training run" in capsys.readouterr().err
     assert (run_dir / "report.json").read_bytes() == before
     assert (victim / "report.json").read_bytes() == before
+
+
+@pytest.mark.slow
+def test_test_of_a_sensor_run_refuses_data_that_changed_since(checkpoints, tmp_path, capsys):
+    """A sensor run's split is made again from its log and seed: the same log tests as the run
+    did; a log with one more recording would re-split the streams, so it is refused."""
+    ckpt = checkpoints["sensor"]
+    assert main(["test", "--checkpoint", str(ckpt), "--output-dir", str(tmp_path / "same")]) == 0
+    log = pd.read_csv(ckpt.parent.parent.parent / "log.csv")
+    extra = sensor_frame(60, "walk", np.random.default_rng(7))
+    extra.insert(0, "recording", "r9")
+    extra["activity"] = "walk"
+    grown = tmp_path / "grown.csv"
+    pd.concat([log, extra]).to_csv(grown, index=False)
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        main(["test", "--checkpoint", str(ckpt), "--data-dir", str(grown),
+              "--output-dir", str(tmp_path / "grown")])  # fmt: skip
+    err = capsys.readouterr().err
+    assert "the data differ from the data this run trained on" in err
+    assert not (tmp_path / "grown" / "report.json").exists()
