@@ -855,7 +855,13 @@ def recipe_options_from_run(run: str | os.PathLike) -> tuple[str, dict[str, Any]
             "folder (`audioconv test --run-dir RUN`, `audioconv fit --config RUN/config.yaml`), "
             "or name the recipe (`audioconv fit RECIPE ...`)"
         )
-    config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as error:  # a tag like !!python/... included
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ConfigError(
+            f"{path}: not a config.yaml a run writes (plain YAML without tags): {first}"
+        ) from None
     recipe = config.get("recipe") if isinstance(config, dict) else None
     if not isinstance(recipe, dict) or "name" not in recipe:
         raise ConfigError(f"{path} was not written by a recipe run (no 'recipe' section)")

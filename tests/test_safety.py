@@ -476,3 +476,15 @@ def test_a_pickled_object_is_named_and_refused_without_torchs_advice(run, tmp_pa
     assert f"{crafted}: holds Python objects other than weights (GLOBAL" in err
     assert "system" in err and "weights_only" not in err
     assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    "text", ["recipe: !!python/object/apply:os.system ['true']\n", "\x00\x01binary\xff"]
+)
+def test_a_config_yaml_with_a_tag_or_binary_is_a_one_line_error(tmp_path, capsys, text):
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.yaml").write_bytes(text.encode("latin-1"))
+    with pytest.raises(SystemExit):
+        cli_main(["fit", "--config", str(tmp_path / "run" / "config.yaml"), "--output-dir", "x"])
+    err = capsys.readouterr().err
+    assert "config.yaml: not a config.yaml a run writes" in err and "Traceback" not in err
