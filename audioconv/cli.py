@@ -613,12 +613,19 @@ def _write_skipped(output: Path, skipped: dict[str, str]) -> None:
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
+    from audioconv.errors import ConfigError
     from audioconv.models import create, summary
 
     model = create(
         args.model, dims=args.dims, in_channels=args.in_channels, num_classes=args.num_classes
     )
-    print(summary(model, tuple(args.input_shape)))
+    shape = tuple(args.input_shape)
+    if shape and shape[0] != args.in_channels:
+        raise ConfigError(
+            f"--input-shape {' '.join(map(str, shape))} has {shape[0]} channel(s) but the model "
+            f"was built with --in-channels {args.in_channels}: pass --in-channels {shape[0]}"
+        )
+    print(summary(model, shape))
     return 0
 
 

@@ -527,3 +527,15 @@ def test_test_of_a_sensor_run_refuses_data_that_changed_since(checkpoints, tmp_p
     err = capsys.readouterr().err
     assert "the data differ from the data this run trained on" in err
     assert not (tmp_path / "grown" / "report.json").exists()
+
+
+def test_summary_and_features_name_the_option_to_fix(tmp_path, capsys):
+    clip = tmp_path / "clip.wav"
+    tone(clip, 440)
+    for argv, message in (
+        (["summary", "lenet5", "--input-shape", "3", "32", "32"], "pass --in-channels 3"),
+        (["features", str(clip), "--hop-length", "0"], "hop_length=0 must be a positive"),
+    ):
+        with pytest.raises(SystemExit):
+            main(argv)
+        assert message in capsys.readouterr().err

@@ -97,10 +97,11 @@ class Spectrogram(SpecAlias, nn.Module):
     ):
         super().__init__()
         self.n_fft = _positive_int("n_fft", n_fft, minimum=2)
-        self.win_length = _positive_int("win_length", win_length or n_fft)
+        self.win_length = _positive_int("win_length", n_fft if win_length is None else win_length)
         if self.win_length > n_fft:
             raise ConfigError(f"win_length={win_length} exceeds n_fft={n_fft}: lower win_length")
-        self.hop_length = _positive_int("hop_length", hop_length or self.win_length // 4)
+        default = self.win_length // 4
+        self.hop_length = _positive_int("hop_length", default if hop_length is None else hop_length)
         if power not in (1.0, 2.0):
             raise ConfigError(f"power={power!r} must be 1.0 (magnitude) or 2.0 (power)")
         _choice("pad_mode", pad_mode, _PAD_MODES)
