@@ -711,13 +711,16 @@ def split_changes(old: Any, new: Any) -> str:
         if "path" not in table.columns:
             keys = table.drop(columns=["split"]).astype(str).agg("|".join, axis=1)
         else:
+            from audioconv.data.splits import segment_key
+
             paths = [Path(p) for p in table["path"]]
             common = Path(os.path.commonpath(paths)) if paths else Path()
             base = common if len(paths) > 1 else common.parent
-            keys = pd.Series([str(p.relative_to(base)) for p in paths])
-            for column in ("offset", "duration"):  # segments of one file are told apart
-                if column in table.columns:
-                    keys = keys + "|" + table[column].astype(str).to_numpy()
+            cut = [""] * len(paths)  # segments of one file are told apart by where they lie
+            if "offset" in table.columns:
+                durations = table["duration"] if "duration" in table.columns else cut
+                cut = [segment_key(o, d) for o, d in zip(table["offset"], durations)]
+            keys = pd.Series([f"{p.relative_to(base)}{c}" for p, c in zip(paths, cut)])
         return pd.Series(table["split"].to_numpy(), index=keys.to_numpy())
 
     before, after = keyed(old), keyed(new)

@@ -488,3 +488,15 @@ def test_a_config_yaml_with_a_tag_or_binary_is_a_one_line_error(tmp_path, capsys
         cli_main(["fit", "--config", str(tmp_path / "run" / "config.yaml"), "--output-dir", "x"])
     err = capsys.readouterr().err
     assert "config.yaml: not a config.yaml a run writes" in err and "Traceback" not in err
+
+
+def test_sizes_no_trained_model_has_are_a_one_line_error(run, tmp_path, capsys):
+    crafted = tmp_path / "huge.ckpt"
+
+    def edit(hparams):  # 10**12 classes: 336 TB of weights
+        hparams["backbone_config"]["kwargs"]["num_classes"] = 10**12
+
+    _craft(run["best"], crafted, edit)
+    with pytest.raises(SystemExit):
+        cli_main(["predict", "--checkpoint", str(crafted), str(run["wavs"][0])])
+    assert f"{crafted}: cannot rebuild the model" in capsys.readouterr().err

@@ -31,7 +31,14 @@ from sklearn.model_selection import (
 
 from audioconv.errors import ConfigError, DatasetError
 
-__all__ = ["SPLITS", "assign_splits", "folds_to_splits", "pin_splits", "resolve_splits"]
+__all__ = [
+    "SPLITS",
+    "assign_splits",
+    "folds_to_splits",
+    "pin_splits",
+    "resolve_splits",
+    "segment_key",
+]
 
 SPLITS = ("train", "val", "test")
 
@@ -200,7 +207,7 @@ def resolve_splits(
     return np.asarray(result).astype(str)
 
 
-def _segment(offset, duration) -> str:
+def segment_key(offset, duration) -> str:
     """``"@offset+duration"`` of a segment row (``""`` for a whole file), from text or floats."""
 
     def seconds(value) -> str:
@@ -245,7 +252,7 @@ def pin_splits(
         if not segments:
             return paths
         durations = frame["duration"] if "duration" in frame.columns else [""] * len(frame)
-        cut = [_segment(o, d) for o, d in zip(frame["offset"], durations)]
+        cut = [segment_key(o, d) for o, d in zip(frame["offset"], durations)]
         return [f"{p}{c}" for p, c in zip(paths, cut)]
 
     files = keys(table, [str((base / p).resolve()) for p in table["path"]])

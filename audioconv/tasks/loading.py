@@ -64,7 +64,8 @@ def load_classifier(
     cls = MultiOutputClassifier if "heads" in hparams else Classifier
     try:
         model = cls(backbone=backbone, frontend=frontend, **hparams)
-    except (ConfigError, TypeError) as err:
+    except (ConfigError, TypeError, ValueError, RuntimeError, MemoryError) as err:
+        # RuntimeError / MemoryError: sizes no trained model has (e.g. 10**12 classes)
         raise CheckpointError(f"{path}: cannot rebuild the model: {err}") from err
     try:
         model.load_state_dict(state)
