@@ -431,21 +431,26 @@ def test_a_class_path_in_a_run_config_is_never_imported(tmp_path, monkeypatch, o
     assert not marker.exists()
 
 
-def test_lightnings_loader_never_unpickles_code_whatever_the_torch_default(
-    run, tmp_path, monkeypatch
-):
-    """``Classifier.load_from_checkpoint`` on a checkpoint holding an ``os.system`` call, with
-    torch's own switch for the old default (``weights_only=False`` before torch 2.6)."""
-    marker = tmp_path / "pwned"
+def _pickled_payload(source, target, marker) -> None:
+    """Copy a checkpoint with an object in its hyperparameters whose unpickling runs
+    ``touch marker`` (``__reduce__`` -> ``os.system``)."""
 
     class Payload:
         def __reduce__(self):
             return (__import__("os").system, (f"touch {marker}",))
 
-    checkpoint = torch.load(run["best"], weights_only=True)
+    checkpoint = torch.load(source, weights_only=True)
     checkpoint["hyper_parameters"]["payload"] = Payload()
-    crafted = tmp_path / "crafted.ckpt"
-    torch.save(checkpoint, crafted)
+    torch.save(checkpoint, target)
+
+
+def test_lightnings_loader_never_unpickles_code_whatever_the_torch_default(
+    run, tmp_path, monkeypatch
+):
+    """``Classifier.load_from_checkpoint`` on a checkpoint holding an ``os.system`` call, with
+    torch's own switch for the old default (``weights_only=False`` before torch 2.6)."""
+    marker, crafted = tmp_path / "pwned", tmp_path / "crafted.ckpt"
+    _pickled_payload(run["best"], crafted, marker)
     monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
     with pytest.raises(Exception, match="(?i)weights.only|unpickl|global"):
         Classifier.load_from_checkpoint(crafted)
@@ -460,16 +465,8 @@ def test_lightnings_loader_never_unpickles_code_whatever_the_torch_default(
 def test_a_pickled_object_is_named_and_refused_without_torchs_advice(run, tmp_path, capsys):
     """The refusal names what the file holds and never repeats torch's "re-run with
     weights_only=False" (advice that would run the sender's code)."""
-    marker = tmp_path / "pwned"
-
-    class Payload:
-        def __reduce__(self):
-            return (__import__("os").system, (f"touch {marker}",))
-
-    checkpoint = torch.load(run["best"], weights_only=True)
-    checkpoint["hyper_parameters"]["payload"] = Payload()
-    crafted = tmp_path / "crafted.ckpt"
-    torch.save(checkpoint, crafted)
+    marker, crafted = tmp_path / "pwned", tmp_path / "crafted.ckpt"
+    _pickled_payload(run["best"], crafted, marker)
     with pytest.raises(SystemExit):
         cli_main(["predict", "--checkpoint", str(crafted), str(run["wavs"][0])])
     err = capsys.readouterr().err
