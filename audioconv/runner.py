@@ -634,6 +634,7 @@ def evaluate_checkpoint(
     import lightning as L
 
     from audioconv.tasks import load_classifier
+    from audioconv.training import write_predictions
 
     experiment = recipe.experiment()
     if recorded_splits is not None and Path(recorded_splits).is_file():
@@ -656,6 +657,9 @@ def evaluate_checkpoint(
         limit_test_batches=SMOKE_BATCHES if recipe.smoke else None,
     )
     trainer.test(model, datamodule=experiment.datamodule, verbose=False)
+    datamodule = experiment.datamodule
+    table = datamodule.sample_table() if hasattr(datamodule, "sample_table") else None
+    write_predictions(Path(output_dir), table, model, model.test_report)  # as the run did
     model.test_report.save(output_dir)
     return model.test_report
 

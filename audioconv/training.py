@@ -66,7 +66,7 @@ from audioconv.tasks.configs import renamed_hparams
 
 __all__ = [
     "RunLogger", "RunResult", "TensorDataModule", "WeightEMA", "deterministic_mode", "fit",
-    "prediction_columns", "split_changes",
+    "prediction_columns", "split_changes", "write_predictions",
 ]  # fmt: skip
 
 PRECISIONS = ("32-true", "16-mixed", "bf16-mixed", "bf16-true", "16-true", "64-true")
@@ -569,7 +569,7 @@ def fit(
         )
         report = model.test_report
         if trainer.is_global_zero and report is not None:
-            _write_samples(out, table, model, report)
+            write_predictions(out, table, model, report)
             if before_report is not None:
                 before_report(report, getattr(model, "test_outputs", {}))
             report.save(out, metrics_csv=metrics_csv)  # report.json last: the run is complete
@@ -736,7 +736,7 @@ def split_changes(old: Any, new: Any) -> str:
     return "; ".join(part for part in parts if part)
 
 
-def _write_samples(out: Path, table: Any, model, report) -> None:
+def write_predictions(out: Path, table: Any, model, report) -> None:
     """``predictions.csv``: the test split in order, its identifying columns from ``table`` (the
     sample table ``splits.csv`` was written from before training; ``None``: an ``index``), then
     per head ``true``, ``predicted`` and ``p_<class>`` for every class."""

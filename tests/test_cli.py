@@ -514,6 +514,12 @@ def test_test_of_a_sensor_run_refuses_data_that_changed_since(checkpoints, tmp_p
     did; a log with one more recording would re-split the streams, so it is refused."""
     ckpt = checkpoints["sensor"]
     assert main(["test", "--checkpoint", str(ckpt), "--output-dir", str(tmp_path / "same")]) == 0
+    # its predictions.csv, as the run wrote it (a smoke run tested its first batches only)
+    tested, trained = (
+        pd.read_csv(d / "predictions.csv") for d in (tmp_path / "same", ckpt.parent.parent)
+    )
+    assert list(tested.columns) == list(trained.columns)
+    pd.testing.assert_frame_equal(tested.head(len(trained)), trained, atol=1e-6)
     log = pd.read_csv(ckpt.parent.parent.parent / "log.csv")
     extra = sensor_frame(60, "walk", np.random.default_rng(7))
     extra.insert(0, "recording", "r9")
