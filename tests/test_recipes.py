@@ -635,3 +635,32 @@ def test_sensor_windows_nan_policy_option(tmp_path):
     streams, _, _, _ = recipe._streams()
     assert np.isfinite(streams[0]).all()
 
+
+def test_ucr_train_file_pads_to_the_longest_series_of_train_and_test(tmp_path):
+    """--dataset X_TRAIN.tsv --unequal pad with a TEST series longer than every TRAIN series
+    trains as the problem-name route does (it stopped: "length=24 is shorter than ..."); an .arff
+    file and an empty .ts file are named with the fix."""
+    from audioconv.errors import ConfigError, DatasetError
+    from audioconv.tasks import load_classifier
+
+    rng = np.random.default_rng(0)
+    for part, (low, high) in (("TRAIN", (15, 25)), ("TEST", (20, 35))):
+        rows = []
+        for i in range(12):
+            length = high - 1 if i == 0 else int(rng.integers(low, high))
+            x = np.sin(np.linspace(0, (2 + 3 * (i % 2)) * np.pi, length))
+            rows.append("\t".join([str(1 + i % 2), *(f"{v:.5f}" for v in x)]))
+        (tmp_path / f"Pad_{part}.tsv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "run"
+    smoke("ucr", ["--dataset", str(tmp_path / "Pad_TRAIN.tsv"), "--unequal", "pad", "--output-dir",
+                  str(out), "--model", "fcn", "--members", "1", "--batch_size", "4"])  # fmt: skip
+    assert load_classifier(out / "checkpoints" / "best.ckpt").input_contract.window == 34
+
+    arff = tmp_path / "Arf_TRAIN.arff"
+    arff.write_text("@relation x\n")
+    with pytest.raises(ConfigError, match=r"Arf_TRAIN.arff: a .arff file; .* reads .ts"):
+        parse_recipe(load_recipe("ucr"), ["--dataset", str(arff), "--output-dir", "o"])._splits()
+    empty = tmp_path / "Empty_TRAIN.ts"
+    empty.write_text("")
+    with pytest.raises(DatasetError, match=r"Empty_TRAIN.ts: no series after @data"):
+        parse_recipe(load_recipe("ucr"), ["--dataset", str(empty), "--output-dir", "o"])._splits()
