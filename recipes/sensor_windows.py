@@ -178,7 +178,12 @@ class SensorWindows(Recipe):
         if rate is None:
             distinct = sorted(set(rates.values()))
             if len(distinct) > 1 and max(distinct) > 1.01 * min(distinct):
-                listing = ", ".join(f"{Path(p).name}: {r:g} Hz" for p, r in rates.items())
+                groups = {r: [Path(p).name for p, q in rates.items() if q == r] for r in distinct}
+                listing = "; ".join(
+                    f"{r:g} Hz: {len(names)} log(s), {', '.join(names[:3])}"
+                    + (", ..." if len(names) > 3 else "")
+                    for r, names in groups.items()
+                )
                 raise DatasetError(
                     f"the logs' time columns ({self.time_column!r}) step at different rates "
                     f"({listing}): resample them to one rate, or pass --sample-rate to train on "
@@ -254,7 +259,7 @@ class SensorWindows(Recipe):
                 columns=["path", "reason"],
             ),
             contract_options={
-                "hop": self.hop,
+                "hop": min(self.hop, self.window),  # the contract covers every sample
                 "channel_names": reading["channel_names"],
                 "time_column": self.time_column,
                 "stream_column": self.stream_column,

@@ -566,7 +566,8 @@ def test_sensor_windows_reads_the_rate_from_the_time_column(tmp_path):
     write_sensor_logs(tmp_path / "fast", rate=100.0, recordings=1)
     (tmp_path / "fast" / "rec_r0.csv").rename(logs / "rec_fast.csv")
     argv = ["--data-dir", str(logs), "--output-dir", str(tmp_path / "mixed"), *SENSOR_SMOKE]
-    with pytest.raises(DatasetError, match=r"rec_fast.csv: 100 Hz.*pass --sample-rate"):
+    rates = r"50 Hz: 6 log\(s\), rec_r0.csv, .*; 100 Hz: 1 log\(s\), rec_fast.csv\).*--sample-rate"
+    with pytest.raises(DatasetError, match=rates):
         run(parse_recipe(load_recipe("sensor_windows"), argv), progress=False, out=io.StringIO())
     out = tmp_path / "at50"
     smoke("sensor_windows", ["--data-dir", str(logs), "--output-dir", str(out), *SENSOR_SMOKE,
