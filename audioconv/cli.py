@@ -423,6 +423,11 @@ def _is_series_file(path: Path) -> bool:
     return len(fields) > 1
 
 
+def _is_blank(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return not handle.read(4096).strip()
+
+
 def read_inputs(path: Path, contract, *, channels: list[str] | None = None) -> list[tuple]:
     """``(name, input)`` pairs of one file (:func:`read_input`): one pair named by the path, or,
     for a UCR / UEA ``.ts`` file or a UCR 2018 ``.tsv`` file, one pair per series ``(channels, its
@@ -435,7 +440,14 @@ def read_inputs(path: Path, contract, *, channels: list[str] | None = None) -> l
     """
     from audioconv.errors import ConfigError
 
-    if contract.input_kind != "sensor" or not _is_series_file(path):
+    if contract.input_kind != "sensor":
+        return [(str(path), read_input(path, contract, channels=channels))]
+    if path.suffix.lower() == ".tsv" and contract.channel_names is None and _is_blank(path):
+        raise ConfigError(
+            f"{path}: the file is empty; a UCR .tsv file holds one series per row (the class, "
+            "then the values, tab-separated)"
+        )  # a series model: not a sensor log without its header
+    if not _is_series_file(path):
         return [(str(path), read_input(path, contract, channels=channels))]
     if channels:
         raise ConfigError(
@@ -444,7 +456,7 @@ def read_inputs(path: Path, contract, *, channels: list[str] | None = None) -> l
         )
     from audioconv.data.timeseries import read_series
 
-    series, _, _ = read_series(path, labels=False)
+    series, _, _ = read_series(path, labels=False)  # a file of no series is an error
     pairs = []
     for index, x in enumerate(series):
         if x.shape[0] != contract.channels:
@@ -491,14 +503,59 @@ def read_input(path: Path, contract, *, channels: list[str] | None = None):
             resized = TF.resize(torch.from_numpy(image), list(contract.image_size), antialias=True)
             image = resized.numpy()
         return image
-    from audioconv.windows import read_sensor_log
+    return read_sensor_table(path, contract, channels=channels)
 
-    log = read_sensor_log(path, channels=channels)
+
+def read_sensor_table(path: Path, contract, *, channels: list[str] | None = None):
+    """A sensor log as the model takes it, ``(channels, time)`` float32: the columns ``channels``
+    (default: the model's recorded ``channel_names``; else every numeric column), by name; when
+    the table has the model's time column, its rows checked for time order and repeats as in
+    training and its rate against the model's; one recording only (the model's stream column,
+    when present, holds one id).
+
+    Raises:
+        ConfigError: a channel column missing, another rate, several recordings, another count
+            of channels; SensorDataError: as :func:`~audioconv.windows.read_sensor_log`.
+    """
+    from audioconv.errors import ConfigError
+    from audioconv.windows import read_sensor_log
+    from audioconv.windows.sensor_log import log_columns
+
+    columns = log_columns(path)
+    names = channels or contract.channel_names
+    missing = [c for c in names or () if c not in columns]
+    if missing:
+        given = "--channels" if channels else "the model's channels"
+        raise ConfigError(
+            f"{path}: no column(s) {missing} of {given} {list(names)} (the file has {columns}): "
+            "name the file's columns as in training, or pass --channels with the file's columns "
+            f"for the model's {contract.channels} channels, in this order"
+        )
+    time_column, stream_column = (
+        c if c in columns else None for c in (contract.time_column, contract.stream_column)
+    )
+    log = read_sensor_log(
+        path, channels=names, time_column=time_column, stream_column=stream_column
+    )
     if log.data.shape[1] != contract.channels:
         raise ConfigError(
             f"{path}: {log.data.shape[1]} numeric columns {list(log.channels)}, but the model "
             f"takes {contract.channels} channels: pass --channels with the {contract.channels} "
             "channel columns"
+        )
+    if stream_column is not None and len(ids := dict.fromkeys(log.stream_ids)) > 1:
+        shown = ", ".join(map(str, list(ids)[:5])) + (", ..." if len(ids) > 5 else "")
+        raise ConfigError(
+            f"{path}: {len(ids)} recordings in column {stream_column!r} ({shown}); predict gives "
+            "one answer per file, so it classifies one recording per file: write each recording "
+            "to its own file"
+        )
+    rate, model_rate = log.sample_rate(), contract.sample_rate
+    if rate is not None and model_rate is not None and abs(rate - model_rate) > 0.01 * model_rate:
+        raise ConfigError(
+            f"{path}: its time column {time_column!r} steps at {rate:g} Hz (read as seconds), but "
+            f"the model takes "
+            f"{model_rate:g} Hz: resample the log to {model_rate:g} Hz"
         )
     return log.data.T.astype("float32")  # (time, channels) -> (channels, time)
 

@@ -333,6 +333,12 @@ class InputContract:
         nan: ``"raise"``: missing values (NaN) are an error; ``"zero"``: they are read as 0
             (:func:`fill_missing`), as the model's training series were.
         threshold: binary / multilabel decision threshold (positive when ``>= threshold``).
+        channel_names: the columns of a sensor log the model's channels are, in order (``None``:
+            unknown, e.g. a model from before they were recorded, or series whose dimensions are
+            positional); ``audioconv predict`` selects them from a table by name.
+        time_column, stream_column: the sensor log's timestamp and recording-id columns in
+            training (``None``: none); ``audioconv predict`` checks a table's time order and rate
+            with the first and refuses a table of several recordings by the second.
     """
 
     input_kind: str = "audio"
@@ -348,6 +354,9 @@ class InputContract:
     unequal: str = "pad"
     nan: str = "raise"
     threshold: float = 0.5
+    channel_names: tuple[str, ...] | None = None
+    time_column: str | None = None
+    stream_column: str | None = None
 
     def __post_init__(self):
         if self.input_kind not in INPUT_KINDS:
@@ -383,14 +392,38 @@ class InputContract:
             object.__setattr__(self, "image_size", tuple(int(n) for n in self.image_size))
         if self.window is not None and self.hop is not None and self.hop > self.window:
             raise ConfigError(f"hop={self.hop} exceeds window={self.window}: use hop <= window")
+        self._check_columns()
+
+    def _check_columns(self) -> None:
+        for field in ("time_column", "stream_column"):
+            value = getattr(self, field)
+            if value is not None and not (isinstance(value, str) and value):
+                raise ConfigError(f"{field}={value!r} must be a column name or None")
+        if self.channel_names is None:
+            return
+        names = self.channel_names
+        if isinstance(names, str) or not all(isinstance(n, str) and n for n in names):
+            raise ConfigError(f"channel_names={names!r} must be a sequence of column names")
+        names = tuple(names)
+        if len(names) != self.channels or len(set(names)) != len(names):
+            raise ConfigError(
+                f"channel_names={list(names)} must name each of the {self.channels} channels once"
+            )
+        if {self.time_column, self.stream_column} & set(names):
+            raise ConfigError(
+                f"channel_names={list(names)} include the time or stream column: a channel is "
+                "a column of samples"
+            )
+        object.__setattr__(self, "channel_names", names)
 
     # --- plain values ------------------------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-safe values, with ``"version"``."""
         out = dataclasses.asdict(self)
-        if self.image_size is not None:
-            out["image_size"] = list(self.image_size)
+        for field in ("image_size", "channel_names"):
+            if out[field] is not None:
+                out[field] = list(out[field])
         return {"version": CONTRACT_VERSION, **out}
 
     @classmethod

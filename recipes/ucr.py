@@ -84,21 +84,23 @@ class UCR(Recipe):
             )
 
     def _splits(self) -> dict:
-        from audioconv.data.timeseries import load_ts, load_ucr
+        from audioconv.data.timeseries import load_train_test, load_ts, load_ucr
 
         path = Path(self.dataset)
-        if path.suffix.lower() not in (".ts", ".tsv"):
+        if path.suffix and path.suffix.lower() not in (".ts", ".tsv"):
+            raise ConfigError(
+                f"--dataset {self.dataset}: a {path.suffix} file; the ucr recipe reads .ts and "
+                "UCR 2018 .tsv files (the archives at timeseriesclassification.com ship .ts files "
+                "beside .arff ones) or a problem name"
+            )
+        if not path.suffix:
             train, test = load_ucr(
                 self.dataset, extract_path=self.data_dir, unequal=self.unequal, nan=self.nan
             )
             return {"train": train, "test": test}
         sibling = path.with_name(path.name.replace("_TRAIN.", "_TEST."))
-        if "_TRAIN." in path.name and sibling.is_file():
-            train = load_ts(path, unequal=self.unequal, nan=self.nan)
-            test = load_ts(
-                sibling, class_names=train.class_names, length=train.x.shape[-1],
-                unequal=self.unequal, nan=self.nan,
-            )  # fmt: skip
+        if "_TRAIN." in path.name and sibling.is_file():  # as load_ucr: one length for both
+            train, test = load_train_test(path, sibling, unequal=self.unequal, nan=self.nan)
             return {"train": train, "test": test}
         return {"train": load_ts(path, unequal=self.unequal, nan=self.nan)}
 

@@ -196,7 +196,8 @@ def test_predict_ts_file_one_row_per_series(checkpoints, tmp_path, capsys):
     csvs = []
     for index, x in enumerate(series):
         csvs.append(tmp_path / f"series{index}.csv")
-        pd.DataFrame(np.round(x, 5).T.astype(float), columns=["a", "b", "c"]).to_csv(
+        columns = ["acc_x", "acc_y", "acc_z"]  # the model's channels, which it reads by name
+        pd.DataFrame(np.round(x, 5).T.astype(float), columns=columns).to_csv(
             csvs[-1], index=False
         )  # the .ts file's 6 significant digits, within 1e-5
     sensor = str(checkpoints["sensor"])
@@ -545,3 +546,120 @@ def test_summary_and_features_name_the_option_to_fix(tmp_path, capsys):
         with pytest.raises(SystemExit):
             main(argv)
         assert message in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def sensor_log_model(tmp_path_factory):
+    """A sensor_windows model trained on a 50 Hz log ``recording,time_s,acc_x,acc_y,acc_z,
+    activity`` (6 recordings), and one recording of each activity as its own file."""
+    root = tmp_path_factory.mktemp("sensor_log")
+    rng = np.random.default_rng(0)
+    frames = []
+    for stream in range(6):
+        activity = ("rest", "walk")[stream % 2]
+        frame = sensor_frame(100, activity, rng)
+        frame.insert(0, "time_s", np.arange(100) / 50.0)
+        frame.insert(0, "recording", f"r{stream}")
+        frame["activity"] = activity
+        frames.append(frame)
+    log = pd.concat(frames, ignore_index=True)
+    log.to_csv(root / "log.csv", index=False)
+    argv = ["fit", "sensor_windows", "--data-dir", str(root / "log.csv"), "--window", "20",
+            "--hop", "10", "--output-dir", str(root / "run"), "--smoke"]  # fmt: skip
+    assert main(argv) == 0
+    return root / "run" / "checkpoints" / "best.ckpt", frames[0], frames[1]
+
+
+def test_predict_takes_a_sensor_logs_channels_by_name(sensor_log_model, tmp_path, capsys):
+    """The model records its channel columns: a log with them in another order gets the same
+    answer (it was classified silently on the columns' positions), one without a channel is
+    refused naming it, --channels still picks the columns; an ONNX export does the same."""
+    checkpoint, rest, walk = sensor_log_model
+    same = tmp_path / "walk_xyz.csv"
+    walk[["time_s", "acc_x", "acc_y", "acc_z"]].to_csv(same, index=False)
+    reordered = tmp_path / "walk_zyx.csv"
+    walk[["acc_z", "acc_y", "acc_x", "activity"]].to_csv(reordered, index=False)
+    renamed = tmp_path / "walk_abc.csv"
+    walk[["acc_x", "acc_y", "acc_z"]].set_axis(["a", "b", "c"], axis=1).to_csv(renamed, index=False)
+    onnx = tmp_path / "model.onnx"
+    assert main(["export", "--checkpoint", str(checkpoint), "--output", str(onnx)]) == 0
+    for model in (checkpoint, onnx):
+        out = tmp_path / f"{model.suffix[1:]}.csv"
+        argv = ["predict", "--checkpoint", str(model), str(same), str(reordered), str(renamed)]
+        assert main([*argv, "--output", str(out), "--quiet"]) == 1  # renamed: skipped
+        got = pd.read_csv(out)
+        assert list(got["path"]) == [str(same), str(reordered)]
+        np.testing.assert_allclose(got["probability"][0], got["probability"][1], atol=1e-6)
+        assert got["label"][0] == got["label"][1]
+        err = capsys.readouterr().err
+        assert f"{renamed}: no column(s) ['acc_x', 'acc_y', 'acc_z'] of the model's channels" in err
+        assert "pass --channels" in err
+    argv = ["predict", "--checkpoint", str(checkpoint), str(renamed), "--channels", "a,b,c"]
+    assert main([*argv, "--output", str(tmp_path / "abc.csv")]) == 0
+    assert pd.read_csv(tmp_path / "abc.csv")["probability"][0] == pytest.approx(
+        got["probability"][0], abs=1e-6
+    )
+
+
+def test_predict_checks_a_sensor_logs_time_column_as_training_does(
+    sensor_log_model, tmp_path, capsys
+):
+    """Rows out of time order, repeated timestamps, another rate and a log of several
+    recordings were classified without a word; each is now listed with its reason."""
+    checkpoint, rest, walk = sensor_log_model
+    cases = {
+        "shuffled": walk.sample(frac=1.0, random_state=0),
+        "repeated": pd.concat([walk, walk]),
+        "at100hz": walk.assign(time_s=np.arange(len(walk)) / 100.0),
+        "two_recordings": pd.concat([rest, walk.assign(time_s=walk["time_s"])]),
+        "good": walk,
+    }
+    paths = []
+    for name, frame in cases.items():
+        paths.append(tmp_path / f"{name}.csv")
+        frame.to_csv(paths[-1], index=False)
+    out = tmp_path / "out.csv"
+    assert main(["predict", "--checkpoint", str(checkpoint), *map(str, paths), "--output",
+                 str(out), "--quiet"]) == 1  # fmt: skip
+    assert list(pd.read_csv(out)["path"]) == [str(paths[-1])]
+    reasons = dict(pd.read_csv(tmp_path / "out.skipped.csv").to_numpy())
+    assert "not in time order" in reasons[str(paths[0])]
+    assert "repeats at data row 101" in reasons[str(paths[1])]
+    assert "steps at 100 Hz (read as seconds), but the model takes 50 Hz" in reasons[str(paths[2])]
+    assert "2 recordings in column 'recording' (r0, r1)" in reasons[str(paths[3])]
+
+
+def test_predict_names_an_empty_ts_file(sensor_log_model, tmp_path, capsys):
+    """An empty or header-only .ts file among others is listed as skipped (it vanished, exit 0);
+    alone, the error names it (it said "no input could be read (0 tried):")."""
+    checkpoint = str(sensor_log_model[0])
+    good = tmp_path / "good.ts"
+    write_ts(good, [np.random.default_rng(0).standard_normal((3, 30))])
+    empty = tmp_path / "empty.ts"
+    empty.write_text("")
+    header = tmp_path / "header.ts"
+    write_ts(header, [np.zeros((3, 5))])
+    header.write_text(header.read_text().split("@data")[0] + "@data\n")
+    assert main(["predict", "--checkpoint", checkpoint, str(good), str(empty), str(header)]) == 1
+    captured = capsys.readouterr()
+    assert f"{good}#0" in captured.out
+    assert "skipped 2 of 3 inputs" in captured.err
+    for path in (empty, header):
+        assert f"{path}: no series after @data" in captured.err
+    with pytest.raises(SystemExit) as exit_info:
+        main(["predict", "--checkpoint", checkpoint, str(empty)])
+    assert exit_info.value.code == 2
+    assert f"{empty}: no series after @data" in capsys.readouterr().err
+
+
+def test_read_inputs_of_an_empty_tsv_for_a_series_model(tmp_path):
+    """A UCR model's empty .tsv input: its error speaks of series, not of a sensor log header."""
+    from audioconv.cli import read_inputs
+    from audioconv.contract import InputContract
+    from audioconv.errors import ConfigError
+
+    empty = tmp_path / "empty.tsv"
+    empty.write_text("")
+    contract = InputContract(input_kind="sensor", channels=1, window=30)
+    with pytest.raises(ConfigError, match="empty.tsv: the file is empty; a UCR .tsv file holds"):
+        read_inputs(empty, contract)

@@ -147,3 +147,25 @@ def test_clip_means_average_each_clips_windows():
     outputs = torch.tensor([[1.0, 0.0], [0.0, 1.0], [0.5, 0.5], [1.0, 0.0], [0.0, 1.0], [1, 0]])
     means = clip_means(outputs, torch.tensor([2, 1, 3]))
     torch.testing.assert_close(means, torch.tensor([[0.5, 0.5], [0.5, 0.5], [2 / 3, 1 / 3]]))
+
+
+def test_sensor_column_names_round_trip_and_are_optional():
+    contract = InputContract(
+        input_kind="sensor", sample_rate=50.0, channels=3, window=100,
+        channel_names=["acc_x", "acc_y", "acc_z"], time_column="time_s", stream_column="rec",
+    )  # fmt: skip
+    assert contract.channel_names == ("acc_x", "acc_y", "acc_z")  # a list is kept as a tuple
+    plain = contract.to_dict()
+    assert plain["channel_names"] == ["acc_x", "acc_y", "acc_z"]
+    assert InputContract.from_dict(plain) == contract
+    del plain["channel_names"], plain["time_column"], plain["stream_column"]  # an older model
+    old = InputContract.from_dict(plain)
+    assert (old.channel_names, old.time_column, old.stream_column) == (None, None, None)
+    for names, match in (
+        (["acc_x", "acc_y"], "must name each of the 3 channels once"),
+        (["acc_x", "acc_x", "acc_y"], "must name each of the 3 channels once"),
+        ("xyz", "a sequence of column names"),
+        (["time_s", "acc_y", "acc_z"], "include the time or stream column"),
+    ):
+        with pytest.raises(ConfigError, match=match):
+            contract.replace(channel_names=names)

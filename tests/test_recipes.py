@@ -517,3 +517,151 @@ def test_vtlp_recipe_front_end(tone_digits, tiny_audio_options, tmp_path):
     )
     assert isinstance(frontend.vtlp, VTLP) and frontend.vtlp.max_warp == 0.15
     assert frontend.config["kwargs"]["vtlp"] == 0.15  # the checkpoint rebuilds it
+
+
+def write_sensor_logs(folder, *, rate: float = 50.0, n: int = 100, recordings: int = 6) -> list:
+    """One CSV log per recording (``recording,time_s,acc_x,acc_y,acc_z,activity``) at ``rate``."""
+    rng = np.random.default_rng(0)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for r in range(recordings):
+        activity = ("rest", "walk")[r % 2]
+        t = np.arange(n) / rate
+        amplitude = 0.1 if activity == "rest" else 1.0
+        frame = pd.DataFrame(
+            {f"acc_{axis}": amplitude * np.sin(2 * t + k) + 0.05 * rng.standard_normal(n)
+             for k, axis in enumerate("xyz")}
+        )  # fmt: skip
+        frame.insert(0, "time_s", t)
+        frame.insert(0, "recording", f"r{r}")
+        frame["activity"] = activity
+        paths.append(folder / f"rec_r{r}.csv")
+        frame.to_csv(paths[-1], index=False)
+    return paths
+
+
+SENSOR_SMOKE = ["--window", "20", "--hop", "10", "--val_size", "0.2", "--test_size", "0.3"]
+
+
+def test_sensor_windows_reads_the_rate_from_the_time_column(tmp_path):
+    """A 50 Hz log trains a 50 Hz model without --sample-rate (the default was 10 Hz, recorded
+    silently); a --sample-rate the time column contradicts, or logs at two rates, are refused."""
+    from audioconv.errors import DatasetError
+    from audioconv.tasks import load_classifier
+
+    logs = tmp_path / "logs"
+    write_sensor_logs(logs)
+    out = tmp_path / "run"
+    smoke("sensor_windows", ["--data-dir", str(logs), "--output-dir", str(out), *SENSOR_SMOKE])
+    contract = load_classifier(out / "checkpoints" / "best.ckpt").input_contract
+    assert contract.sample_rate == 50.0 and contract.hop == 10
+    assert contract.channel_names == ("acc_x", "acc_y", "acc_z")
+    assert (contract.time_column, contract.stream_column) == ("time_s", "recording")
+
+    one = logs / "rec_r0.csv"
+    argv = ["--data-dir", str(one), "--output-dir", str(tmp_path / "r10"), "--sample-rate", "10"]
+    with pytest.raises(DatasetError, match=r"rec_r0.csv: .* steps at 50 Hz .* --sample-rate is 10"):
+        run(parse_recipe(load_recipe("sensor_windows"), argv), progress=False, out=io.StringIO())
+
+    write_sensor_logs(tmp_path / "fast", rate=100.0, recordings=1)
+    (tmp_path / "fast" / "rec_r0.csv").rename(logs / "rec_fast.csv")
+    argv = ["--data-dir", str(logs), "--output-dir", str(tmp_path / "mixed"), *SENSOR_SMOKE]
+    rates = r"50 Hz: 6 log\(s\), rec_r0.csv, .*; 100 Hz: 1 log\(s\), rec_fast.csv\).*--sample-rate"
+    with pytest.raises(DatasetError, match=rates):
+        run(parse_recipe(load_recipe("sensor_windows"), argv), progress=False, out=io.StringIO())
+    out = tmp_path / "at50"
+    smoke("sensor_windows", ["--data-dir", str(logs), "--output-dir", str(out), *SENSOR_SMOKE,
+                             "--sample-rate", "50", "--on-error", "skip"])  # fmt: skip
+    skipped = pd.read_csv(out / "skipped.csv")
+    assert list(skipped["path"]) == [str(logs / "rec_fast.csv")]
+    assert "steps at 100 Hz" in skipped["reason"][0]
+
+
+def test_sensor_windows_lists_every_bad_log_then_skips_them(tmp_path):
+    """Four bad logs in a folder are named in one error (they took four runs), and
+    --on-error skip trains without them and lists them in skipped.csv; logs whose columns come in
+    another order, or whose labels are numbers, train with the others."""
+    from audioconv.errors import DatasetError
+    from audioconv.tasks import load_classifier
+
+    logs = tmp_path / "logs"
+    paths = write_sensor_logs(logs, recordings=8)
+    frame = pd.read_csv(paths[0])
+    frame[["recording", "activity", "acc_z", "time_s", "acc_y", "acc_x"]].to_csv(
+        paths[0], index=False
+    )  # the same columns in another order
+    frame = pd.read_csv(paths[1])
+    frame["activity"] = 3  # a label that reads as a number (was: TypeError from np.unique)
+    frame.to_csv(paths[1], index=False)
+    bad = pd.read_csv(paths[2])
+    bad["acc_y"] = bad["acc_y"].astype(object)
+    bad.loc[5, "acc_y"] = "n/a?"
+    bad.to_csv(paths[2], index=False)
+    (logs / "rec_zbinary.csv").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+    (logs / "rec_zempty.csv").write_bytes(b"")
+    (logs / "rec_zheader.csv").write_text("recording,time_s,acc_x,acc_y,acc_z,activity\n")
+    argv = ["--data-dir", str(logs), *SENSOR_SMOKE]
+    with pytest.raises(DatasetError) as error:
+        recipe = parse_recipe(load_recipe("sensor_windows"), [*argv, "--output-dir", "x"])
+        run(recipe, progress=False, out=io.StringIO())
+    message = str(error.value)
+    assert message.startswith("4 bad sensor log file(s) of 11:")
+    for name, reason in (("rec_r2.csv", "holds 'n/a?'"), ("rec_zbinary.csv", "binary file"),
+                         ("rec_zempty.csv", "the file is empty"),
+                         ("rec_zheader.csv", "a header but no rows")):  # fmt: skip
+        assert f"{logs / name}: " in message and reason in message
+    assert "--on-error skip" in message
+    out = tmp_path / "run"
+    smoke("sensor_windows", [*argv, "--output-dir", str(out), "--on-error", "skip"])
+    skipped = pd.read_csv(out / "skipped.csv")
+    names = ("rec_r2.csv", "rec_zbinary.csv", "rec_zempty.csv", "rec_zheader.csv")
+    assert sorted(skipped["path"]) == [str(logs / name) for name in names]
+    model = load_classifier(out / "checkpoints" / "best.ckpt")
+    assert list(model.hparams.class_names) == ["3", "rest", "walk"]
+
+
+def test_sensor_windows_nan_policy_option(tmp_path):
+    """The NaN error's advice (--nan-policy) is an option of the recipe."""
+    from audioconv.errors import SensorDataError
+
+    logs = tmp_path / "logs"
+    paths = write_sensor_logs(logs)
+    frame = pd.read_csv(paths[3])
+    frame.loc[8, "acc_z"] = np.nan
+    frame.to_csv(paths[3], index=False)
+    argv = ["--data-dir", str(paths[3]), *SENSOR_SMOKE, "--output-dir", str(tmp_path / "a")]
+    with pytest.raises(SensorDataError, match="--nan-policy interpolate"):
+        run(parse_recipe(load_recipe("sensor_windows"), argv), progress=False, out=io.StringIO())
+    recipe = parse_recipe(load_recipe("sensor_windows"), [*argv, "--nan-policy", "interpolate"])
+    streams, _, _, _ = recipe._streams()
+    assert np.isfinite(streams[0]).all()
+
+
+def test_ucr_train_file_pads_to_the_longest_series_of_train_and_test(tmp_path):
+    """--dataset X_TRAIN.tsv --unequal pad with a TEST series longer than every TRAIN series
+    trains as the problem-name route does (it stopped: "length=24 is shorter than ..."); an .arff
+    file and an empty .ts file are named with the fix."""
+    from audioconv.errors import ConfigError, DatasetError
+    from audioconv.tasks import load_classifier
+
+    rng = np.random.default_rng(0)
+    for part, (low, high) in (("TRAIN", (15, 25)), ("TEST", (20, 35))):
+        rows = []
+        for i in range(12):
+            length = high - 1 if i == 0 else int(rng.integers(low, high))
+            x = np.sin(np.linspace(0, (2 + 3 * (i % 2)) * np.pi, length))
+            rows.append("\t".join([str(1 + i % 2), *(f"{v:.5f}" for v in x)]))
+        (tmp_path / f"Pad_{part}.tsv").write_text("\n".join(rows) + "\n")
+    out = tmp_path / "run"
+    smoke("ucr", ["--dataset", str(tmp_path / "Pad_TRAIN.tsv"), "--unequal", "pad", "--output-dir",
+                  str(out), "--model", "fcn", "--members", "1", "--batch_size", "4"])  # fmt: skip
+    assert load_classifier(out / "checkpoints" / "best.ckpt").input_contract.window == 34
+
+    arff = tmp_path / "Arf_TRAIN.arff"
+    arff.write_text("@relation x\n")
+    with pytest.raises(ConfigError, match=r"Arf_TRAIN.arff: a .arff file; .* reads .ts"):
+        parse_recipe(load_recipe("ucr"), ["--dataset", str(arff), "--output-dir", "o"])._splits()
+    empty = tmp_path / "Empty_TRAIN.ts"
+    empty.write_text("")
+    with pytest.raises(DatasetError, match=r"Empty_TRAIN.ts: no series after @data"):
+        parse_recipe(load_recipe("ucr"), ["--dataset", str(empty), "--output-dir", "o"])._splits()

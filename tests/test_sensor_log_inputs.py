@@ -70,7 +70,7 @@ def test_empty_label_or_stream_id_is_named(log_csv, column):
     path, frame = log_csv
     frame.loc[6, column] = None
     _write(path, frame)
-    with pytest.raises(SensorDataError, match=rf"column '{column}' is empty at data row 7"):
+    with pytest.raises(SensorDataError, match=rf"column '{column}' has no value at data row 7"):
         read_sensor_log(path, **OPTIONS)
 
 
@@ -115,7 +115,7 @@ def test_sensor_windows_recipe_refuses_then_sorts_a_shuffled_log(tmp_path):
     recipe = parse_recipe(
         load_recipe("sensor_windows"), [*argv, "--output-dir", str(tmp_path / "a")]
     )
-    with pytest.raises(SensorDataError, match="not in time order; sort it, or pass sort=True"):
+    with pytest.raises(SensorDataError, match=r"not in time order; sort it \(sensor_windows"):
         run(recipe, progress=False, out=io.StringIO())
     out = tmp_path / "b"
     recipe = parse_recipe(
@@ -123,3 +123,26 @@ def test_sensor_windows_recipe_refuses_then_sorts_a_shuffled_log(tmp_path):
     )
     run(recipe, progress=False, out=io.StringIO())
     assert (out / "report.json").is_file()
+
+
+def test_header_only_log_and_a_missing_time_value_are_named_as_such(tmp_path):
+    path = tmp_path / "log.csv"
+    path.write_text("recording,time_s,acc_x,acc_y,activity\n")
+    with pytest.raises(SensorDataError, match="log.csv: a header but no rows"):
+        read_sensor_log(path)  # was: "no numeric channel columns", listing acc_x and acc_y
+    path.write_text("time_s,acc_x\n0.0,1\nn/a,2\n0.2,3\n")
+    with pytest.raises(SensorDataError, match=r"'time_s' has no value at data row 2 .* n/a"):
+        read_sensor_log(path, time_column="time_s")
+
+
+def test_sample_rate_from_the_time_column(tmp_path):
+    path = tmp_path / "log.csv"
+    pd.DataFrame(
+        {"rec": ["a"] * 5 + ["b"] * 5, "t": [*np.arange(5) * 0.02, *(100 + np.arange(5) * 0.02)],
+         "x": np.arange(10.0)}
+    ).to_csv(path, index=False)  # fmt: skip
+    assert read_sensor_log(path, time_column="t", stream_column="rec").sample_rate() == 50.0
+    assert read_sensor_log(path).sample_rate() is None  # no time column: unknown
+    dates = pd.date_range("2024-01-01", periods=4, freq="100ms").astype(str)
+    pd.DataFrame({"t": dates, "x": np.arange(4.0)}).to_csv(path, index=False)
+    assert read_sensor_log(path, time_column="t").sample_rate() == 10.0

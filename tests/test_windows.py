@@ -432,7 +432,8 @@ def sensor_csv(tmp_path):
 def test_sensor_log_nan_names_column_and_row(sensor_csv):
     with pytest.raises(SensorDataError, match=r"'acc_x'.*data row 4 \(line 5 of the file\)") as e:
         read_sensor_log(sensor_csv, time_column="t", label_column="activity")
-    assert "nan_policy='interpolate'" in str(e.value)
+    assert "--nan-policy interpolate" in str(e.value)  # the recipe's option, then the keyword
+    assert "read_sensor_log(nan_policy=...)" in str(e.value)
     line = sensor_csv.read_text().splitlines()[5 - 1]  # the row the message names
     assert line.split(",")[2] == ""
 

@@ -33,6 +33,7 @@ from audioconv.errors import ConfigError, DatasetError
 __all__ = [
     "aeon_data_dir",
     "bundled_ucr",
+    "load_train_test",
     "load_ts",
     "load_ucr",
     "read_series",
@@ -140,6 +141,11 @@ def read_ts(
     except (OSError, ValueError) as error:
         raise DatasetError(f"{path}: cannot parse the .ts file ({error})") from error
     series = [np.asarray(s, dtype=np.float64) for s in x]
+    if not series:
+        raise DatasetError(
+            f"{path}: no series after @data (an empty file, or its header alone); a .ts file "
+            "holds one series per line after @data"
+        )
     if y is None or len(y) == 0 or not meta.get("classlabel", True):
         if labels:
             raise DatasetError(f"{path}: the file has no class labels (@classLabel false)")
@@ -209,7 +215,11 @@ def load_ts(
     x, y, names = read_series(path)
     longest = max(s.shape[-1] for s in x)
     if length is not None and length < longest and unequal == "pad":
-        raise ConfigError(f"length={length} is shorter than the longest series ({longest})")
+        raise ConfigError(
+            f"{path}: a series of {longest} samples, longer than length={length} (the padded "
+            "length): pass the longest length, or unequal='resample' to stretch every series to "
+            "one length (the ucr recipe: --unequal resample)"
+        )
     return _to_dataset(x, y, list(class_names or names), length or longest, unequal, nan, str(path))
 
 
@@ -237,12 +247,26 @@ def load_ucr(
         raise DatasetError(
             f"UCR / UEA problem {name!r} not found ({', '.join(missing)} missing, nor .tsv "
             f"files). {hint}download the archive from https://timeseriesclassification.com (or "
-            f"the UCR 2018 archive) and pass extract_path=<folder holding {name}/>, or load a "
-            "file with load_ts(path)"
+            f"the UCR 2018 archive) and pass the folder holding {name}/ (the ucr recipe: "
+            f"--data-dir; Python: extract_path=), or give the file itself (--dataset "
+            f"{name}_TRAIN.ts; Python: load_ts(path))"
         )
-    (x_train, y_train, names), (x_test, y_test, _) = (read_series(f) for f in files)
+    return load_train_test(*files, unequal=unequal, nan=nan)
+
+
+def load_train_test(
+    train: str | os.PathLike,
+    test: str | os.PathLike,
+    *,
+    unequal: str = "pad",
+    nan: str = "raise",
+) -> tuple[ArrayDataset, ArrayDataset]:
+    """A TRAIN and a TEST ``.ts`` / ``.tsv`` file -> two :class:`ArrayDataset` sharing TRAIN's
+    class order and one length, the longest series of both files."""
+    _check_options(unequal, nan)
+    (x_train, y_train, names), (x_test, y_test, _) = (read_series(f) for f in (train, test))
     length = max(s.shape[-1] for s in [*x_train, *x_test])
     return (
-        _to_dataset(x_train, y_train, names, length, unequal, nan, str(files[0])),
-        _to_dataset(x_test, y_test, names, length, unequal, nan, str(files[1])),
+        _to_dataset(x_train, y_train, names, length, unequal, nan, str(train)),
+        _to_dataset(x_test, y_test, names, length, unequal, nan, str(test)),
     )

@@ -43,6 +43,26 @@ class SensorLog:
             raise ConfigError(f"{self.path} was read without label_column: it has no classes")
         return np.unique(self.labels)
 
+    def sample_rate(self) -> float | None:
+        """Samples per second from the time column: 1 / the median step between rows of a
+        stream, to 6 significant digits (numbers are read as seconds; dates as dates), or
+        ``None`` without a time column or with one row per stream."""
+        if self.timestamps is None:
+            return None
+        steps = []
+        for rows in self._groups():
+            times = self.timestamps[rows]
+            if np.issubdtype(times.dtype, np.datetime64) or times.dtype == object:
+                import pandas as pd
+
+                times = pd.to_datetime(times).to_numpy().astype("datetime64[ns]").astype(np.int64)
+                times = times / 1e9  # ns -> s
+            steps.append(np.diff(times.astype(np.float64)))
+        steps = np.concatenate(steps)
+        if len(steps) == 0:
+            return None
+        return float(f"{1.0 / float(np.median(steps)):.6g}")
+
     def _groups(self) -> list[np.ndarray]:
         """Row indices of each stream, in order of first appearance (one group if no streams)."""
         if self.stream_ids is None:
@@ -113,19 +133,11 @@ def read_sensor_log(
         raise SensorFileNotFoundError(
             f"{path}: no such sensor log; check the path (a CSV, TSV, CSV.gz or parquet file)"
         )
-    suffixes = [s.lower() for s in path.suffixes]
-    if suffixes[-1:] == [".gz"]:  # compressed CSV: pandas decompresses it
-        suffixes.pop()
-    kind = suffixes[-1] if suffixes else ""
-    if kind in (".parquet", ".pq"):
-        frame, header_lines = pd.read_parquet(path), None
-    elif kind in (".csv", ".tsv", ".txt"):
-        frame = _read_text_log(path, sep="\t" if kind == ".tsv" else ",")
-        header_lines = 1
-    else:
+    frame, header_lines = _read_frame(path)
+    if frame.empty:
         raise SensorDataError(
-            f"{path}: unknown sensor log format {''.join(path.suffixes)!r}; "
-            "use .csv, .tsv (optionally .gz) or .parquet"
+            f"{path}: a header but no rows (columns {list(frame.columns)}); a sensor log needs "
+            "one row per time step"
         )
     special = [c for c in (time_column, label_column, stream_column) if c is not None]
     for column in [*special, *(channels or [])]:
@@ -177,7 +189,38 @@ def read_sensor_log(
     )
 
 
-def _read_text_log(path: Path, sep: str):
+def log_columns(path: str | os.PathLike) -> list[str]:
+    """The column names of a sensor log (of a text log, the header row alone is read).
+
+    Raises:
+        SensorFileNotFoundError, SensorDataError: as :func:`read_sensor_log` for the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise SensorFileNotFoundError(f"{path}: no such sensor log")
+    return list(_read_frame(path, header_only=True)[0].columns)
+
+
+def _read_frame(path: Path, *, header_only: bool = False):
+    """``(frame, header lines)`` of a log by its suffix (``None`` header lines: parquet)."""
+    import pandas as pd
+
+    suffixes = [s.lower() for s in path.suffixes]
+    if suffixes[-1:] == [".gz"]:  # compressed CSV: pandas decompresses it
+        suffixes.pop()
+    kind = suffixes[-1] if suffixes else ""
+    if kind in (".parquet", ".pq"):
+        return pd.read_parquet(path), None
+    if kind in (".csv", ".tsv", ".txt"):
+        sep = "\t" if kind == ".tsv" else ","
+        return _read_text_log(path, sep=sep, nrows=0 if header_only else None), 1
+    raise SensorDataError(
+        f"{path}: unknown sensor log format {''.join(path.suffixes)!r}; "
+        "use .csv, .tsv (optionally .gz) or .parquet"
+    )
+
+
+def _read_text_log(path: Path, sep: str, nrows: int | None = None):
     """A CSV / TSV log as a DataFrame; an empty or binary file is a SensorDataError."""
     import gzip
 
@@ -191,7 +234,7 @@ def _read_text_log(path: Path, sep: str):
     if b"\x00" in head:
         raise SensorDataError(f"{path}: this is a binary file, not a text CSV / TSV sensor log")
     try:
-        return pd.read_csv(path, sep=sep, skip_blank_lines=False)
+        return pd.read_csv(path, sep=sep, skip_blank_lines=False, nrows=nrows)
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         raise SensorDataError(f"{path}: cannot parse the log ({error})") from None
 
@@ -209,12 +252,12 @@ def _raise_non_numeric(path, frame, column, header_lines) -> None:
     if len(bad) == 0 or numbers.isna().all():  # a boolean or text column, not a channel
         raise SensorDataError(
             f"{path}: channel column {column!r} is not numeric (dtype {frame[column].dtype}); "
-            "fix the values or leave it out of channels"
+            "fix the values or leave it out of the channels (--channels)"
         )
     raise SensorDataError(
         f"{path}: column {column!r} holds {frame[column].iloc[bad[0]]!r} at "
         f"{_line(int(bad[0]), header_lines)}, not a number ({len(bad)} such cell(s)); fix the "
-        "cells, or pass channels=[...] without this column"
+        "cells, or list the channel columns without this one (--channels)"
     )
 
 
@@ -222,9 +265,9 @@ def _require_filled(path, frame, column, header_lines) -> None:
     empty = np.flatnonzero(frame[column].isna().to_numpy())
     if len(empty):
         raise SensorDataError(
-            f"{path}: column {column!r} is empty at {_line(int(empty[0]), header_lines)} "
-            f"({len(empty)} empty cell(s)); every row needs its {column}: fill them in or drop "
-            "those rows"
+            f"{path}: column {column!r} has no value at {_line(int(empty[0]), header_lines)} "
+            f"(empty, or a missing-value marker such as NA or n/a; {len(empty)} such cell(s)); "
+            f"every row needs its {column}: fill them in or drop those rows"
         )
 
 
@@ -258,7 +301,8 @@ def _check_time_order(path, frame, time_column, stream_column, sort, header_line
         row = int(earlier[0])
         raise SensorDataError(
             f"{path}: time {frame[time_column].iloc[row]} at {_line(row, header_lines)} comes "
-            "before the row above it: the log is not in time order; sort it, or pass sort=True"
+            "before the row above it: the log is not in time order; sort it (sensor_windows "
+            "--sort, read_sensor_log(sort=True): sorted by recording and time)"
         )
     if len(earlier):
         order = table.sort_values(["stream", "time"], kind="stable").index
@@ -276,8 +320,9 @@ def _non_finite_message(path, frame, channels, bad, header_lines) -> str:
         where += f" (line {row + 1 + header_lines} of the file)"
     return (
         f"{path}: column {column!r} has {value} at {where}; {int(bad.sum())} non-finite value(s) "
-        "in all: clean the file, or pass nan_policy='interpolate' (fill linearly) or "
-        "nan_policy='drop' (drop those rows)"
+        "in all: clean the file (to train on it as it is: sensor_windows --nan-policy "
+        "interpolate fills them linearly, --nan-policy drop drops those rows; in Python "
+        "read_sensor_log(nan_policy=...))"
     )
 
 
@@ -300,7 +345,7 @@ def _interpolate(path, frame, channels, values, bad, stream_column) -> np.ndarra
                     if stream_column is None
                     else f" in stream {frame[stream_column].iloc[part.index[0]]!r}"
                 )
-                + " to interpolate from: drop the column or use nan_policy='drop'"
+                + " to interpolate from: drop the column or its rows (--nan-policy drop)"
             )
         table.loc[part.index] = part.interpolate(limit_direction="both")
     return table.to_numpy()
