@@ -933,7 +933,11 @@ def build_parser() -> argparse.ArgumentParser:
         "window_start_s when the model records its sample rate)",
     )
     predict.add_argument("--quiet", action="store_true", help="no progress bar")
-    predict.add_argument("--channels", help="comma-separated channel columns of CSV inputs")
+    predict.add_argument(
+        "--channels",
+        help="comma-separated channel columns of CSV inputs (default: the columns the model "
+        "was trained on, by name)",
+    )
     predict.add_argument(
         "--on-error", choices=("skip", "raise"), default="skip",
         help="an input that cannot be read (missing, corrupt, empty, NaN samples, wrong "

@@ -407,8 +407,7 @@ def _refuse_non_audio(source: str | os.PathLike, checkpoint: Any = "CHECKPOINT")
         raise ConfigError(
             f"{source}: a sensor log; streaming replays audio files or raw PCM. Score the log "
             f"window by window with `audioconv predict --checkpoint {checkpoint} {source} "
-            "--per-window` (in Python: Predictor.predict(read_sensor_log(path).data.T, "
-            "per_window=True), read_sensor_log from audioconv.windows)"
+            "--per-window` (it reads the log's columns as the model was trained on them)"
         )
     if kind == "image":
         raise ConfigError(
