@@ -203,18 +203,23 @@ class SensorWindows(Recipe):
 
     def _streams(self) -> tuple[list[np.ndarray], list[np.ndarray], list[str], dict]:
         """Per recording ``(time, channels)`` data and ``(time,)`` label codes; class names;
-        the log's reading (``channel_names``, ``sample_rate``, ``skipped``)."""
+        the log's reading (``channel_names``, ``sample_rate``, ``skipped``, ``recordings``: each
+        stream's name, ``file:id`` when the logs are several files)."""
         logs, rate, bad = self._logs()
         # labels as text: one log of numbers (3) and one of words (walk) are read alike
         names = [log.classes.astype(str) for log in logs]
         classes = np.unique(np.concatenate(names))
-        streams, labels = [], []
+        streams, labels, recordings = [], [], []
         for log, log_names in zip(logs, names):
-            for data, codes in zip(log.streams(), log.stream_labels()):
+            for data, codes, stream in zip(log.streams(), log.stream_labels(), log.stream_names()):
                 streams.append(data)
+                recordings.append(stream if len(logs) == 1 else f"{Path(log.path).name}:{stream}")
                 # the log's own codes -> indices into the classes of every log
                 labels.append(np.searchsorted(classes, log_names[codes]))
-        reading = {"channel_names": logs[0].channels, "sample_rate": rate, "skipped": bad}
+        reading = {
+            "channel_names": logs[0].channels, "sample_rate": rate, "skipped": bad,
+            "recordings": recordings,
+        }  # fmt: skip
         return streams, labels, [str(c) for c in classes], reading
 
     def experiment(self) -> Experiment:
@@ -231,10 +236,14 @@ class SensorWindows(Recipe):
             by="stream" if by_stream else "time", gap=None if by_stream else self.window,
         )  # fmt: skip
         options = {"window": self.window, "hop": self.hop, "label_reduce": "majority"}
-        sets = {
-            name: WindowDataset(getattr(split, name), getattr(split, f"{name}_labels"), **options)
+        names = reading["recordings"]
+        sets = {  # each piece knows its recording and first sample there (splits.csv says so)
+            name: WindowDataset(
+                getattr(split, name), getattr(split, f"{name}_labels"), **options,
+                origins=[(names[i], start) for i, start, _ in getattr(split, f"{name}_spans")],
+            )
             for name in ("train", "val", "test")
-        }
+        }  # fmt: skip
         datamodule = TimeSeriesDataModule(
             sets["train"], val=sets["val"], test=sets["test"], class_names=class_names,
             seed=self.seed, batch_size=self.batch_size, num_workers=self.num_workers,

@@ -663,3 +663,34 @@ def test_read_inputs_of_an_empty_tsv_for_a_series_model(tmp_path):
     contract = InputContract(input_kind="sensor", channels=1, window=30)
     with pytest.raises(ConfigError, match="empty.tsv: the file is empty; a UCR .tsv file holds"):
         read_inputs(empty, contract)
+
+
+@pytest.mark.slow
+def test_sensor_predictions_name_each_windows_recording_and_predict_gives_them(
+    checkpoints, tmp_path
+):
+    """A sensor run's predictions.csv says where each window lies (recording, first sample);
+    ``audioconv predict --per-window`` on that recording gives the report's probabilities for
+    the windows starting there."""
+    ckpt = checkpoints["sensor"]
+    run_dir = ckpt.parent.parent
+    table = pd.read_csv(run_dir / "predictions.csv")
+    splits = pd.read_csv(run_dir / "splits.csv")
+    assert {"recording", "start_sample"} <= set(table.columns) and len(table) > 0
+    assert not splits.duplicated(["recording", "start_sample"]).any()
+    assert json.loads((run_dir / "report.json").read_text())["level"] == "window"
+    log = pd.read_csv(run_dir.parent / "log.csv")
+    recording = table["recording"].iloc[0]
+    clip = tmp_path / f"{recording}.csv"
+    log[log["recording"] == recording].drop(columns=["recording", "activity"]).to_csv(
+        clip, index=False
+    )
+    out = tmp_path / "windows.json"
+    assert main(["predict", "--quiet", "--checkpoint", str(ckpt), str(clip), "--per-window",
+                 "--output", str(out)]) == 0  # fmt: skip
+    (answer,) = json.loads(out.read_text())
+    by_start = dict(zip(answer["window_start_sample"], answer["windows"]))
+    rows = table[table["recording"] == recording]
+    classes = [c for c in table.columns if c.startswith("p_")]
+    for start, probabilities in zip(rows["start_sample"], rows[classes].to_numpy()):
+        np.testing.assert_allclose(by_start[start], probabilities, atol=1e-5)

@@ -144,9 +144,10 @@ class _LabeledDataModule(L.LightningDataModule):
 
     def sample_table(self) -> pd.DataFrame:
         """Which sample went to which split, in loader order: ``source`` (the dataset passed in
-        that holds it: ``train`` / ``val`` / ``test``), ``index`` in that dataset, and, when
-        every dataset's samples are files (its ``paths``, e.g. an image folder), ``path`` and
-        ``label``; then ``split``."""
+        that holds it: ``train`` / ``val`` / ``test``), ``index`` in that dataset, ``recording``
+        and ``start_sample`` when every dataset's samples are windows of named recordings (its
+        ``window_table()``), ``path`` and ``label`` when they are files (its ``paths``, e.g. an
+        image folder); then ``split``."""
         self._ensure()
         rows, datasets = [], {}
         for split, dataset in (("train", self.train_set), ("val", self.val_set),
@@ -160,6 +161,15 @@ class _LabeledDataModule(L.LightningDataModule):
                 datasets[split] = dataset
                 rows += [(split, i, split) for i in range(len(dataset))]
         table = pd.DataFrame(rows, columns=["source", "index", "split"])
+        windows = {name: getattr(d, "window_table", lambda: None)() for name, d in datasets.items()}
+        if datasets and all(w is not None for w in windows.values()):  # where each window lies
+            recording = np.empty(len(table), dtype=object)
+            start = np.empty(len(table), dtype=np.int64)
+            for source, rows in table.groupby("source").indices.items():
+                part = windows[source].iloc[table["index"].to_numpy()[rows]]
+                recording[rows], start[rows] = part["recording"], part["start_sample"]
+            table.insert(2, "recording", recording)
+            table.insert(3, "start_sample", start)
         if datasets and all(getattr(d, "paths", None) is not None for d in datasets.values()):
             names = self.class_names
             pairs = [(datasets[source].paths[i], names[int(datasets[source].targets()[i])])
@@ -475,6 +485,8 @@ class TimeSeriesDataModule(_LabeledDataModule):
 
     def _build(self) -> None:
         _build_from_sources(self, groups=getattr(self.sources["train"], "groups", None))
+        if hasattr(self.sources["train"], "window_table"):  # a WindowDataset: windows of streams
+            self.eval_level = "window"
         if self.names_override is not None:
             self._meta["class_names"] = list(self.names_override)
         self._meta["task"] = getattr(self.sources["train"], "task", self.task_override)

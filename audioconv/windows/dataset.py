@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import operator
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -53,6 +53,9 @@ class WindowDataset:
             this dataset's own streams, leaking validation / test statistics.
         size, step: deprecated names of ``window`` / ``hop`` (a ``DeprecationWarning``; the
             attributes ``size`` / ``step`` read ``window`` / ``hop``).
+        origins: per stream, ``(recording name, its first sample in that recording)`` (e.g. a
+            piece of a recording cut by :func:`split_streams`); :meth:`window_table` then says
+            where each window comes from.
 
     Items: ``ds[i]`` is ``(window, label)`` (a float32 tensor and a 0-d tensor) or just the window
     without labels. ``ds[[i, j, ...]]`` (any int sequence) is a whole batch, gathered at once:
@@ -75,6 +78,7 @@ class WindowDataset:
         standardize: bool | Standardizer | tuple = False,
         size: int | None = None,
         step: int | None = None,
+        origins: Sequence[tuple[str, int]] | None = None,
     ):
         window, hop = window_and_hop("WindowDataset", window, hop, size, step)
         self.window = _positive_int("window", window)
@@ -107,6 +111,9 @@ class WindowDataset:
         self._offsets = self.offsets.tolist()  # for bisect on one index
         self.labels = None if labels is None else self._window_labels(labels, counts)
         self._views: list[np.ndarray] | None = None
+        if origins is not None and len(origins) != len(self.streams):
+            raise ConfigError(f"{len(origins)} origins for {len(self.streams)} streams")
+        self.origins = None if origins is None else [(str(n), int(a)) for n, a in origins]
 
     @property
     def size(self) -> int:
@@ -193,6 +200,21 @@ class WindowDataset:
         streams = np.repeat(np.arange(len(self.streams)), self.n_windows_per_stream)  # (n,)
         ordinals = np.arange(len(self)) - self.offsets[streams]  # window k of its stream
         return np.stack([streams, ordinals * self.hop], axis=1)  # (n_windows, 2)
+
+    def window_table(self):
+        """Per window, ``recording`` and ``start_sample`` (its first sample in the recording) as
+        a pandas DataFrame, in window order; ``None`` without ``origins``."""
+        if self.origins is None:
+            return None
+        import pandas as pd
+
+        streams, starts = self.index.T  # (n_windows,) each
+        return pd.DataFrame(
+            {
+                "recording": [self.origins[s][0] for s in streams],
+                "start_sample": [self.origins[s][1] + int(a) for s, a in zip(streams, starts)],
+            }
+        )
 
     def _locate(self, i: int) -> tuple[int, int]:
         """Stream and window ordinal within it of the non-negative window index ``i``."""

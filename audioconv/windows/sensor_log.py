@@ -77,6 +77,13 @@ class SensorLog:
         (views when a stream's rows are contiguous in the file)."""
         return [_take_rows(self.data, rows) for rows in self._groups()]
 
+    def stream_names(self) -> list[str]:
+        """Each stream's id as text, in the order of :meth:`streams` (the file's name when the
+        log has no stream column)."""
+        if self.stream_ids is None:
+            return [Path(self.path).name]
+        return [str(self.stream_ids[rows[0]]) for rows in self._groups()]
+
     def stream_labels(self) -> list[np.ndarray]:
         """Per stream, the ``(time,)`` int64 label codes (indices into :attr:`classes`)."""
         codes = np.searchsorted(self.classes, self.labels)  # (time,)
