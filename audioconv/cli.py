@@ -77,23 +77,22 @@ def cmd_test(args: argparse.Namespace) -> int:
     recipe_class = load_recipe(name)
     known = {f.name for f in dataclasses.fields(recipe_class)}
     options = {k: v for k, v in options.items() if k in known}
-    options["output_dir"] = args.output_dir or run_dir / "test"
-    options["smoke"] = args.smoke
-    recorded = run_dir / "splits.csv"
-    if "split_file" in known and recorded.is_file():  # the run's own test split, not a new one
-        options["split_file"] = _run_split(recorded, options, args.data_dir)
-    if args.data_dir is not None:
-        options["data_dir"] = args.data_dir
-    recipe = recipe_class(**options)
-    out = Path(recipe.output_dir)
+    out = Path(args.output_dir or run_dir / "test")
+    options["output_dir"], options["smoke"] = out, args.smoke
     trained = [name for name in existing_artifacts(out) if name != "report.json"]
     if trained:  # e.g. --output-dir RUN, or a sent folder's test/ linked to another run
         raise ConfigError(
             f"{out} ({out.resolve()}) holds a training run ({', '.join(trained)}): audioconv test "
             "would overwrite its report and predictions; pass --output-dir a new folder"
         )
+    recorded = run_dir / "splits.csv"
     try:
-        with run_lock(out):
+        with run_lock(out):  # nothing is written into out before its checks and its lock
+            if "split_file" in known and recorded.is_file():  # the run's own test split
+                options["split_file"] = _run_split(recorded, options, args.data_dir)
+            if args.data_dir is not None:
+                options["data_dir"] = args.data_dir
+            recipe = recipe_class(**options)
             report = evaluate_checkpoint(recipe, checkpoint, out, recorded_splits=recorded)
     except DatasetError as error:
         if "split_file" not in options:
@@ -109,7 +108,7 @@ def cmd_test(args: argparse.Namespace) -> int:
             f"{out}: cannot write the test's report there ({error.strerror}): pass --output-dir "
             "a folder you can write"
         ) from None
-    print(f"== {name}: {checkpoint} -> {recipe.output_dir}\n{report.summary()}")
+    print(f"== {name}: {checkpoint} -> {out}\n{report.summary()}")
     return 0
 
 
@@ -294,7 +293,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if not rows.equals(rows_b):
             raise ConfigError(
                 f"{run_a} and {run_b} hold different clips in split {args.split!r} (different "
-                f"seeds or data): train B with --split-file {run_a / 'splits.csv'} to compare them"
+                "seeds or data): train B on A's split to compare them (recipes with --split-file: "
+                f"--split-file {run_a / 'splits.csv'}; others: the same data and --seed)"
             )
         sources.append(rows)
     scored, reference = [], None

@@ -411,8 +411,8 @@ def _refuse_non_audio(source: str | os.PathLike, checkpoint: Any = "CHECKPOINT")
         )
     if kind == "image":
         raise ConfigError(
-            f"{source}: an image; streaming replays audio files or raw PCM. Classify images with "
-            f"`audioconv predict --checkpoint {checkpoint} {source}`"
+            f"{source}: an image; streaming replays audio files or raw PCM. An image model "
+            f"classifies images with `audioconv predict --checkpoint IMAGE_MODEL {source}`"
         )
 
 

@@ -703,9 +703,13 @@ def _check_recorded_splits(out: Path, table: Any) -> None:
 
 def split_changes(old: Any, new: Any) -> str:
     """``""`` when two sample tables (DataFrames of ``splits.csv``) list the same samples in the
-    same splits (``path`` compared relative to each table's common folder); otherwise what
-    changed, in words."""
+    same splits (``path`` compared relative to each table's common folder; only the columns
+    both tables have, so a table written before a column was added still compares); otherwise
+    what changed, in words."""
     import pandas as pd
+
+    shared = [column for column in old.columns if column in new.columns]
+    old, new = old[shared], new[shared]
 
     def keyed(table: Any) -> Any:
         if "path" not in table.columns:

@@ -521,6 +521,14 @@ def test_test_of_a_sensor_run_refuses_data_that_changed_since(checkpoints, tmp_p
     )
     assert list(tested.columns) == list(trained.columns)
     pd.testing.assert_frame_equal(tested.head(len(trained)), trained, atol=1e-6)
+    old_run = tmp_path / "old_run"  # splits.csv as versions before its window columns wrote it
+    shutil.copytree(ckpt.parent.parent, old_run)
+    old_splits = pd.read_csv(old_run / "splits.csv")
+    old_splits.drop(columns=["recording", "start_sample"]).to_csv(
+        old_run / "splits.csv", index=False
+    )
+    old_ckpt = str(old_run / "checkpoints" / "best.ckpt")
+    assert main(["test", "--checkpoint", old_ckpt, "--output-dir", str(tmp_path / "old")]) == 0
     log = pd.read_csv(ckpt.parent.parent.parent / "log.csv")
     extra = sensor_frame(60, "walk", np.random.default_rng(7))
     extra.insert(0, "recording", "r9")
