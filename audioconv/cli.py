@@ -68,7 +68,12 @@ def cmd_test(args: argparse.Namespace) -> int:
     from audioconv._runfolder import existing_artifacts, run_lock
     from audioconv.deploy import require_format
     from audioconv.errors import ConfigError, DatasetError
-    from audioconv.runner import evaluate_checkpoint, load_recipe, recipe_options_from_run
+    from audioconv.runner import (
+        check_recorded_options,
+        evaluate_checkpoint,
+        load_recipe,
+        recipe_options_from_run,
+    )
 
     checkpoint = Path(args.checkpoint)
     require_format(checkpoint, ["checkpoint"], what="audioconv test")
@@ -77,6 +82,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     recipe_class = load_recipe(name)
     known = {f.name for f in dataclasses.fields(recipe_class)}
     options = {k: v for k, v in options.items() if k in known}
+    check_recorded_options(recipe_class, options, run_dir / "config.yaml")
     out = Path(args.output_dir or run_dir / "test")
     options["output_dir"], options["smoke"] = out, args.smoke
     trained = [name for name in existing_artifacts(out) if name != "report.json"]

@@ -48,6 +48,7 @@ __all__ = [
     "Experiment",
     "Recipe",
     "build_classifier",
+    "check_recorded_options",
     "evaluate_checkpoint",
     "list_recipes",
     "load_recipe",
@@ -807,6 +808,23 @@ def parser_for(recipe_class: type[Recipe], prog: str | None = None):
     return parser
 
 
+def check_recorded_options(recipe_class: type[Recipe], options: dict, source) -> None:
+    """Refuse recorded options (a run's config.yaml) that the recipe's options do not take: an
+    unknown name or a value of the wrong type, named with the file."""
+    from jsonargparse import ArgumentError
+
+    check = parser_for(recipe_class)
+    check.exit_on_error = False
+    try:
+        check.parse_object({"output_dir": ".", **options})
+    except ArgumentError as error:
+        text = " ".join(str(error).split())
+        raise ConfigError(
+            f"{source}: recipe.options do not fit recipe {recipe_class.name!r} ({text}); fix or "
+            "delete the option in the file"
+        ) from None
+
+
 def parse_recipe(recipe_class: type[Recipe], argv: Sequence[str], prog: str | None = None):
     """Parse ``argv`` into a ``recipe_class`` instance.
 
@@ -825,6 +843,7 @@ def parse_recipe(recipe_class: type[Recipe], argv: Sequence[str], prog: str | No
                 f"{run_config} is a run of recipe {name!r}, not {recipe_class.name!r}: run it "
                 f"with recipes/{name}.py (or audioconv fit --config {run_config})"
             )
+        check_recorded_options(recipe_class, options, run_config)
         parser.set_defaults(**options)
     config = parser.parse_args(argv)
     options = {k: v for k, v in config.as_dict().items() if k not in ("config", "__path__")}

@@ -497,3 +497,23 @@ def test_sizes_no_trained_model_has_are_a_one_line_error(run, tmp_path, capsys):
     with pytest.raises(SystemExit):
         cli_main(["predict", "--checkpoint", str(crafted), str(run["wavs"][0])])
     assert f"{crafted}: cannot rebuild the model" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ({"evil_key": 1}, "Option 'evil_key' is not accepted"),
+        ({"sample_rate": "abc"}, 'key "sample_rate": Expected a'),
+    ],  # fmt: skip
+)
+def test_recorded_options_that_do_not_fit_the_recipe_are_named(tmp_path, capsys, option, message):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    options = {"output_dir": str(run_dir), "data_dir": str(tmp_path), **option}
+    (run_dir / "config.yaml").write_text(
+        yaml.safe_dump({"recipe": {"name": "audio_folder", "options": options}})
+    )
+    with pytest.raises(SystemExit):
+        cli_main(["fit", "--config", str(run_dir / "config.yaml"), "--output-dir", "x"])
+    err = capsys.readouterr().err
+    assert "config.yaml: recipe.options do not fit recipe 'audio_folder'" in err and message in err
