@@ -540,9 +540,11 @@ def read_sensor_table(path: Path, contract, *, channels: list[str] | None = None
     time_column, stream_column = (
         c if c in columns else None for c in (contract.time_column, contract.stream_column)
     )
-    log = read_sensor_log(
-        path, channels=names, time_column=time_column, stream_column=stream_column
-    )
+    nan_policy = contract.nan if contract.nan in ("interpolate", "drop") else "raise"
+    log = read_sensor_log(  # missing values read as training read them (--nan-policy)
+        path, channels=names, time_column=time_column, stream_column=stream_column,
+        nan_policy=nan_policy,
+    )  # fmt: skip
     if log.data.shape[1] != contract.channels:
         raise ConfigError(
             f"{path}: {log.data.shape[1]} numeric columns {list(log.channels)}, but the model "

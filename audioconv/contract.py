@@ -45,6 +45,7 @@ __all__ = [
     "CONTRACT_VERSION",
     "ClipWindows",
     "InputContract",
+    "NAN_RULES",
     "StreamResampler",
     "clip_means",
     "decide",
@@ -97,15 +98,42 @@ def fit_length(
     return np.pad(x, widths, constant_values=pad_value)
 
 
-def fill_missing(x: Any) -> Any:
-    """Missing values (NaN) of an array -> 0, numpy or torch; infinities stay (and are refused).
+#: what the contract does with missing values (NaN) of an input (``nan``): the data loaders'
+#: rules (:data:`~audioconv.constants.MISSING`) and a sensor log's ``--nan-policy`` ones
+NAN_RULES = (*MISSING, "interpolate", "drop")
+
+
+def fill_missing(x: Any, how: str = "zero") -> Any:
+    """Missing values (NaN) of ``(..., time)`` samples, numpy or torch: ``"zero"`` -> 0;
+    ``"interpolate"``: linear in time per channel, the ends held (as ``pandas`` reads a sensor
+    log with ``nan_policy="interpolate"``); ``"drop"``: the time steps with any NaN removed.
+    Infinities stay (and are refused).
 
     >>> fill_missing(np.array([1.0, np.nan])).tolist()
     [1.0, 0.0]
+    >>> fill_missing(np.array([[1.0, np.nan, 3.0]]), "interpolate").tolist()
+    [[1.0, 2.0, 3.0]]
     """
+    if how == "zero":
+        if _is_torch(x):
+            return x.masked_fill(x.isnan(), 0.0)
+        return np.where(np.isnan(x), 0.0, x).astype(x.dtype, copy=False)
     if _is_torch(x):
-        return x.masked_fill(x.isnan(), 0.0)
-    return np.where(np.isnan(x), 0.0, x).astype(x.dtype, copy=False)
+        import torch
+
+        return torch.from_numpy(fill_missing(x.detach().cpu().numpy(), how))
+    missing = np.isnan(x)
+    if not missing.any():
+        return x
+    if how == "drop":
+        return x[..., ~missing.reshape(-1, x.shape[-1]).any(0)]
+    flat = x.reshape(-1, x.shape[-1]).copy()  # (channels, time)
+    steps = np.arange(x.shape[-1])
+    for row, gaps in zip(flat, missing.reshape(flat.shape)):
+        if gaps.all():
+            continue  # nothing to interpolate from: refused as NaN by the caller
+        row[gaps] = np.interp(steps[gaps], steps[~gaps], row[~gaps])
+    return flat.reshape(x.shape)
 
 
 def stretch(x: Any, length: int) -> Any:
@@ -330,8 +358,10 @@ class InputContract:
         unequal: ``"pad"``: the rule above (pad a short input, cut a long one into windows);
             ``"resample"``: stretch every input to ``window`` samples (:func:`stretch`), for a
             model trained on series resampled to one length.
-        nan: ``"raise"``: missing values (NaN) are an error; ``"zero"``: they are read as 0
-            (:func:`fill_missing`), as the model's training series were.
+        nan: ``"raise"``: missing values (NaN) are an error; ``"zero"``: they are read as 0,
+            ``"interpolate"`` linearly in time, ``"drop"``: their time steps removed
+            (:func:`fill_missing`), as the model's training series or logs were. A stream is
+            filled chunk by chunk, so an interpolated gap across two chunks holds its ends.
         threshold: binary / multilabel decision threshold (positive when ``>= threshold``).
         channel_names: the columns of a sensor log the model's channels are, in order (``None``:
             unknown, e.g. a model from before they were recorded, or series whose dimensions are
@@ -373,8 +403,8 @@ class InputContract:
             raise ConfigError(f"pad={self.pad!r} is not one of {PADS}")
         if self.long_input not in LONG_INPUTS:
             raise ConfigError(f"long_input={self.long_input!r} is not one of {LONG_INPUTS}")
-        if self.nan not in MISSING:
-            raise ConfigError(f"nan={self.nan!r} is not one of {MISSING}")
+        if self.nan not in NAN_RULES:
+            raise ConfigError(f"nan={self.nan!r} is not one of {NAN_RULES}")
         if self.unequal not in UNEQUAL:
             raise ConfigError(f"unequal={self.unequal!r} is not one of {UNEQUAL}")
         if self.unequal == "resample" and (self.window is None or self.input_kind == "image"):
@@ -527,8 +557,10 @@ class InputContract:
             raise InputError(f"{name}: array of shape {tuple(x.shape)}; pass {wanted}")
         if x.shape[-1] == 0 or x.shape[0] == 0:
             raise InputError(f"{name}: empty input of shape {tuple(x.shape)}: pass some samples")
-        if self.nan == "zero":
-            x = fill_missing(x)
+        if self.nan != "raise":
+            x = fill_missing(x, self.nan)
+            if x.shape[-1] == 0:
+                raise InputError(f"{name}: every time step holds a missing value (NaN)")
         finite = bool(x.isfinite().all()) if _is_torch(x) else bool(np.isfinite(x).all())
         if not finite:
             raise InputError(

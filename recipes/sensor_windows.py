@@ -272,6 +272,8 @@ class SensorWindows(Recipe):
                 "channel_names": reading["channel_names"],
                 "time_column": self.time_column,
                 "stream_column": self.stream_column,
+                # predict reads missing values as training did (raise: refused, as before)
+                "nan": "raise" if self.nan_policy == "raise" else self.nan_policy,
             },
         )
 

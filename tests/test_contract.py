@@ -125,8 +125,15 @@ def test_missing_values_are_zeros_only_for_a_model_trained_so():
         InputContract(input_kind="sensor", window=4).apply(x, name="series 7")
     with pytest.raises(InputError, match="infinity"):  # a missing value is NaN, not infinity
         zero.apply(np.array([1.0, np.inf], dtype=np.float32))
-    with pytest.raises(ConfigError, match="nan='drop'"):
-        InputContract(nan="drop")
+    # a sensor log's --nan-policy rules: linear in time (ends held), or the time steps dropped
+    interpolate = InputContract(input_kind="sensor", window=4, nan="interpolate")
+    np.testing.assert_allclose(interpolate.apply(x), [[[0.5, -0.25, -1.0, -1.0]]])
+    drop = InputContract(input_kind="sensor", window=2, nan="drop")
+    np.testing.assert_array_equal(drop.apply(x), [[[0.5, -1.0]]])
+    with pytest.raises(InputError, match="every time step holds a missing value"):
+        drop.apply(np.full((1, 3), np.nan, dtype=np.float32))
+    with pytest.raises(ConfigError, match="nan='mean'"):
+        InputContract(nan="mean")
 
 
 def test_one_decision_rule():

@@ -637,6 +637,33 @@ def test_sensor_windows_nan_policy_option(tmp_path):
     assert np.isfinite(streams[0]).all()
 
 
+@pytest.mark.slow
+def test_a_model_trained_with_a_nan_policy_reads_missing_values_so_at_predict(tmp_path, capsys):
+    """Trained with --nan-policy interpolate, the model predicts its own training log (holding
+    a NaN) as that log with the gap filled; it refused the log ("use --nan-policy")."""
+    from audioconv.cli import main as cli_main
+
+    logs = tmp_path / "logs"
+    write_sensor_logs(logs)
+    holed = logs / "rec_r0.csv"
+    frame = pd.read_csv(holed)
+    frame.loc[8, "acc_z"] = np.nan
+    frame.to_csv(holed, index=False)
+    filled = tmp_path / "filled.csv"
+    channels = ["acc_x", "acc_y", "acc_z"]
+    frame.assign(**frame[channels].interpolate(limit_direction="both")).to_csv(filled, index=False)
+    out = tmp_path / "run"
+    smoke("sensor_windows", ["--data-dir", str(logs), "--output-dir", str(out), *SENSOR_SMOKE,
+                             "--nan-policy", "interpolate"])  # fmt: skip
+    ckpt = str(out / "checkpoints" / "best.ckpt")
+    answers = []
+    for log in (holed, filled):
+        assert cli_main(["predict", "--quiet", "--checkpoint", ckpt, str(log), "--per-window",
+                         "--output", str(tmp_path / f"{log.stem}.json")]) == 0  # fmt: skip
+        answers.append(json.loads((tmp_path / f"{log.stem}.json").read_text())[0]["windows"])
+    np.testing.assert_allclose(answers[0], answers[1], atol=1e-6)
+
+
 def test_ucr_train_file_pads_to_the_longest_series_of_train_and_test(tmp_path):
     """--dataset X_TRAIN.tsv --unequal pad with a TEST series longer than every TRAIN series
     trains as the problem-name route does (it stopped: "length=24 is shorter than ..."); an .arff
