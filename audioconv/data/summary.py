@@ -83,10 +83,13 @@ def describe_run(
     output_dir: str | os.PathLike,
     skipped: int = 0,
 ) -> str:
-    """The text printed before training (``table``: one row per clip, see :func:`split_table`)."""
+    """The text printed before training (``table``: one row per sample, see
+    :func:`split_table`; samples are counted as clips, windows, series or images)."""
     lines = ["== before training"]
     if table is not None and len(table):
-        lines.append(wide_table(table).to_string())
+        unit = {"image": "images", "sensor": "series"}.get(input_kind, "clips")
+        unit = "windows" if "start_sample" in table.columns else unit
+        lines.append(wide_table(table).rename(columns={"clips": unit}, level=1).to_string())
     if skipped:
         lines.append(f"skipped {skipped} bad file(s) (on_error='skip'): see skipped.csv")
     lines.append(
