@@ -98,6 +98,10 @@ def fit_length(
     return np.pad(x, widths, constant_values=pad_value)
 
 
+#: the largest window, hop or channel count a contract takes: 2**28 samples (about 1.5 hours at
+#: 48 kHz, 1 GiB as float32 per window)
+MAX_SAMPLES = 2**28
+
 #: what the contract does with missing values (NaN) of an input (``nan``): the data loaders'
 #: rules (:data:`~audioconv.constants.MISSING`) and a sensor log's ``--nan-policy`` ones
 NAN_RULES = (*MISSING, "interpolate", "drop")
@@ -397,6 +401,11 @@ class InputContract:
             value = getattr(self, field)
             if value is not None and (isinstance(value, bool) or int(value) != value or value < 1):
                 raise ConfigError(f"{field}={value!r} must be a positive integer")
+            if value is not None and value > MAX_SAMPLES:  # e.g. a tampered checkpoint
+                raise ConfigError(
+                    f"{field}={value!r} exceeds {MAX_SAMPLES:,}: no model is trained on inputs "
+                    "that long (a window alone would need gigabytes)"
+                )
         if self.mixdown not in MIXDOWNS:
             raise ConfigError(f"mixdown={self.mixdown!r} is not one of {MIXDOWNS}")
         if self.pad not in PADS:

@@ -487,16 +487,24 @@ def test_a_config_yaml_with_a_tag_or_binary_is_a_one_line_error(tmp_path, capsys
     assert "config.yaml: not a config.yaml a run writes" in err and "Traceback" not in err
 
 
-def test_sizes_no_trained_model_has_are_a_one_line_error(run, tmp_path, capsys):
+@pytest.mark.parametrize(
+    ("where", "message"),
+    [("backbone_config", "cannot rebuild the model"), ("input_contract", "window=")],
+)
+def test_sizes_no_trained_model_has_are_a_one_line_error(run, tmp_path, capsys, where, message):
     crafted = tmp_path / "huge.ckpt"
 
-    def edit(hparams):  # 10**12 classes: 336 TB of weights
-        hparams["backbone_config"]["kwargs"]["num_classes"] = 10**12
+    def edit(hparams):  # 10**12 classes (336 TB of weights), a window of 10**11 samples
+        if where == "backbone_config":
+            hparams["backbone_config"]["kwargs"]["num_classes"] = 10**12
+        else:
+            hparams["input_contract"]["window"] = 10**11
 
     _craft(run["best"], crafted, edit)
     with pytest.raises(SystemExit):
         cli_main(["predict", "--checkpoint", str(crafted), str(run["wavs"][0])])
-    assert f"{crafted}: cannot rebuild the model" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
 
 
 @pytest.mark.parametrize(
