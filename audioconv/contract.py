@@ -8,7 +8,8 @@ prediction: evaluation, ``Classifier.predict*``, ``audioconv predict`` / ``test`
 
 1. check the input: a float array ``(time,)`` or ``(channels, time)`` (images ``(channels, height,
    width)``), not empty, finite — else an :class:`~audioconv.errors.InputError` naming the input
-   (a model trained with missing values read as zeros, ``nan="zero"``, reads them so too);
+   (a model trained with missing values read as zeros, interpolated or dropped, ``nan="zero"``
+   / ``"interpolate"`` / ``"drop"``, reads them so too);
 2. mix down: more channels than the model takes are averaged into one when the model takes one
    (``mixdown="mean"``); any other mismatch is an error;
 3. resample to ``sample_rate`` (``scipy.signal.resample_poly``) when the input's rate differs;
