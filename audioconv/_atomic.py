@@ -109,6 +109,10 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     return Path(path)
 
 
+#: the files :func:`write_records` writes
+RECORD_SUFFIXES = (".csv", ".json")
+
+
 def write_records(path: str | os.PathLike, records: list[dict]) -> None:
     """``records`` (one dict per row) to ``path``, a ``.csv`` table or a ``.json`` list,
     atomically; list-valued cells of a CSV are written as JSON."""

@@ -525,7 +525,7 @@ def read_sensor_table(path: Path, contract, *, channels: list[str] | None = None
     """
     from audioconv.errors import ConfigError
     from audioconv.windows import read_sensor_log
-    from audioconv.windows.sensor_log import log_columns
+    from audioconv.windows.sensor_log import log_columns, same_rate
 
     columns = log_columns(path)
     names = channels or contract.channel_names
@@ -559,11 +559,10 @@ def read_sensor_table(path: Path, contract, *, channels: list[str] | None = None
             "to its own file"
         )
     rate, model_rate = log.sample_rate(), contract.sample_rate
-    if rate is not None and model_rate is not None and abs(rate - model_rate) > 0.01 * model_rate:
+    if rate is not None and model_rate is not None and not same_rate(rate, model_rate):
         raise ConfigError(
             f"{path}: its time column {time_column!r} steps at {rate:g} Hz (read as seconds), but "
-            f"the model takes "
-            f"{model_rate:g} Hz: resample the log to {model_rate:g} Hz"
+            f"the model takes {model_rate:g} Hz: resample the log to {model_rate:g} Hz"
         )
     return log.data.T.astype("float32")  # (time, channels) -> (channels, time)
 
@@ -590,11 +589,11 @@ def _records(
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from audioconv._atomic import write_records
+    from audioconv._atomic import RECORD_SUFFIXES, write_records
     from audioconv.deploy import load_predictor
     from audioconv.errors import ConfigError
 
-    if args.output is not None and Path(args.output).suffix not in (".csv", ".json"):
+    if args.output is not None and Path(args.output).suffix not in RECORD_SUFFIXES:
         raise ConfigError(f"--output {args.output}: use a .csv or .json file")
     if args.top_k < 1:
         raise ConfigError(f"--top-k {args.top_k}: must be >= 1")

@@ -401,7 +401,8 @@ def load_predictor(path: str | os.PathLike, *, threshold: float | None = None) -
     from audioconv._integrity import verify_checkpoint
 
     found = model_format(path)
-    verify_checkpoint(path)
+    if found != "checkpoint":  # a checkpoint is checked as it is read (load_classifier)
+        verify_checkpoint(path)
     if found == "torchscript" and Path(path).suffix.lower() not in TORCHSCRIPT_SUFFIXES:
         raise CheckpointError(
             f"{path}: holds a TorchScript program, not the {Path(path).suffix or 'named'} model "

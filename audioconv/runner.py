@@ -638,12 +638,12 @@ def evaluate_checkpoint(
     from audioconv.training import write_predictions
 
     experiment = recipe.experiment()
-    if recorded_splits is not None and Path(recorded_splits).is_file():
-        _check_same_split(Path(recorded_splits), experiment.datamodule)
-    if hasattr(experiment.datamodule, "test_clips"):
-        report, predictions = _clip_level_report(
-            experiment.datamodule, checkpoint, smoke=recipe.smoke
-        )
+    datamodule = experiment.datamodule
+    table = datamodule.sample_table() if hasattr(datamodule, "sample_table") else None
+    if recorded_splits is not None and table is not None and Path(recorded_splits).is_file():
+        _check_same_split(Path(recorded_splits), table)
+    if hasattr(datamodule, "test_clips"):
+        report, predictions = _clip_level_report(datamodule, checkpoint, smoke=recipe.smoke)
         report.save(output_dir)
         atomic_write_text(Path(output_dir) / "predictions.csv", predictions.to_csv(index=False))
         return report
@@ -657,24 +657,17 @@ def evaluate_checkpoint(
         enable_model_summary=False,
         limit_test_batches=SMOKE_BATCHES if recipe.smoke else None,
     )
-    trainer.test(model, datamodule=experiment.datamodule, verbose=False)
-    datamodule = experiment.datamodule
-    table = datamodule.sample_table() if hasattr(datamodule, "sample_table") else None
+    trainer.test(model, datamodule=datamodule, verbose=False)
     write_predictions(Path(output_dir), table, model, model.test_report)  # as the run did
     model.test_report.save(output_dir)
     return model.test_report
 
 
-def _check_same_split(recorded: Path, datamodule) -> None:
-    """Refuse a test whose split differs from the run's ``recorded`` splits.csv."""
-    import pandas as pd
-
+def _check_same_split(recorded: Path, table) -> None:
+    """Refuse a test whose sample ``table`` differs from the run's ``recorded`` splits.csv."""
     from audioconv.training import split_changes
 
-    if not hasattr(datamodule, "sample_table"):
-        return
-    old = pd.read_csv(recorded, dtype=str, keep_default_na=False)
-    changes = split_changes(old, datamodule.sample_table().astype(str))
+    changes = split_changes(recorded, table)
     if changes:
         raise DatasetError(
             f"{recorded}: the data differ from the data this run trained on ({changes}): its "

@@ -520,10 +520,10 @@ def stream_main(
     row per window: ``time_s``, ``label``, ``probability`` and :func:`window_columns`; ``plot``
     (``.png``, ``.pdf``, ``.svg``) gets :func:`timeline_figure`. Returns the real-time factor.
     """
-    from audioconv._atomic import atomic_path
+    from audioconv._atomic import RECORD_SUFFIXES, atomic_path, write_records
 
     out = sys.stdout if out is None else out
-    for path, suffixes in ((output, (".csv", ".json")), (plot, (".png", ".pdf", ".svg"))):
+    for path, suffixes in ((output, RECORD_SUFFIXES), (plot, (".png", ".pdf", ".svg"))):
         if path is not None and Path(path).suffix not in suffixes:
             raise ConfigError(f"{path}: use a {' / '.join(suffixes)} file")
     raw = hasattr(source, "read") or str(source) == "-"  # raw PCM, else a file
@@ -570,8 +570,6 @@ def stream_main(
     )
     task, names = run.stream.task, run.stream.class_names
     if output is not None:
-        from audioconv._atomic import write_records
-
         rows = [
             {"time_s": round(p.timestamp_s, 6), "label": p.label, "probability": p.score,
              **window_columns(p.probabilities, task=task, class_names=names)}

@@ -686,13 +686,10 @@ def _check_recorded_splits(out: Path, table: Any) -> None:
     (written before training, so an interrupted run has it): new or removed clips would re-split
     the data and put clips the model trained on into its test split. Paths are compared relative
     to their common folder, so a data folder moved as a whole may be resumed."""
-    import pandas as pd
-
     recorded = out / "splits.csv"
     if not (recorded.is_file() and (out / "checkpoints" / "last.ckpt").is_file()):
         return
-    old = pd.read_csv(recorded, dtype=str, keep_default_na=False)
-    changes = split_changes(old, table.astype(str))
+    changes = split_changes(recorded, table)
     if changes:
         raise ConfigError(
             f"{out}: the data differ from the data this run trained on ({changes}; {recorded} "
@@ -701,13 +698,14 @@ def _check_recorded_splits(out: Path, table: Any) -> None:
         )
 
 
-def split_changes(old: Any, new: Any) -> str:
-    """``""`` when two sample tables (DataFrames of ``splits.csv``) list the same samples in the
-    same splits (``path`` compared relative to each table's common folder; only the columns
-    both tables have, so a table written before a column was added still compares); otherwise
-    what changed, in words."""
+def split_changes(recorded: Path, table: Any) -> str:
+    """``""`` when the sample table ``table`` (a DataFrame as ``sample_table()`` gives) lists the
+    samples of the ``splits.csv`` file ``recorded`` in the same splits (``path`` compared relative
+    to each table's common folder; only the columns both have, so a file written before a column
+    was added still compares); otherwise what changed, in words."""
     import pandas as pd
 
+    old, new = pd.read_csv(recorded, dtype=str, keep_default_na=False), table.astype(str)
     shared = [column for column in old.columns if column in new.columns]
     old, new = old[shared], new[shared]
 
@@ -715,15 +713,12 @@ def split_changes(old: Any, new: Any) -> str:
         if "path" not in table.columns:
             keys = table.drop(columns=["split"]).astype(str).agg("|".join, axis=1)
         else:
-            from audioconv.data.splits import segment_key
+            from audioconv.data.splits import segment_keys
 
             paths = [Path(p) for p in table["path"]]
             common = Path(os.path.commonpath(paths)) if paths else Path()
             base = common if len(paths) > 1 else common.parent
-            cut = [""] * len(paths)  # segments of one file are told apart by where they lie
-            if "offset" in table.columns:
-                durations = table["duration"] if "duration" in table.columns else cut
-                cut = [segment_key(o, d) for o, d in zip(table["offset"], durations)]
+            cut = segment_keys(table)  # segments of one file are told apart by where they lie
             keys = pd.Series([f"{p.relative_to(base)}{c}" for p, c in zip(paths, cut)])
         return pd.Series(table["split"].to_numpy(), index=keys.to_numpy())
 

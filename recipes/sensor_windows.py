@@ -170,6 +170,8 @@ class SensorWindows(Recipe):
     def _rate(self, logs: list, bad: dict[str, str]) -> float | None:
         """``sample_rate``, or the rate of the logs' time column; a log whose time column
         disagrees with it (by more than 1%) goes to ``bad``."""
+        from audioconv.windows.sensor_log import same_rate
+
         rates = {str(log.path): log.sample_rate() for log in logs}
         rates = {path: rate for path, rate in rates.items() if rate is not None}
         if not rates:
@@ -177,7 +179,7 @@ class SensorWindows(Recipe):
         rate = self.sample_rate
         if rate is None:
             distinct = sorted(set(rates.values()))
-            if len(distinct) > 1 and max(distinct) > 1.01 * min(distinct):
+            if not same_rate(max(distinct), min(distinct)):
                 groups = {r: [Path(p).name for p, q in rates.items() if q == r] for r in distinct}
                 listing = "; ".join(
                     f"{r:g} Hz: {len(names)} log(s), {', '.join(names[:3])}"
@@ -192,7 +194,7 @@ class SensorWindows(Recipe):
                 )
             return distinct[0]
         for path, found in rates.items():
-            if abs(found - rate) > 0.01 * rate:
+            if not same_rate(found, rate):
                 bad[path] = (
                     f"its time column {self.time_column!r} steps at {found:g} Hz (read as "
                     f"seconds), but --sample-rate is {rate:g}: drop --sample-rate to use the "

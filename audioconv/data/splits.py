@@ -37,7 +37,7 @@ __all__ = [
     "folds_to_splits",
     "pin_splits",
     "resolve_splits",
-    "segment_key",
+    "segment_keys",
 ]
 
 SPLITS = ("train", "val", "test")
@@ -207,14 +207,19 @@ def resolve_splits(
     return np.asarray(result).astype(str)
 
 
-def segment_key(offset, duration) -> str:
-    """``"@offset+duration"`` of a segment row (``""`` for a whole file), from text or floats."""
+def segment_keys(frame: pd.DataFrame) -> list[str]:
+    """Per row of a manifest or ``splits.csv`` table, where in its file the clip lies:
+    ``"@offset+duration"`` (seconds) for a segment, ``""`` for a whole file (or a table without
+    ``offset``); text and float cells give the same key."""
 
     def seconds(value) -> str:
         return "" if value is None or str(value) in ("", "nan") else f"{float(value):g}"
 
-    start = seconds(offset)
-    return f"@{start}+{seconds(duration)}" if start else ""
+    if "offset" not in frame.columns:
+        return [""] * len(frame)
+    durations = frame["duration"] if "duration" in frame.columns else [""] * len(frame)
+    starts = [seconds(offset) for offset in frame["offset"]]
+    return [f"@{a}+{seconds(d)}" if a else "" for a, d in zip(starts, durations)]
 
 
 def pin_splits(
@@ -251,9 +256,7 @@ def pin_splits(
         """A clip's identity: its file, and where in it for a segment (``path@offset+duration``)."""
         if not segments:
             return paths
-        durations = frame["duration"] if "duration" in frame.columns else [""] * len(frame)
-        cut = [segment_key(o, d) for o, d in zip(frame["offset"], durations)]
-        return [f"{p}{c}" for p, c in zip(paths, cut)]
+        return [f"{p}{c}" for p, c in zip(paths, segment_keys(frame))]
 
     files = keys(table, [str((base / p).resolve()) for p in table["path"]])
     splits = table["split"].str.lower().replace({"validation": "val"})

@@ -196,6 +196,16 @@ def read_sensor_log(
     )
 
 
+def same_rate(found: float, expected: float) -> bool:
+    """Whether a rate read from a time column (``found``, Hz) is ``expected``: within 1%, what
+    jitter in logged timestamps leaves of one rate.
+
+    >>> same_rate(50.2, 50.0), same_rate(100.0, 50.0)
+    (True, False)
+    """
+    return abs(found - expected) <= 0.01 * expected
+
+
 def log_columns(path: str | os.PathLike) -> list[str]:
     """The column names of a sensor log (of a text log, the header row alone is read).
 
