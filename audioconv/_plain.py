@@ -6,13 +6,15 @@ tuples / string-keyed dicts of them). Anything else (a class, a function, a tens
 refused, so nothing a file holds is called. The registries attach it to what they build as
 ``module.config`` (``spec`` before; :class:`SpecAlias` keeps that name working, deprecated).
 A renamed keyword argument goes through :func:`renamed_keyword` (a ``DeprecationWarning`` naming
-the new keyword).
+the new keyword). A run's YAML files are read by :func:`read_yaml` (plain YAML, bounded size).
 """
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 from audioconv.errors import ConfigError
@@ -23,8 +25,13 @@ __all__ = [
     "attached_config",
     "check_plain",
     "component_config",
+    "read_yaml",
     "renamed_keyword",
 ]
+
+#: the most values a run's YAML file may hold once its aliases (``*name``) are expanded: a
+#: config.yaml holds a few hundred, and nine nested aliases of nine would otherwise be 10**9
+MAX_YAML_VALUES = 100_000
 
 
 #: the type of a keyword-argument option (``--model_kwargs``, ``--dataset_kwargs``): plain values
@@ -125,3 +132,39 @@ def renamed_keyword(
         stacklevel=stacklevel,
     )
     return old_value
+
+
+def _count_values(value: Any, limit: int) -> int:
+    """How many values ``value`` holds, aliases counted each time they occur; stops past ``limit``
+    (so a YAML alias bomb costs ``limit`` steps, not its expansion)."""
+    count, stack = 0, [value]
+    while stack and count <= limit:
+        item = stack.pop()
+        count += 1
+        if isinstance(item, Mapping):
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            stack.extend(item)
+    return count
+
+
+def read_yaml(path: str | os.PathLike) -> Any:
+    """The plain YAML of a file a run writes (``config.yaml``): no tags (``!!python/...``), and
+    at most :data:`MAX_YAML_VALUES` values once aliases are expanded, else a ConfigError naming
+    the file. A file that cannot be read raises ``OSError``."""
+    import yaml
+
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as error:  # a tag like !!python/... included
+        first = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ConfigError(
+            f"{path}: not plain YAML (a run's files hold no tags such as !!python/...): {first}"
+        ) from None
+    if _count_values(data, MAX_YAML_VALUES) > MAX_YAML_VALUES:
+        raise ConfigError(
+            f"{path}: holds more than {MAX_YAML_VALUES:,} values once its aliases (*name) are "
+            "expanded, where a run's config.yaml holds a few hundred: not a file a run writes"
+        )
+    return data

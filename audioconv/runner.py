@@ -35,10 +35,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
-
 from audioconv._atomic import atomic_write_text
-from audioconv._plain import PlainKwargs
+from audioconv._plain import PlainKwargs, read_yaml
 from audioconv.constants import INPUT_KINDS
 from audioconv.errors import ConfigError, DatasetError, check_positive
 
@@ -871,13 +869,7 @@ def recipe_options_from_run(run: str | os.PathLike) -> tuple[str, dict[str, Any]
             "folder (`audioconv test --run-dir RUN`, `audioconv fit --config RUN/config.yaml`), "
             "or name the recipe (`audioconv fit RECIPE ...`)"
         )
-    try:
-        config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (yaml.YAMLError, UnicodeDecodeError) as error:  # a tag like !!python/... included
-        first = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise ConfigError(
-            f"{path}: not a config.yaml a run writes (plain YAML without tags): {first}"
-        ) from None
+    config = read_yaml(path) or {}
     recipe = config.get("recipe") if isinstance(config, dict) else None
     if not isinstance(recipe, dict) or "name" not in recipe:
         raise ConfigError(f"{path} was not written by a recipe run (no 'recipe' section)")
@@ -898,8 +890,8 @@ def recipe_options_from_run(run: str | os.PathLike) -> tuple[str, dict[str, Any]
 def _is_run_config(path: str) -> bool:
     """True when ``path`` is a YAML file with a ``recipe`` section (a run's config.yaml)."""
     try:
-        config = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        config = read_yaml(path)  # not plain, or an alias bomb: refused here, not expanded later
+    except OSError:
         return False  # jsonargparse reports it
     return isinstance(config, dict) and isinstance(config.get("recipe"), dict)
 

@@ -59,6 +59,7 @@ from audioconv._integrity import (
     record_text,
     verify_checkpoint,
 )
+from audioconv._plain import read_yaml
 from audioconv._runfolder import existing_artifacts, run_lock
 from audioconv.contract import is_positive
 from audioconv.errors import ConfigError, check_positive
@@ -287,12 +288,11 @@ class RunLogger(Logger):
 
     @rank_zero_only
     def log_hyperparams(self, params: Mapping[str, Any] | Namespace, *args: Any, **kwargs: Any):
-        from lightning.pytorch.core.saving import save_hparams_to_yaml
-
         self.hparams.update(vars(params) if isinstance(params, Namespace) else dict(params))
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        with atomic_path(self.run_dir / "hparams.yaml") as tmp:
-            save_hparams_to_yaml(tmp, self.hparams)
+        # plain YAML (Lightning's writer tags tuples !!python/tuple, which safe loaders refuse)
+        text = yaml.safe_dump(_plain(self.hparams), sort_keys=False)
+        atomic_write_text(self.run_dir / "hparams.yaml", text)
 
     @rank_zero_only
     def log_metrics(self, metrics: Mapping[str, float], step: int | None = None) -> None:
@@ -657,7 +657,7 @@ def _resume_differences(out: Path, state: dict | None, resolved: dict) -> dict[s
     if state is not None:
         recorded.append({"model": {"init_args": _plain(state.get("hyper_parameters", {}))}})
     if (out / "config.yaml").is_file():
-        recorded.append(yaml.safe_load((out / "config.yaml").read_text("utf-8")) or {})
+        recorded.append(read_yaml(out / "config.yaml") or {})
     changed: dict[str, tuple] = {}
     for old in recorded:
         init_args = (old.get("model") or {}).get("init_args")

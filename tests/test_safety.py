@@ -484,7 +484,21 @@ def test_a_config_yaml_with_a_tag_or_binary_is_a_one_line_error(tmp_path, capsys
     with pytest.raises(SystemExit):
         cli_main(["fit", "--config", str(tmp_path / "run" / "config.yaml"), "--output-dir", "x"])
     err = capsys.readouterr().err
-    assert "config.yaml: not a config.yaml a run writes" in err and "Traceback" not in err
+    assert "config.yaml: not plain YAML" in err and "Traceback" not in err
+
+
+def test_a_config_yaml_alias_bomb_is_refused_before_it_expands(tmp_path, capsys):
+    """Six nested aliases of nine: 531,441 values from a 300-byte file (nine would be 10**9)."""
+    levels = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    for prev, name in zip("abcde", "bcdef", strict=True):
+        levels.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
+    text = "\n".join(levels) + "\nrecipe: {name: spoken_digits, options: {model_kwargs: {x: *f}}}\n"
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "config.yaml").write_text(text)
+    with pytest.raises(SystemExit):
+        cli_main(["fit", "--config", str(tmp_path / "run" / "config.yaml"), "--output-dir", "x"])
+    err = capsys.readouterr().err
+    assert "config.yaml: holds more than 100,000 values once its aliases" in err
 
 
 @pytest.mark.parametrize(

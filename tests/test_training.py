@@ -112,6 +112,8 @@ def test_fit_writes_every_run_file_and_reloads(tmp_path, task):
     assert config["note"] == task and config["fit"]["max_epochs"] == 2
     assert config["model"]["init_args"]["task"] == task
     assert config["model"]["init_args"]["backbone_config"]["name"] == spec[0]
+    hparams = yaml.safe_load((tmp_path / "hparams.yaml").read_text())  # plain: no tuple tags
+    assert hparams["task"] == task and hparams["num_classes"] == model.hparams.num_classes
     header = (tmp_path / "metrics.csv").read_text().splitlines()[0].split(",")
     metric = "mae" if task == "regression" else "acc"
     assert {"val/loss", f"val/{metric}", "test/loss", "train/loss_epoch"} <= set(header)
