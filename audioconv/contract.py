@@ -469,6 +469,8 @@ class InputContract:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> InputContract:
         """Rebuild from :meth:`to_dict` output; unknown keys are an error naming them."""
+        if not isinstance(data, Mapping):
+            raise ConfigError(f"input contract {data!r}: expected a dict of its fields")
         data = dict(data)
         version = data.pop("version", CONTRACT_VERSION)
         if version != CONTRACT_VERSION:

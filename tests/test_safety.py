@@ -522,6 +522,23 @@ def test_sizes_no_trained_model_has_are_a_one_line_error(run, tmp_path, capsys, 
 
 
 @pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("class_names", 5, "class_names=5 must be a list of names"),
+        ("input_contract", "x", "input contract 'x': expected a dict"),
+        ("input_shape", "abc", "input_shape='abc' must list positive sizes"),
+    ],
+)
+def test_a_checkpoint_value_of_the_wrong_kind_is_named(run, tmp_path, capsys, key, value, message):
+    crafted = tmp_path / "odd.ckpt"
+    _craft(run["best"], crafted, lambda hparams: hparams.__setitem__(key, value))
+    with pytest.raises(SystemExit):
+        cli_main(["predict", "--checkpoint", str(crafted), str(run["wavs"][0])])
+    err = capsys.readouterr().err
+    assert f"{crafted}: cannot rebuild the model: {message}" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(
     ("option", "message"),
     [
         ({"evil_key": 1}, "Option 'evil_key' is not accepted"),

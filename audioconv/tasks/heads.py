@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import numbers
 import warnings
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -183,6 +184,10 @@ class Head:
             )
         object.__setattr__(self, "num_classes", int(n))
         if self.class_names is not None:
+            if isinstance(self.class_names, str) or not isinstance(self.class_names, Iterable):
+                raise ConfigError(
+                    f"class_names={self.class_names!r} must be a list of names, one per class"
+                )
             names = tuple(str(c) for c in self.class_names)
             if len(names) != n:
                 raise ConfigError(

@@ -92,12 +92,12 @@ class _TaskModule(L.LightningModule):
         if sample_rate is not None and not sample_rate > 0:
             raise ConfigError(f"sample_rate={sample_rate!r} must be a positive number of Hz")
         if input_shape is not None:
-            shape = [int(n) for n in input_shape]
-            if not shape or any(n < 1 for n in shape):
+            shape = list(input_shape) if isinstance(input_shape, list | tuple) else []
+            if not shape or not all(isinstance(n, numbers.Integral) and n >= 1 for n in shape):
                 raise ConfigError(
                     f"input_shape={input_shape!r} must list positive sizes, e.g. (1, 16000)"
                 )
-            self.hparams["input_shape"] = shape
+            self.hparams["input_shape"] = [int(n) for n in shape]
         contract = None
         if input_contract is not None:
             contract = InputContract.from_dict(input_contract)
