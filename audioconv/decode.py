@@ -36,6 +36,14 @@ _GRAY_WEIGHTS = np.array([0.2989, 0.587, 0.114], dtype=np.float32)
 # libsndfile logs "data : 64000 (should be 31978)" when a WAV / AIFF header declares more sample
 # bytes than the file holds (a truncated download or an interrupted write).
 _SHORT_CHUNK = re.compile(r"^\s*(data|SSND)\s*:\s*(\d+)\s*\(should be (\d+)\)", re.MULTILINE)
+#: the size a streaming writer (``ffmpeg -f wav pipe:1``, recorders) puts in the header when it
+#: cannot seek back: "read to the end of the file", not a truncation
+_UNKNOWN_SIZE = 0xFFFFFFFF
+# libsndfile logs "data : 0" for a WAV whose writer stopped before it wrote the data size
+_ZERO_DATA = re.compile(r"^\s*data\s*:\s*0\s*$", re.MULTILINE)
+#: bytes beyond which a "data : 0" WAV holds samples its header does not count (a plain
+#: header is 44 bytes; metadata chunks rarely reach 1 KiB)
+_HEADER_BYTES = 1024
 
 #: how a Git LFS pointer file starts: what a repository cloned without git-lfs holds instead of
 #: each audio file (https://github.com/git-lfs/git-lfs/blob/main/docs/spec.md)
@@ -66,18 +74,31 @@ def open_audio(path: str | os.PathLike) -> sf.SoundFile:
                     "a Git LFS pointer, not audio: the repository was cloned without git-lfs; "
                     "run `git lfs install && git lfs pull` in it to download the audio",
                 ) from None
+        reason = str(error)
+        if "not a regular file" in reason:  # libsndfile's words for an mp3 it finds no frame in
+            reason = f"no {path.suffix or 'audio'} frame found in it"
         raise AudioDecodeError(
             path,
-            f"cannot decode ({error}); the file is corrupt or not an audio format "
+            f"cannot decode ({reason}); the file is corrupt or not an audio format "
             "soundfile reads (wav, flac, ogg, ...): re-encode it, e.g. `ffmpeg -i in out.wav`",
         ) from error
     short = _SHORT_CHUNK.search(handle.extra_info)
-    if short and int(short.group(2)) > int(short.group(3)):
+    declared = int(short.group(2)) if short else 0
+    if short and declared != _UNKNOWN_SIZE and declared > int(short.group(3)):
         handle.close()
         raise AudioDecodeError(
             path,
             f"truncated: the header declares {short.group(2)} bytes of samples but only "
             f"{short.group(3)} are present; re-download or re-export the file",
+        )
+    size = path.stat().st_size
+    if handle.frames == 0 and _ZERO_DATA.search(handle.extra_info) and size > _HEADER_BYTES:
+        handle.close()
+        raise AudioDecodeError(
+            path,
+            f"the header declares 0 bytes of samples, but the file is {size} bytes: its "
+            "writer stopped before it wrote the size (an interrupted recording?); the audio is "
+            "there: repair the file, e.g. `ffmpeg -i in.wav out.wav`",
         )
     return handle
 

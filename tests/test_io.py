@@ -113,6 +113,14 @@ def test_corrupt_file(tmp_path):
     assert_names_path(info, path)
 
 
+def test_an_mp3_holding_no_audio_is_not_called_missing(tmp_path):
+    path = tmp_path / "notes.mp3"
+    path.write_text("meeting notes, not audio\n" * 40)
+    with pytest.raises(AudioDecodeError, match=r"notes.mp3: cannot decode \(no .mp3 frame") as info:
+        load_audio(path)
+    assert "not a regular file" not in str(info.value)
+
+
 @pytest.mark.parametrize("suffix", [".wav", ".flac"])
 def test_truncated_file(tmp_path, suffix):
     whole = tmp_path / f"whole{suffix}"
@@ -123,6 +131,36 @@ def test_truncated_file(tmp_path, suffix):
     with pytest.raises(AudioDecodeError, match="truncated") as info:
         load_audio(path)
     assert_names_path(info, path)
+
+
+def _header_sizes(source, target, riff: int, data: int) -> None:
+    """Copy a 44-byte-header PCM WAV with its RIFF and data sizes set as a writer left them."""
+    raw = bytearray(source.read_bytes())
+    raw[4:8], raw[40:44] = riff.to_bytes(4, "little"), data.to_bytes(4, "little")
+    target.write_bytes(bytes(raw))
+
+
+def test_a_streamed_wav_of_unknown_length_reads_whole(tmp_path):
+    """``ffmpeg -f wav pipe:1`` and recorders write 0xFFFFFFFF ("to the end of the file") as
+    the sizes: every path reads every sample, none calls the file truncated."""
+    from audioconv.data.scan import _decode
+
+    whole, piped = tmp_path / "whole.wav", tmp_path / "piped.wav"
+    sf.write(whole, sine(440, 8000, 0.5), 8000, subtype="PCM_16")
+    _header_sizes(whole, piped, 0xFFFFFFFF, 0xFFFFFFFF)
+    assert torch.equal(load_audio(piped)[0], load_audio(whole)[0])
+    assert _decode(str(piped)) == _decode(str(whole))  # what training's scan says of it
+
+
+def test_a_wav_whose_writer_stopped_before_the_size_is_named_repairable(tmp_path):
+    from audioconv.data.scan import _decode
+
+    whole, killed = tmp_path / "whole.wav", tmp_path / "killed.wav"
+    sf.write(whole, sine(440, 8000, 0.5), 8000, subtype="PCM_16")
+    _header_sizes(whole, killed, 36, 0)
+    with pytest.raises(AudioDecodeError, match="declares 0 bytes of samples, but the file is"):
+        load_audio(killed)
+    assert "repair the file, e.g. `ffmpeg -i in.wav out.wav`" in _decode(str(killed)).problem
 
 
 def test_empty_file(tmp_path):
