@@ -93,3 +93,18 @@ def test_class_weights_and_balanced_sampler():
         class_weights(np.array([0, 0, 2]), num_classes=3)
     multi = np.array([[1, 0], [1, 0], [1, 1], [0, 0]])
     assert torch.allclose(class_weights(multi), torch.tensor([1 / 3, 3.0]))
+
+
+def test_a_class_of_one_clip_keeps_the_others_stratified_and_is_named():
+    """Three classes of 12 clips and a stray one: every 12-clip class is validated and tested
+    at every seed (one clip used to switch stratification off for all), and the stray class
+    is named as never measured."""
+    labels = np.array(["high"] * 12 + ["low"] * 12 + ["noise"] * 12 + ["stray"])
+    manifest = pd.DataFrame({"label": labels})
+    encoded = np.unique(labels, return_inverse=True)[1]
+    for seed in range(10):
+        with pytest.warns(UserWarning, match=r"no test example.*'stray' \(1 in all\)"):
+            split = resolve_splits(manifest, encoded, val_size=0.15, test_size=0.15, seed=seed)
+        held = pd.crosstab(labels, split)
+        assert (held.loc[["high", "low", "noise"], ["val", "test"]] >= 1).all().all(), seed
+        assert split[labels == "stray"].tolist() == ["train"]

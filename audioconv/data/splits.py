@@ -75,14 +75,38 @@ def _holdout(
             splitter = GroupShuffleSplit(n_splits=1, test_size=size, random_state=seed)
             _, held = next(splitter.split(np.zeros(n), groups=groups))
     else:
-        counts = np.unique(labels, return_counts=True)[1] if can_stratify else np.array([0])
-        if can_stratify and counts.min() >= 2 and round(size * n) >= len(counts):
+        pool, n_classes = np.arange(n), 0
+        if can_stratify:  # a class of one example stays in training; the others are stratified
+            classes, counts = np.unique(labels, return_counts=True)
+            pool = np.flatnonzero(np.isin(labels, classes[counts >= 2]))
+            n_classes = int((counts >= 2).sum())
+        if n_classes and round(size * len(pool)) >= n_classes:
             splitter = StratifiedShuffleSplit(n_splits=1, test_size=size, random_state=seed)
         else:
-            splitter = ShuffleSplit(n_splits=1, test_size=size, random_state=seed)
-        _, held = next(splitter.split(np.zeros(n), labels))
+            pool, splitter = np.arange(n), ShuffleSplit(1, test_size=size, random_state=seed)
+        _, held = next(splitter.split(np.zeros(len(pool)), labels[pool]))
+        held = pool[held]
     mask[held] = True
     return mask
+
+
+def _warn_unmeasured(labels: np.ndarray, split: np.ndarray) -> None:
+    """Warn of classes that the val or test split (when it exists) holds no example of: their
+    results are never measured there (a class of one clip, or too small a held-out part)."""
+    for name in ("val", "test"):
+        if not (split == name).any():
+            continue
+        missing = sorted(set(labels[split != name].tolist()) - set(labels[split == name].tolist()))
+        if missing:
+            named = ", ".join(f"{c!r} ({int((labels == c).sum())} in all)" for c in missing[:5])
+            more = f" and {len(missing) - 5} more" if len(missing) > 5 else ""
+            warnings.warn(
+                f"{len(missing)} class(es) have no {name} example, so {name} results never "
+                f"measure them: {named}{more}; add examples of them, or a larger "
+                f"--{name}-size",
+                UserWarning,
+                stacklevel=4,
+            )
 
 
 def assign_splits(
@@ -177,10 +201,10 @@ def resolve_splits(
             else ("predefined" if "split" in manifest else "random")
         )
     if split == "random":
-        return assign_splits(
+        result = assign_splits(
             labels, groups=groups, val_size=val_size, test_size=test_size, seed=seed
         )
-    if split == "folds":
+    elif split == "folds":
         if "fold" not in manifest or test_fold is None:
             raise ConfigError("split='folds' needs a 'fold' column and test_fold=<fold>")
         result = folds_to_splits(
@@ -193,7 +217,7 @@ def resolve_splits(
         unknown = sorted(set(result) - set(SPLITS))
         if unknown:
             raise DatasetError(f"the split column holds {unknown}; use train / val / test")
-    if "val" not in result and val_size > 0:
+    if split != "random" and "val" not in result and val_size > 0:
         train = np.flatnonzero(result == "train")
         val = _holdout(
             labels[train],
@@ -204,7 +228,10 @@ def resolve_splits(
         )
         result = result.astype(object)
         result[train[val]] = "val"
-    return np.asarray(result).astype(str)
+    result = np.asarray(result).astype(str)
+    if labels.ndim == 1 and "label" in manifest:
+        _warn_unmeasured(manifest["label"].astype(str).to_numpy(), result)
+    return result
 
 
 def segment_keys(frame: pd.DataFrame) -> list[str]:
