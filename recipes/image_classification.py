@@ -89,7 +89,12 @@ class ImageClassification(Recipe):
         """Folder images decoded once before training (:func:`audioconv.data.scan.decode_image`):
         ``on_error="raise"`` lists every bad image in one error, ``"skip"`` drops them."""
         from audioconv.data.images import folder_dataset
-        from audioconv.data.scan import bad_file_error, decode_image, scan_files
+        from audioconv.data.scan import (
+            bad_file_error,
+            decode_image,
+            refuse_one_file_twice,
+            scan_files,
+        )
 
         folders = {name: source.dataset for name, source in sources.items()}  # ImageFolder
         for folder in folders.values():
@@ -100,6 +105,7 @@ class ImageClassification(Recipe):
                     f"folders are inside it, pass --data-dir {nested}"
                 )
         paths = [path for folder in folders.values() for path, _ in folder.samples]
+        refuse_one_file_twice(paths)
         scans = scan_files(paths, decode=decode_image, progress=not self.smoke)
         bad = {path: scan.problem for path, scan in scans.items() if scan.problem is not None}
         if bad and self.on_error == "raise":

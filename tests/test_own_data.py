@@ -895,3 +895,41 @@ def test_mtg_jamendo_low_quality_download_in_a_relative_audio_dir_is_tested_agai
     monkeypatch.chdir(tmp_path.parent)
     ckpt = out / "checkpoints" / "best.ckpt"
     assert main(["test", "--checkpoint", str(ckpt), "--output-dir", str(tmp_path / "t")]) == 0
+
+
+@pytest.mark.parametrize("how", ["folder_link", "manifest_two_names"])
+def test_one_file_under_two_names_is_refused_before_training(tmp_path, how):
+    """A link beside its target (class folders) or a manifest naming a file and a link to it:
+    the clip would be trained twice, or land in train and val at once."""
+    data = tmp_path / "clips"
+    for label, frequency in (("low", 300), ("high", 2500)):
+        for k in range(6):
+            tone(data / label / f"{label}_{k}.wav", frequency, seed=k)
+    (data / "high" / "again.wav").symlink_to(data / "high" / "high_0.wav")
+    argv = ["--data-dir", str(data), "--output-dir", str(tmp_path / "run")]
+    if how == "manifest_two_names":
+        (data / "high" / "again.wav").unlink()
+        (data / "alias").symlink_to(data / "low")
+        (data / "m.csv").write_text("path,label\nlow/low_0.wav,low\nalias/low_0.wav,low\n")
+        argv += ["--manifest-file", str(data / "m.csv")]
+    with pytest.raises(DatasetError, match="1 file.s. are in the dataset under two names") as e:
+        smoke("audio_folder", argv)
+    first, second = (("high/high_0.wav", "high/again.wav") if how == "folder_link"
+                     else ("low/low_0.wav", "alias/low_0.wav"))  # fmt: skip
+    assert {f"{data / first} and {data / second}", f"{data / second} and {data / first}"} & {
+        line.strip() for line in str(e.value).splitlines()
+    }
+    assert not (tmp_path / "run" / "splits.csv").exists()
+
+
+def test_an_image_linked_beside_its_target_is_refused_before_training(tmp_path):
+    data = tmp_path / "images"
+    _image_folder(data)
+    for name in ("unreadable.png", "empty.png"):
+        (data / "circle" / name).unlink()
+    (data / "square" / "again.png").symlink_to(data / "square" / "1.png")
+    recipe = parse_recipe(load_recipe("image_classification"),
+                          ["--dataset", "folder", "--data-dir", str(data), "--smoke",
+                           "--output-dir", str(tmp_path / "run")])  # fmt: skip
+    with pytest.raises(DatasetError, match="1 file.s. are in the dataset under two names"):
+        run(recipe, progress=False, out=io.StringIO())

@@ -206,11 +206,15 @@ def check_audio_files(
     file at any other sample rate a bad file (``None``: every rate is resampled).
 
     Raises:
-        DatasetError: ``on_error="raise"`` and at least one bad file (the message lists all), or
-            every file bad (the message counts them and lists the first reasons).
+        DatasetError: ``on_error="raise"`` and at least one bad file (the message lists all),
+            every file bad (the message counts them and lists the first reasons), or one file
+            under two names (:func:`refuse_one_file_twice`).
     """
     if on_error not in ("raise", "skip"):
         raise ConfigError(f"on_error={on_error!r}: use 'raise' or 'skip'")
+    from audioconv.data.splits import segment_keys
+
+    refuse_one_file_twice(manifest["path"].astype(str), segment_keys(manifest))
     scans = scan_files(manifest["path"], cache_file=cache_file, progress=progress)
     bad = {}
     for path, scan in scans.items():
@@ -241,6 +245,27 @@ def check_audio_files(
     kept["seconds"] = seconds.astype(float).to_numpy()
     kept.attrs = dict(manifest.attrs)
     return kept, skipped
+
+
+def refuse_one_file_twice(paths: Iterable[str], keys: Iterable[str] | None = None) -> None:
+    """Refuse a dataset holding one file under two names (a symlink and its target, two links):
+    it would be trained twice, or sit in train and test at once. ``keys`` (e.g. a segment's
+    ``"@offset+duration"``) tell apart clips that are parts of one file."""
+    keys = [""] * len(paths := list(paths)) if keys is None else list(keys)
+    first: dict[str, str] = {}
+    twice: list[tuple[str, str]] = []
+    for path, key in zip(paths, keys, strict=True):
+        name = first.setdefault(os.path.realpath(path) + key, path)
+        if name != path:
+            twice.append((name, path))
+    if twice:
+        shown = "\n  ".join(f"{a} and {b}" for a, b in twice[:5])
+        more = f"\n  ... and {len(twice) - 5} more" if len(twice) > 5 else ""
+        raise DatasetError(
+            f"{len(twice)} file(s) are in the dataset under two names (a link and its target?):"
+            f"\n  {shown}{more}\neach would be trained twice, or sit in training and test at "
+            "once: keep one name per file (delete the links, or list one path in the manifest)"
+        )
 
 
 def bad_file_error(bad: dict[str, str], total: int, kind: str) -> DatasetError:
