@@ -933,3 +933,26 @@ def test_an_image_linked_beside_its_target_is_refused_before_training(tmp_path):
                            "--output-dir", str(tmp_path / "run")])  # fmt: skip
     with pytest.raises(DatasetError, match="1 file.s. are in the dataset under two names"):
         run(recipe, progress=False, out=io.StringIO())
+
+
+def test_train_and_test_folders_of_class_folders_are_the_datasets_own_split(tmp_path):
+    """``clips/train/<class>/`` + ``clips/test/<class>/``: the classes are the inner folders and
+    the test split is the test folder (it used to train a "train vs test" model)."""
+    data = tmp_path / "clips"
+    for split, count in (("train", 8), ("test", 3)):
+        for label, frequency in (("low", 300), ("high", 2500)):
+            for k in range(count):
+                tone(data / split / label / f"{label}_{k}.wav", frequency, seed=k)
+    smoke("audio_folder", ["--data-dir", str(data), "--output-dir", str(tmp_path / "run")])
+    table = splits_of(tmp_path / "run")
+    assert set(table["label"]) == {"low", "high"}
+    in_test = table["path"].str.contains("/test/")
+    assert (table.loc[in_test, "split"] == "test").all() and in_test.sum() == 6
+    assert set(table.loc[~in_test, "split"]) == {"train", "val"}  # val carved out of train
+    (data / "test" / "extra").mkdir()
+    tone(data / "test" / "extra" / "x.wav", 900)
+    with pytest.raises(DatasetError, match=r"\['extra'\] are in val / test but not in train"):
+        smoke("audio_folder", ["--data-dir", str(data), "--output-dir", str(tmp_path / "r2")])
+    (data / "test").rename(data / "val")
+    with pytest.raises(DatasetError, match="need a train and a test folder"):
+        smoke("audio_folder", ["--data-dir", str(data), "--output-dir", str(tmp_path / "r3")])

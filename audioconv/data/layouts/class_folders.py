@@ -20,6 +20,36 @@ def _example(folder: Path) -> Path:
     return folder
 
 
+#: top folder names read as a predefined split (``root/train/<class>/``, ``root/test/<class>/``)
+SPLIT_FOLDERS = {
+    "train": "train", "training": "train",
+    "val": "val", "valid": "val", "validation": "val", "dev": "val",
+    "test": "test", "testing": "test",
+}  # fmt: skip
+
+
+def _split_folders(root: Path, folders: list[Path]) -> pd.DataFrame:
+    """``root/<split>/<class>/<clip>`` -> ``path``, ``label``, ``split`` (each split folder read
+    as a class-folder tree; val and test may only hold classes that train holds)."""
+    splits = {folder: SPLIT_FOLDERS[folder.name.lower()] for folder in folders}
+    if not {"train", "test"} <= set(splits.values()):
+        raise DatasetError(
+            f"{root}: split folders {sorted(f.name for f in folders)} need a train and a test "
+            f"folder (val is carved out of train when missing); or pass --data-dir "
+            f"{folders[0]} to split its class folders anew"
+        )
+    tables = [class_folders(folder).assign(split=split) for folder, split in splits.items()]
+    table = pd.concat(tables, ignore_index=True)
+    trained = set(table.loc[table["split"] == "train", "label"])
+    extra = sorted(set(table["label"]) - trained)
+    if extra:
+        raise DatasetError(
+            f"{root}: class folder(s) {extra} are in val / test but not in train, so no model "
+            "could learn them: add their training clips or remove them"
+        )
+    return table
+
+
 def _is_class_folder_tree(folder: Path) -> bool:
     """Whether ``folder`` holds two or more class folders with clips of their own."""
     folders = [p for p in folder.iterdir() if is_class_folder(p)]
@@ -33,7 +63,9 @@ def _is_class_folder_tree(folder: Path) -> bool:
 )
 def class_folders(root: str | os.PathLike) -> pd.DataFrame:
     """``root/<class>/<clip>`` (clips found recursively in each class folder; folders starting
-    with ``_`` or ``.`` are ignored) -> ``path``, ``label``.
+    with ``_`` or ``.`` are ignored) -> ``path``, ``label``. Top folders named ``train`` /
+    ``val`` / ``test`` (also ``training``, ``valid``, ``validation``, ``dev``, ``testing``),
+    each holding the class folders, are the dataset's own split: a ``split`` column too.
 
     Raises:
         DatasetError: no class folder, an empty one, a single class, or a ``root`` one level too
@@ -42,6 +74,12 @@ def class_folders(root: str | os.PathLike) -> pd.DataFrame:
     """
     root = require_dir(root, "folder holding one sub-folder of clips per class")
     folders = sorted(p for p in root.iterdir() if is_class_folder(p))
+    if (
+        len(folders) > 1
+        and all(p.name.lower() in SPLIT_FOLDERS for p in folders)
+        and not any(audio_files(p, recursive=False) for p in folders)
+    ):  # train/ test/ (val/) each holding the class folders: the dataset's own split
+        return _split_folders(root, folders)
     loose = [p.name for p in audio_files(root, recursive=False)]
     nested = len(folders) == 1 and any(p.is_dir() and audio_files(p) for p in folders[0].iterdir())
     if nested and not audio_files(folders[0], recursive=False):
