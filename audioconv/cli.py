@@ -571,14 +571,19 @@ def _records(
     names: list[str], predictions: list, predictor, top_k: int, starts: list[list[int]]
 ) -> list[dict]:
     """One plain record per input: path (the input's name), label, probability, the top-k
-    classes (and, with ``--per-window``, each window's output and first sample ``starts``, in
-    seconds too when the model records its rate)."""
+    classes, ``p_<class>`` per class as a run's predictions.csv names them (and, with
+    ``--per-window``, each window's output and first sample ``starts``, in seconds too when the
+    model records its rate)."""
+    from audioconv.contract import output_columns
+
     rate = predictor.contract.sample_rate
+    task, classes = predictor.task, predictor.class_names
     records = []
     for input_name, prediction, first in zip(names, predictions, starts):
         record = {"path": input_name, "label": prediction.label, "probability": prediction.score}
         for rank, (name, p) in enumerate(predictor.top_k(prediction, top_k), start=1):
             record[f"top{rank}"], record[f"top{rank}_probability"] = name, p
+        record |= output_columns(prediction.probabilities, task=task, class_names=classes)
         if prediction.windows is not None:
             record["windows"] = prediction.windows.tolist()
             record["window_start_sample"] = first
@@ -927,7 +932,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="file, folder or manifest (a UCR .ts / .tsv file: one prediction per series, "
         "<file>#<index>)",
     )  # fmt: skip
-    predict.add_argument("--output", help="write predictions.csv or predictions.json")
+    predict.add_argument(
+        "--output",
+        help="write a .csv / .json: path, label, probability (multilabel: the highest), the "
+        "top-k classes and p_<class> per class, as a run's predictions.csv names them",
+    )
     predict.add_argument(
         "--top-k", type=int, default=3, help="classes listed per input in the --output file"
     )

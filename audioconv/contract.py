@@ -316,6 +316,23 @@ def top_k(
     return [(names[i], round(float(p[i]), 6)) for i in order]
 
 
+def output_columns(
+    probabilities: Any, *, task: str, class_names: Sequence[str] | None = None
+) -> dict[str, float]:
+    """One output as named columns, as a run's ``predictions.csv`` names them: ``p_<class>`` per
+    class (binary: both classes), ``value_<i>`` per regression output.
+
+    >>> output_columns(np.array(0.75), task="binary", class_names=["no", "yes"])
+    {'p_no': 0.25, 'p_yes': 0.75}
+    """
+    p = np.asarray(probabilities, dtype=np.float64).reshape(-1)
+    if task == "regression":
+        return {f"value_{i}": float(v) for i, v in enumerate(p)}
+    if task == "binary":
+        p = np.array([1.0 - p[0], p[0]])
+    return {f"p_{n}": round(float(v), 6) for n, v in zip(_names(class_names, len(p)), p)}
+
+
 class ClipWindows(NamedTuple):
     """A batch of clips cut into windows: ``windows`` ``(sum of counts, channels, window)`` and
     ``counts`` ``(clips,)`` windows per clip, in order. Evaluation scores each clip by the mean

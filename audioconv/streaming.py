@@ -38,7 +38,13 @@ from typing import IO, Any
 import numpy as np
 
 from audioconv.constants import input_kind_of
-from audioconv.contract import InputContract, StreamResampler, _names, decide, fit_length
+from audioconv.contract import (
+    InputContract,
+    StreamResampler,
+    decide,
+    fit_length,
+    output_columns,
+)
 from audioconv.decode import read_audio
 from audioconv.deploy import Prediction, Predictor, load_predictor
 from audioconv.errors import ConfigError
@@ -50,7 +56,6 @@ __all__ = [
     "simulate",
     "stream_main",
     "timeline_figure",
-    "window_columns",
 ]
 
 SMOOTHING = (None, "mean", "majority")
@@ -517,8 +522,9 @@ def stream_main(
     ``model_path`` is a training ``.ckpt``, an exported ``.onnx`` or a TorchScript file
     (:func:`audioconv.deploy.load_predictor`); ``source`` an audio file or ``"-"`` (raw PCM on
     stdin); ``out`` defaults to standard output. ``output`` (``.csv`` / ``.json``) also gets one
-    row per window: ``time_s``, ``label``, ``probability`` and :func:`window_columns`; ``plot``
-    (``.png``, ``.pdf``, ``.svg``) gets :func:`timeline_figure`. Returns the real-time factor.
+    row per window: ``time_s``, ``label``, ``probability`` and the columns of
+    :func:`~audioconv.contract.output_columns`; ``plot`` (``.png``, ``.pdf``, ``.svg``) gets
+    :func:`timeline_figure`. Returns the real-time factor.
     """
     from audioconv._atomic import RECORD_SUFFIXES, atomic_path, write_records
 
@@ -572,7 +578,7 @@ def stream_main(
     if output is not None:
         rows = [
             {"time_s": round(p.timestamp_s, 6), "label": p.label, "probability": p.score,
-             **window_columns(p.probabilities, task=task, class_names=names)}
+             **output_columns(p.probabilities, task=task, class_names=names)}
             for p in predictions
         ]  # fmt: skip
         write_records(output, rows)
@@ -589,23 +595,6 @@ def stream_main(
             figure.savefig(tmp, dpi=100)
         print(f"wrote {plot}", file=sys.stderr)
     return run.real_time_factor
-
-
-def window_columns(
-    probabilities: np.ndarray, *, task: str, class_names: list[str] | None
-) -> dict[str, float]:
-    """One window's output as named columns: ``p_<class>`` per class (binary: the positive
-    class's), ``value_<i>`` per regression output.
-
-    >>> window_columns(np.array([0.25, 0.75]), task="multiclass", class_names=["no", "yes"])
-    {'p_no': 0.25, 'p_yes': 0.75}
-    """
-    p = np.asarray(probabilities, dtype=np.float64).reshape(-1)
-    if task == "regression":
-        return {f"value_{i}": float(v) for i, v in enumerate(p)}
-    names = _names(class_names, 2 if task == "binary" else len(p))
-    names = names[-1:] if task == "binary" else names
-    return {f"p_{n}": round(float(v), 6) for n, v in zip(names, p)}
 
 
 def timeline_figure(
@@ -629,9 +618,9 @@ def timeline_figure(
     if not predictions:
         raise ConfigError("no window was classified: the stream held no samples")
     times = np.array([p.timestamp_s for p in predictions])
-    columns = [window_columns(p.probabilities, task=task, class_names=class_names)
+    columns = [output_columns(p.probabilities, task=task, class_names=class_names)
                for p in predictions]  # fmt: skip
-    names = list(columns[0])
+    names = list(columns[0])[-1:] if task == "binary" else list(columns[0])  # binary: P(positive)
     values = np.array([[row[n] for n in names] for row in columns])  # (windows, classes)
     shown = list(range(len(names)))
     if len(names) > max_classes:

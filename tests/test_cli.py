@@ -274,9 +274,13 @@ def test_predict_folder_and_manifest_write_csv_and_json(checkpoints, tmp_path, c
     argv = ["predict", "--quiet", "--checkpoint", str(checkpoints["audio"]), str(clips)]
     assert main([*argv, "--output", str(out), "--top-k", "2"]) == 0
     frame = pd.read_csv(out, dtype=str)
+    classes = [f"p_{name}" for name in ("0", "1", "2")]  # as a run's predictions.csv names them
     assert list(frame.columns) == [
         "path", "label", "probability", "top1", "top1_probability", "top2", "top2_probability",
+        *classes,
     ]  # fmt: skip
+    for _, row in frame.iterrows():
+        assert row[f"p_{row['label']}"] == row["probability"]
     assert sorted(Path(p).name for p in frame["path"]) == ["c0.wav", "c1.wav", "c2.wav"]
     assert (frame["label"] == frame["top1"]).all()
     printed = capsys.readouterr().out.splitlines()
@@ -298,6 +302,7 @@ def test_predict_folder_and_manifest_write_csv_and_json(checkpoints, tmp_path, c
     assert records[1]["window_start_s"] == [0.0]
     mean = np.mean(long_clip["windows"], axis=0)
     assert long_clip["probability"] == pytest.approx(float(mean.max()), abs=1e-5)
+    assert [long_clip[c] for c in classes] == pytest.approx(mean.tolist(), abs=1e-5)
     assert by_path(frame)[str(clips / "nested" / "c2.wav")] == long_clip["label"]
 
 
