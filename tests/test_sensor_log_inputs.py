@@ -3,6 +3,8 @@ a misordered stream or a one-row stream); ``sort=True`` puts a shuffled log in t
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -146,3 +148,21 @@ def test_sample_rate_from_the_time_column(tmp_path):
     dates = pd.date_range("2024-01-01", periods=4, freq="100ms").astype(str)
     pd.DataFrame({"t": dates, "x": np.arange(4.0)}).to_csv(path, index=False)
     assert read_sensor_log(path, time_column="t").sample_rate() == 10.0
+
+
+def test_a_gap_in_the_time_column_is_named_in_a_warning(tmp_path):
+    """8 s missing from a 50 Hz log (numbers) and 0.4 s from a dated one; a steady log is quiet."""
+    t = np.arange(0, 20, 0.02)
+    t = np.concatenate([t[:500], t[900:]])
+    pd.DataFrame({"t": t, "x": np.sin(t)}).to_csv(tmp_path / "gap.csv", index=False)
+    with pytest.warns(UserWarning, match=r"1 gap\(s\) .* largest 8.02 where a step is 0.02 "):
+        log = read_sensor_log(tmp_path / "gap.csv", time_column="t")
+    assert log.sample_rate() == 50.0
+    dates = pd.date_range("2024-01-01", periods=100, freq="20ms").delete(range(40, 60))
+    pd.DataFrame({"t": dates, "x": 1.0}).to_csv(tmp_path / "dated.csv", index=False)
+    with pytest.warns(UserWarning, match=r"largest 0.42 where a step is 0.02 .*data row 41"):
+        read_sensor_log(tmp_path / "dated.csv", time_column="t")
+    pd.DataFrame({"t": np.arange(100) * 0.02, "x": 1.0}).to_csv(tmp_path / "ok.csv", index=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_sensor_log(tmp_path / "ok.csv", time_column="t")

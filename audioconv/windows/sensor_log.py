@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -324,7 +325,38 @@ def _check_time_order(path, frame, time_column, stream_column, sort, header_line
     if len(earlier):
         order = table.sort_values(["stream", "time"], kind="stable").index
         frame = frame.loc[order].reset_index(drop=True)
+        table = table.loc[order].reset_index(drop=True)
+        step = table.groupby("stream", sort=False)["time"].diff()
+    _warn_gaps(path, frame[time_column], step, header_lines)
     return frame
+
+
+#: a step between rows this many times the log's median step is a gap (missing samples)
+GAP_STEPS = 2.0
+
+
+def _warn_gaps(path, times, step, header_lines) -> None:
+    """Warn of gaps in a time column (steps over :data:`GAP_STEPS` times the median): windows
+    across one join samples recorded apart, which training and predict do not see otherwise."""
+    import pandas as pd
+
+    if pd.api.types.is_timedelta64_dtype(step):
+        step = step.dt.total_seconds()
+    steps = step.to_numpy(dtype=np.float64)
+    if not np.isfinite(steps).any():
+        return
+    median = float(np.nanmedian(steps))
+    gaps = np.flatnonzero(steps > GAP_STEPS * median)
+    if len(gaps):
+        row = int(gaps[np.argmax(steps[gaps])])
+        warnings.warn(
+            f"{path}: {len(gaps)} gap(s) in the time column, the largest {steps[row]:g} where a "
+            f"step is {median:g} (time {times.iloc[row - 1]} to {times.iloc[row]}, "
+            f"{_line(row, header_lines)}): windows across a gap join samples recorded apart; "
+            "split the log there (a stream column) or resample it to a steady rate",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def _non_finite_message(path, frame, channels, bad, header_lines) -> str:
