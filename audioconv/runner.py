@@ -286,6 +286,13 @@ class AudioRecipe(Recipe):
         super().__post_init__()
         if not (self.clip_seconds > 0 and math.isfinite(self.clip_seconds)):
             raise ConfigError(f"clip_seconds={self.clip_seconds!r} must be a positive number")
+        samples = round(self.clip_seconds * self.sample_rate)
+        if self.n_fft > samples:
+            raise ConfigError(
+                f"n_fft={self.n_fft} samples is longer than a clip ({self.clip_seconds:g} s at "
+                f"{self.sample_rate} Hz = {samples} samples), so each clip would be one frame: "
+                f"pass an --n-fft of at most {samples} (e.g. 512), or a longer --clip-seconds"
+            )
         if not (self.mixup >= 0 and math.isfinite(self.mixup)):
             raise ConfigError(f"mixup={self.mixup!r} must be >= 0 (0: off)")
         if not 0 <= self.copypaste <= 1:

@@ -29,7 +29,7 @@ from audioconv.data.layouts import (
     tess,
     urbansound8k,
 )
-from audioconv.errors import DatasetError
+from audioconv.errors import ConfigError, DatasetError
 from audioconv.runner import load_recipe, parse_recipe, run
 
 pytestmark = pytest.mark.xdist_group("recipes")
@@ -956,3 +956,10 @@ def test_train_and_test_folders_of_class_folders_are_the_datasets_own_split(tmp_
     (data / "test").rename(data / "val")
     with pytest.raises(DatasetError, match="need a train and a test folder"):
         smoke("audio_folder", ["--data-dir", str(data), "--output-dir", str(tmp_path / "r3")])
+
+
+def test_an_n_fft_longer_than_a_clip_is_named_before_the_scan(tmp_path):
+    argv = ["--data-dir", str(tmp_path), "--output-dir", str(tmp_path / "run"),
+            "--n-fft", "100000", "--clip-seconds", "0.5", "--sample-rate", "8000"]  # fmt: skip
+    with pytest.raises(ConfigError, match=r"n_fft=100000 samples is longer than a clip \(0.5 s"):
+        parse_recipe(load_recipe("audio_folder"), argv)
