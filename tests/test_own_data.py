@@ -895,3 +895,132 @@ def test_mtg_jamendo_low_quality_download_in_a_relative_audio_dir_is_tested_agai
     monkeypatch.chdir(tmp_path.parent)
     ckpt = out / "checkpoints" / "best.ckpt"
     assert main(["test", "--checkpoint", str(ckpt), "--output-dir", str(tmp_path / "t")]) == 0
+
+
+# --------------------------------------------------------------------------------------------
+# audioconv predict reads a folder / manifest the way training reads it
+# --------------------------------------------------------------------------------------------
+
+
+def _predict(argv: list[str], capsys) -> tuple[int, str]:
+    from audioconv.cli import main
+
+    capsys.readouterr()
+    try:
+        status = main(["predict", "--quiet", *argv])
+    except SystemExit as stop:
+        status = stop.code
+    return status, capsys.readouterr().err
+
+
+def _assert_predict_gives_the_runs_answers(run: Path, predicted: Path) -> None:
+    """``predicted`` (``audioconv predict --output``) holds every clip of the run's splits.csv,
+    nothing else, and the run's label for each clip it tested."""
+    table = pd.read_csv(predicted, dtype=str, keep_default_na=False)
+    splits = pd.read_csv(run / "splits.csv", dtype=str, keep_default_na=False)
+    assert sorted(table["path"]) == sorted(splits["path"])
+    tested = pd.read_csv(run / "predictions.csv", dtype=str, keep_default_na=False)
+    assert len(tested)
+    answer = dict(zip(table["path"], table["label"]))
+    assert {p: answer[p] for p in tested["path"]} == dict(zip(tested["path"], tested["predicted"]))
+
+
+def test_fit_and_predict_read_the_same_files_of_a_messy_folder(tmp_path, capsys):
+    """A class-folder tree as users have it: a class folder and a sub-folder that are symlinks,
+    a link back into its own folder, clips in every format soundfile decodes (.opus, .oga,
+    .wave, .w64, .rf64, .caf), an AAC .m4a and a notes file. Training and ``audioconv predict``
+    read the same clips (predict gives each the run's answer); the .m4a and the notes are listed
+    as not read, the .m4a with the ffmpeg command that converts it."""
+    data, outside = tmp_path / "clips", tmp_path / "elsewhere"
+    for c, label in enumerate(["low", "high"]):
+        for k in range(6):
+            tone(data / label / f"{label}{k}.wav", 300 + 1500 * c, seed=k)
+    for k in range(6):
+        tone(outside / "noise" / f"n{k}.wav", 900, seed=k)
+    (data / "noise").symlink_to(outside / "noise")  # a class folder kept elsewhere
+    for k in range(2):
+        tone(outside / "more_high" / f"ext{k}.wav", 1800, seed=k)
+    (data / "high" / "linked_sub").symlink_to(outside / "more_high")
+    (data / "low" / "loop").symlink_to(data / "low")  # a cycle: read once
+    formats = {".opus": ("OGG", "OPUS"), ".oga": ("OGG", "VORBIS"), ".wave": ("WAV", None),
+               ".w64": ("W64", None), ".rf64": ("RF64", None), ".caf": ("CAF", None)}  # fmt: skip
+    t = np.arange(int(0.3 * RATE)) / RATE
+    for suffix, (fmt, subtype) in formats.items():
+        wave = (0.5 * np.sin(2 * math.pi * 300 * t)).astype(np.float32)
+        sf.write(data / "low" / f"clip{suffix}", wave, RATE, format=fmt, subtype=subtype)
+    (data / "high" / "clip.m4a").write_bytes(b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00")
+    (data / "low" / "notes.txt").write_text("recorded on Tuesday")
+    out = tmp_path / "run"
+    _, printed = smoke("audio_folder", ["--data-dir", str(data), "--output-dir", str(out)])
+
+    splits = splits_of(out)
+    names = {Path(p).name for p in splits["path"]}
+    assert {"n0.wav", "ext0.wav", "ext1.wav", *(f"clip{s}" for s in formats)} <= names
+    assert len(splits) == 18 + 2 + len(formats)  # each clip once, the loop not followed
+    skipped = pd.read_csv(out / "skipped.csv").set_index("path")["reason"]
+    assert set(skipped.index) == {str(data / "high" / "clip.m4a"), str(data / "low" / "notes.txt")}
+    assert "ffmpeg -i clip.m4a clip.wav" in skipped[str(data / "high" / "clip.m4a")]
+    assert skipped.str.startswith("not read: ").all()
+    assert "2 file(s) not read, not audio by their suffix (.m4a 1, .txt 1)" in printed
+    assert "bad file" not in printed
+    notes = json.loads((out / "report.json").read_text())["notes"]
+    assert any("2 file(s) not read" in note for note in notes)
+
+    predicted = tmp_path / "predicted.csv"
+    checkpoint = str(out / "checkpoints" / "best.ckpt")
+    status, err = _predict(["--checkpoint", checkpoint, str(data), "--output", str(predicted)],
+                           capsys)  # fmt: skip
+    assert status == 0, err  # files not read are listed, not a failure
+    _assert_predict_gives_the_runs_answers(out, predicted)
+    assert "2 file(s) of the folders not read" in err and "ffmpeg -i clip.m4a clip.wav" in err
+    listed = pd.read_csv(tmp_path / "predicted.skipped.csv").set_index("path")["reason"]
+    assert listed.to_dict() == skipped.to_dict()
+
+
+def test_a_class_folder_of_m4a_clips_names_them_and_the_conversion(tmp_path):
+    for label in ("a", "b"):
+        tone(tmp_path / label / "x.wav", 400)
+    (tmp_path / "m4a_only").mkdir()
+    (tmp_path / "m4a_only" / "clip.m4a").write_bytes(b"\x00\x00\x00\x20ftypM4A ")
+    with pytest.raises(DatasetError) as error:
+        class_folders(tmp_path)
+    message = str(error.value)
+    assert "m4a_only: class folder holds no audio" in message
+    assert f"it holds 1 other file(s):\n  {tmp_path / 'm4a_only' / 'clip.m4a'}: not read" in message
+    assert "ffmpeg -i clip.m4a clip.wav" in message
+
+
+def test_predict_reads_the_manifest_training_read(tmp_path, capsys):
+    """The manifest of a run, kept outside the data folder as a TSV with a header in another
+    case: ``audioconv predict MANIFEST --data-dir DIR`` reads the clips training read (a WAV
+    without a suffix and an Ogg Opus clip too: both decode) and gives the run's answers; without
+    ``--data-dir`` each missing clip says where its relative path was read from."""
+    data = tmp_path / "data"
+    rows = []
+    for c, label in enumerate(["low", "high"]):
+        for k in range(6):
+            tone(data / "clips" / f"{label}{k}.wav", 300 + 1500 * c, seed=k)
+            rows.append((f"clips/{label}{k}.wav", label))
+    sf.write(data / "clips" / "noext", np.zeros(2400, np.float32) + 0.1, RATE, format="WAV")
+    wave = (0.5 * np.sin(2 * math.pi * 1800 * np.arange(2400) / RATE)).astype(np.float32)
+    sf.write(data / "clips" / "x.opus", wave, RATE, format="OGG", subtype="OPUS")
+    rows += [("clips/noext", "low"), ("clips/x.opus", "high")]
+    manifest = tmp_path / "manifests" / "labels.tsv"
+    manifest.parent.mkdir()
+    manifest.write_text("Path\t Label \n" + "".join(f"{p}\t{label}\n" for p, label in rows))
+    out = tmp_path / "run"
+    smoke("audio_folder", ["--data-dir", str(data), "--manifest-file", str(manifest),
+                           "--output-dir", str(out)])  # fmt: skip
+    assert len(splits_of(out)) == 14
+
+    predicted = tmp_path / "predicted.csv"
+    argv = ["--checkpoint", str(out / "checkpoints" / "best.ckpt"), str(manifest)]
+    status, err = _predict([*argv, "--data-dir", str(data), "--output", str(predicted)], capsys)
+    assert status == 0, err
+    _assert_predict_gives_the_runs_answers(out, predicted)
+
+    status, err = _predict(argv, capsys)  # relative paths read beside the manifest: none there
+    assert status == 2
+    gone = manifest.parent / "clips" / "noext"
+    assert f"{gone}: no such file (relative paths of {manifest} are read from" in err
+    assert "pass --data-dir" in err
