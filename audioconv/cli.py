@@ -161,7 +161,7 @@ def split_rows(run_dir: Path, split: str, data_dir: str | None = None):
             f"{run_dir}: no splits.csv; compare needs run folders of recipes that write the split "
             "they trained on (the audio recipes)"
         )
-    table_rows = pd.read_csv(table, dtype={"label": str, "split": str})
+    table_rows = pd.read_csv(table, dtype=str, keep_default_na=False)  # a class "NA" stays one
     if "path" not in table_rows or "offset" in table_rows:
         what = "series, sensor windows or bundled images"
         if "path" in table_rows:
@@ -255,7 +255,7 @@ def reported_test_probabilities(run_dir: Path):
         raise ConfigError(
             f"{files[1]}: a {task} run; compare scores single-label (binary / multiclass) runs"
         )
-    frame = pd.read_csv(files[0], dtype={"true": str})
+    frame = pd.read_csv(files[0], dtype=str, keep_default_na=False)  # a class "NA" stays one
     columns = [f"p_{name}" for name in names]
     if "true" not in frame or any(c not in frame for c in columns):
         raise ConfigError(f"{files[0]}: needs the columns true and {', '.join(columns)}")

@@ -1024,3 +1024,32 @@ def test_predict_reads_the_manifest_training_read(tmp_path, capsys):
     gone = manifest.parent / "clips" / "noext"
     assert f"{gone}: no such file (relative paths of {manifest} are read from" in err
     assert "pass --data-dir" in err
+
+
+def test_compare_scores_a_class_named_na(tmp_path, capsys):
+    """Classes pandas reads as missing (``NA``, ``null``) by default stay classes when compare
+    reads a run's splits.csv, and its predictions.csv for runs whose samples are not files."""
+    from audioconv.cli import main
+
+    data = tmp_path / "clips"
+    for c, label in enumerate(["NA", "null"]):
+        for k in range(6):
+            tone(data / label / f"{k}.wav", 300 + 1500 * c, seed=k)
+    out = tmp_path / "run"
+    smoke("audio_folder", ["--data-dir", str(data), "--output-dir", str(out)])
+    capsys.readouterr()
+    assert main(["compare", "--quiet", "--resamples", "99", str(out), str(out)]) == 0
+    assert "clips; A =" in capsys.readouterr().out
+
+    for name in ("a", "b"):  # a run of series: compare reads its predictions.csv
+        folder = tmp_path / name
+        folder.mkdir()
+        report = {"task": "multiclass", "class_names": ["NA", "null"], "threshold": 0.5}
+        (folder / "report.json").write_text(json.dumps(report))
+        (folder / "predictions.csv").write_text(
+            "series,true,predicted,p_NA,p_null\n0,NA,NA,0.9,0.1\n1,null,null,0.2,0.8\n"
+            "2,NA,null,0.4,0.6\n3,null,null,0.3,0.7\n"
+        )
+    argv = ["compare", "--quiet", "--resamples", "99", "--split", "test"]
+    assert main([*argv, str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    assert "4 clips" in capsys.readouterr().out

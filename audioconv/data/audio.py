@@ -366,7 +366,7 @@ class AudioManifest(AudioDataset):
             return
         check_text_file(csv)
         try:
-            frame = pd.read_csv(csv)
+            frame = pd.read_csv(csv, keep_default_na=False)  # a path "NA" stays one
         except (pd.errors.ParserError, UnicodeDecodeError) as error:
             raise DatasetError(f"{csv}: cannot parse the CSV ({error})") from error
         frame = tags_from_columns(frame, tag_columns)
