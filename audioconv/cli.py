@@ -17,8 +17,9 @@ torch / Lightning when it runs.
   than A? Several pairs (one per seed) pool their clips.
 - ``audioconv predict --checkpoint MODEL INPUT... [--output predictions.csv]`` prints
   ``path  label  probability`` for audio (wav / flac / ogg ...), image (png / jpg ...) and sensor
-  CSV files, folders of them or CSV manifests, with a ``.ckpt``, ``.onnx`` or TorchScript model;
-  every input goes through the model's input contract (:mod:`audioconv.contract`).
+  CSV files, folders of them or CSV / TSV manifests, found as training finds them
+  (:func:`gather_inputs`), with a ``.ckpt``, ``.onnx`` or TorchScript model; every input goes
+  through the model's input contract (:mod:`audioconv.contract`).
 - ``audioconv summary MODEL --dims 2 --in-channels 1 --num-classes 10 --input-shape 1 32 32``.
 - ``audioconv features FILE --kind logmel [--plot out.png] [--out out.npy]``.
 - ``audioconv export`` / ``audioconv stream``: see :mod:`audioconv.export` and
@@ -31,7 +32,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from audioconv.constants import KIND_EXTENSIONS, TORCHSCRIPT_SUFFIXES, input_kind_of, is_hidden
+from audioconv.constants import KIND_EXTENSIONS, TORCHSCRIPT_SUFFIXES, input_kind_of
 
 __all__ = ["build_parser", "main"]
 
@@ -160,7 +161,7 @@ def split_rows(run_dir: Path, split: str, data_dir: str | None = None):
             f"{run_dir}: no splits.csv; compare needs run folders of recipes that write the split "
             "they trained on (the audio recipes)"
         )
-    table_rows = pd.read_csv(table, dtype={"label": str, "split": str})
+    table_rows = pd.read_csv(table, dtype=str, keep_default_na=False)  # a class "NA" stays one
     if "path" not in table_rows or "offset" in table_rows:
         what = "series, sensor windows or bundled images"
         if "path" in table_rows:
@@ -254,7 +255,7 @@ def reported_test_probabilities(run_dir: Path):
         raise ConfigError(
             f"{files[1]}: a {task} run; compare scores single-label (binary / multiclass) runs"
         )
-    frame = pd.read_csv(files[0], dtype={"true": str})
+    frame = pd.read_csv(files[0], dtype=str, keep_default_na=False)  # a class "NA" stays one
     columns = [f"p_{name}" for name in names]
     if "true" not in frame or any(c not in frame for c in columns):
         raise ConfigError(f"{files[0]}: needs the columns true and {', '.join(columns)}")
@@ -364,52 +365,48 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
-def gather_inputs(items: list[str], kind: str, *, missing_ok: bool = False) -> list[Path]:
-    """The files to classify: each item is a file, a folder (searched recursively for files of
-    the model's input ``kind``) or, unless the model takes sensor CSVs, a CSV manifest whose
-    ``path`` column lists files (relative to the manifest's folder). ``missing_ok`` returns
-    files that do not exist too (the caller lists them).
+def gather_inputs(
+    items: list[str], kind: str, *, data_dir: str | None = None
+) -> tuple[list[Path], dict[str, str]]:
+    """The files to classify, found as training finds them: each item is a file, a folder
+    (walked as training walks class folders: :func:`audioconv._walk.walk_files` with the model's
+    input ``kind``) or, unless the model takes sensor CSVs, a CSV / TSV manifest read as training
+    reads it (:func:`audioconv.data.manifest.read_clip_list`; relative paths from ``data_dir``,
+    default the manifest's folder).
+
+    Returns ``(files, skipped)``: the files that exist, in order; ``skipped`` maps each missing
+    file to its reason and each file a folder walk did not read to ``not read: ...``.
 
     Raises:
-        ConfigError: a folder without such files, a manifest without a ``path`` column.
-        FileNotFoundError: missing files, all named.
+        ConfigError: a folder without such files; DatasetError: a manifest training would refuse.
     """
-    import pandas as pd
-
+    from audioconv._walk import walk_files
+    from audioconv.data.manifest import read_clip_list
     from audioconv.errors import ConfigError
 
     files: list[Path] = []
+    skipped: dict[str, str] = {}
     for item in map(Path, items):
         if item.is_dir():
-            found = sorted(
-                p
-                for p in item.rglob("*")
-                if p.is_file() and input_kind_of(p) == kind and not is_hidden(p, item)
-            )
-            if not found:
+            walk = walk_files(item, KIND_EXTENSIONS[kind], kind=kind)
+            if not walk.files:
                 raise ConfigError(
                     f"{item}: no {kind} files ({', '.join(KIND_EXTENSIONS[kind])}) in this folder "
-                    "or below"
+                    f"or below{walk.others()}"
                 )
-            files += found
+            files += walk.files
+            skipped |= walk.not_read
         elif input_kind_of(item) == "sensor" and kind != "sensor" and item.is_file():
-            manifest = pd.read_csv(item)
-            if "path" not in manifest.columns:
-                raise ConfigError(
-                    f"{item}: a manifest needs a 'path' column (found {list(manifest.columns)})"
-                )
-            files += [
-                p if p.is_absolute() else item.parent / p for p in map(Path, manifest["path"])
-            ]
+            root = Path(data_dir) if data_dir is not None else item.parent
+            listed = list(map(Path, read_clip_list(item, root=root)["path"]))
+            where = f"relative paths of {item} are read from {root.absolute()}: pass --data-dir"
+            skipped |= {str(p): f"no such file ({where} the folder they are relative to)"
+                        for p in listed if not p.is_file()}  # fmt: skip
+            files += listed
         else:
             files.append(item)
-    missing = [str(f) for f in files if not f.is_file()]
-    if missing and not missing_ok:
-        shown = ", ".join(missing[:5]) + (
-            f" and {len(missing) - 5} more" if len(missing) > 5 else ""
-        )
-        raise FileNotFoundError(f"no such file: {shown}")
-    return files
+    skipped = {str(p): "no such file" for p in files if not p.is_file()} | skipped
+    return [p for p in files if p.is_file()], skipped
 
 
 def _is_series_file(path: Path) -> bool:
@@ -477,7 +474,9 @@ def read_inputs(path: Path, contract, *, channels: list[str] | None = None) -> l
 def read_input(path: Path, contract, *, channels: list[str] | None = None):
     """One file as the runtime takes it: audio stays a path (decoded and resampled by the
     contract), an image becomes ``(C, H, W)`` in [0, 1] resized to the model's size, a sensor CSV
-    ``(channels, time)`` (windows / padding by the contract).
+    ``(channels, time)`` (windows / padding by the contract). An audio model takes a file of any
+    suffix but an image / sensor one and decodes it, as training decodes a manifest's clips
+    (``noext``, ``.opus``): the decoder, not the name, says whether it is audio.
 
     Raises:
         ConfigError: the file's kind is not the model's, or its columns do not fit.
@@ -485,7 +484,7 @@ def read_input(path: Path, contract, *, channels: list[str] | None = None):
     from audioconv.errors import ConfigError
 
     expected = contract.input_kind
-    kind = input_kind_of(path)
+    kind = input_kind_of(path) or ("audio" if expected == "audio" else None)
     if kind is None:
         raise ConfigError(
             f"{path}: unknown file type {path.suffix!r}; the model takes {expected} input "
@@ -595,6 +594,7 @@ def _records(
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from audioconv._atomic import RECORD_SUFFIXES, write_records
+    from audioconv._walk import NOT_READ
     from audioconv.deploy import load_predictor
     from audioconv.errors import ConfigError
 
@@ -603,11 +603,13 @@ def cmd_predict(args: argparse.Namespace) -> int:
     if args.top_k < 1:
         raise ConfigError(f"--top-k {args.top_k}: must be >= 1")
     predictor = load_predictor(args.checkpoint, threshold=args.threshold)
-    paths = gather_inputs(args.inputs, predictor.input_kind, missing_ok=args.on_error == "skip")
+    # input -> why it was not classified: the missing files and those a folder walk did not
+    # read by their suffix now, the unreadable ones as read
+    paths, skipped = gather_inputs(args.inputs, predictor.input_kind, data_dir=args.data_dir)
+    missing = {name: why for name, why in skipped.items() if not why.startswith(NOT_READ)}
+    if missing and args.on_error == "raise":
+        raise FileNotFoundError(f"{len(missing)} input(s) not found:\n{_listing(missing)}")
     channels = args.channels.split(",") if args.channels else None
-    # input -> why it was not classified: the missing files now, the unreadable ones as read
-    skipped = {str(p): f"{p}: no such file" for p in paths if not p.is_file()}
-    paths = [p for p in paths if p.is_file()]
     names: list[str] = []  # the inputs classified, in order
     starts: list[list[int]] = []  # their windows' first samples
 
@@ -640,10 +642,15 @@ def cmd_predict(args: argparse.Namespace) -> int:
         write_records(args.output, records)
         print(f"wrote {args.output}", file=sys.stderr)
         _write_skipped(Path(args.output), skipped)
-    if not skipped:
+    not_read = {name: why for name, why in skipped.items() if why.startswith(NOT_READ)}
+    if not_read:  # listed, but not a failure: training does not read them either
+        print(f"{len(not_read)} file(s) of the folders not read:\n{_listing(not_read)}",
+              file=sys.stderr)  # fmt: skip
+    bad = {name: why for name, why in skipped.items() if name not in not_read}
+    if not bad:
         return 0
-    total = len(skipped) + len(records)
-    print(f"skipped {len(skipped)} of {total} inputs:\n{_listing(skipped)}", file=sys.stderr)
+    total = len(bad) + len(records)
+    print(f"skipped {len(bad)} of {total} inputs:\n{_listing(bad)}", file=sys.stderr)
     return 1
 
 
@@ -920,9 +927,10 @@ def build_parser() -> argparse.ArgumentParser:
         "predict",
         help="classify files, folders or a CSV manifest: path  label  probability",
         description="Classify with a training checkpoint (.ckpt), an exported .onnx or a "
-        "TorchScript file. Inputs are files, folders (searched recursively) or CSV manifests "
-        "with a 'path' column; each is prepared by the model's input contract (mix-down, "
-        "resampling, padding, sliding windows averaged over a long clip).",
+        "TorchScript file. Inputs are files, folders (searched recursively, symlinked folders "
+        "too; files of other suffixes are listed as not read) or CSV / TSV manifests with a "
+        "'path' column, read as training reads them; each is prepared by the model's input "
+        "contract (mix-down, resampling, padding, sliding windows averaged over a long clip).",
     )
     predict.add_argument(
         "--checkpoint", "--model", required=True, help="a .ckpt, .onnx or TorchScript file"
@@ -932,6 +940,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="file, folder or manifest (a UCR .ts / .tsv file: one prediction per series, "
         "<file>#<index>)",
     )  # fmt: skip
+    predict.add_argument(
+        "--data-dir",
+        help="where a manifest's relative paths are read from, as fit's --data-dir (default: "
+        "the manifest's folder)",
+    )
     predict.add_argument(
         "--output",
         help="write a .csv / .json: path, label, probability (multilabel: the highest), the "

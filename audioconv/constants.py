@@ -11,8 +11,9 @@ from pathlib import PurePath
 
 __all__ = [
     "AUDIO_EXTENSIONS", "IMAGE_EXTENSIONS", "INPUT_KINDS", "KIND_EXTENSIONS", "MISSING",
-    "SENSOR_EXTENSIONS", "TASKS", "TORCHSCRIPT_SUFFIXES", "UNEQUAL", "input_kind_of",
-    "is_class_folder", "is_hidden",
+    "SENSOR_EXTENSIONS", "TASKS", "TORCHSCRIPT_SUFFIXES", "UNDECODABLE_AUDIO", "UNEQUAL",
+    "file_suffix", "input_kind_of",
+    "is_class_folder", "is_hidden", "is_hidden_name",
 ]  # fmt: skip
 
 #: what a model predicts: one sigmoid, a softmax, k sigmoids, or real values
@@ -29,8 +30,16 @@ UNEQUAL = ("pad", "resample")
 #: an error naming the input, or zeros
 MISSING = ("raise", "zero")
 
-#: file suffixes read as audio (lower case; soundfile decodes each)
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au")
+#: file suffixes read as audio in a folder (lower case; soundfile decodes each; a manifest's or
+#: predict's file of another suffix is decoded too, unless it is an image / sensor suffix)
+AUDIO_EXTENSIONS = (
+    ".wav", ".wave", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aiff", ".aif", ".au", ".caf",
+    ".w64", ".rf64",
+)  # fmt: skip
+
+#: audio suffixes soundfile cannot decode (AAC / ALAC in MP4, WMA, AMR, Matroska, ...): named
+#: with the conversion to run
+UNDECODABLE_AUDIO = (".m4a", ".m4b", ".aac", ".mp4", ".wma", ".amr", ".webm", ".mka", ".ape", ".wv")
 
 #: file suffixes read as images (Pillow decodes each; training folders and predict alike)
 IMAGE_EXTENSIONS = (
@@ -50,22 +59,33 @@ KIND_EXTENSIONS = {
 }  # fmt: skip
 
 
+def file_suffix(path: str | os.PathLike) -> str:
+    """The lower-case suffix that says what a file holds: ``.csv`` of a gzipped sensor table
+    ``log.csv.gz`` (pandas reads it), else the last one (``""``: none)."""
+    suffixes = [s.lower() for s in PurePath(path).suffixes] or [""]
+    if suffixes[-2:-1] and suffixes[-1] == ".gz" and suffixes[-2] in SENSOR_EXTENSIONS:
+        return suffixes[-2]
+    return suffixes[-1]
+
+
 def input_kind_of(path: str | os.PathLike) -> str | None:
     """``"audio"`` / ``"image"`` / ``"sensor"`` from the file suffix (``.csv.gz`` is sensor)."""
-    suffixes = [s.lower() for s in PurePath(path).suffixes]
-    if suffixes[-1:] == [".gz"]:
-        suffixes.pop()
-    suffix = suffixes[-1] if suffixes else ""
+    suffix = file_suffix(path)
     return next((kind for kind, exts in KIND_EXTENSIONS.items() if suffix in exts), None)
+
+
+def is_hidden_name(name: str) -> bool:
+    """Whether a file or folder name is hidden: starting with ``.`` (``.DS_Store``, the macOS
+    ``._clip.wav`` AppleDouble twins, ``.git``) or ``__`` (``__MACOSX``). Such files are
+    operating-system metadata, never data, so every folder walk skips them (the rule of Hugging
+    Face ``datasets``)."""
+    return name.startswith((".", "__"))
 
 
 def is_hidden(path: str | os.PathLike, root: str | os.PathLike) -> bool:
     """Whether ``path`` sits in a hidden place below ``root``: a file or folder name after
-    ``root`` starting with ``.`` (``.DS_Store``, the macOS ``._clip.wav`` AppleDouble twins,
-    ``.git``) or ``__`` (``__MACOSX``). Such files are operating-system metadata, never data, so
-    every folder walk skips them (the rule of Hugging Face ``datasets``)."""
-    parts = PurePath(path).relative_to(root).parts
-    return any(part.startswith((".", "__")) for part in parts)
+    ``root`` that :func:`is_hidden_name`."""
+    return any(map(is_hidden_name, PurePath(path).relative_to(root).parts))
 
 
 def is_class_folder(path: str | os.PathLike) -> bool:

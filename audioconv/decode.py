@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from audioconv.constants import UNDECODABLE_AUDIO
 from audioconv.errors import (
     AudioDecodeError,
     AudioFileNotFoundError,
@@ -25,7 +26,7 @@ from audioconv.errors import (
     NonFiniteAudioError,
 )
 
-__all__ = ["open_audio", "read_audio", "read_image"]
+__all__ = ["open_audio", "read_audio", "read_image", "undecodable_hint"]
 
 #: Pillow modes of one-channel 16-bit images (PNG / TIFF from scientific and medical cameras,
 #: depth maps); their values are scaled by 65535, not 255
@@ -48,6 +49,18 @@ _HEADER_BYTES = 1024
 #: how a Git LFS pointer file starts: what a repository cloned without git-lfs holds instead of
 #: each audio file (https://github.com/git-lfs/git-lfs/blob/main/docs/spec.md)
 _LFS_POINTER = b"version https://git-lfs.github.com/spec/v1"
+
+
+def undecodable_hint(path: str | os.PathLike) -> str | None:
+    """What to do with an audio file soundfile cannot decode (``.m4a``: AAC...), from its
+    suffix; ``None`` for any other suffix."""
+    path = Path(path)
+    if path.suffix.lower() not in UNDECODABLE_AUDIO:
+        return None
+    return (
+        f"{path.suffix} audio (AAC, ALAC, WMA, ...) is not a format soundfile decodes; "
+        f"convert it: ffmpeg -i {path.name} {path.stem}.wav"
+    )
 
 
 def open_audio(path: str | os.PathLike) -> sf.SoundFile:
@@ -74,6 +87,8 @@ def open_audio(path: str | os.PathLike) -> sf.SoundFile:
                     "a Git LFS pointer, not audio: the repository was cloned without git-lfs; "
                     "run `git lfs install && git lfs pull` in it to download the audio",
                 ) from None
+        if hint := undecodable_hint(path):
+            raise AudioDecodeError(path, hint) from None
         reason = str(error)
         if "not a regular file" in reason:  # libsndfile's words for an mp3 it finds no frame in
             reason = f"no {path.suffix or 'audio'} frame found in it"

@@ -349,16 +349,24 @@ class AudioRecipe(Recipe):
     def checked_manifest(self):
         """``(manifest, skipped)``: :meth:`manifest` after decoding every file
         (:func:`audioconv.data.scan.check_audio_files`, cached per ``data_dir``) and pinning
-        ``split_file``. ``manifest`` gains ``seconds``; ``skipped`` has ``path`` and ``reason``."""
+        ``split_file``. ``manifest`` gains ``seconds``; ``skipped`` has ``path`` and ``reason``:
+        the bad files, then the files a folder layout did not read by their suffix
+        (``manifest.attrs["not_read"]``, reason ``not read: ...``)."""
+        import pandas as pd
+
         from audioconv.data.scan import check_audio_files, default_cache_file
         from audioconv.data.splits import pin_splits
 
         manifest = self.manifest()
+        not_read = manifest.attrs.pop("not_read", {})
         root = self.data_dir if self.data_dir is not None else self.output_dir
         manifest, skipped = check_audio_files(
             manifest, on_error=self.on_error, expect_rate=self.expect_rate,
             cache_file=default_cache_file(root), progress=not self.smoke,
         )  # fmt: skip
+        if not_read:
+            ignored = pd.DataFrame({"path": list(not_read), "reason": list(not_read.values())})
+            skipped = pd.concat([t for t in (skipped, ignored) if len(t)], ignore_index=True)
         if self.split_file is not None:
             manifest = pin_splits(manifest, self.split_file, root=root, skipped=skipped["path"])
         return manifest, skipped
@@ -538,13 +546,17 @@ def _complete_report(
         recipe.attach_baseline(experiment.datamodule, report, outputs)
     skipped = experiment.skipped
     if skipped is not None and len(skipped):
-        from audioconv.data.summary import write_skipped
+        from audioconv.data.summary import not_read, not_read_note, write_skipped
 
         write_skipped(skipped, output_dir)
-        report.notes.append(
-            f"{len(skipped)} bad file(s) skipped before training (on_error='skip'), listed in "
-            "skipped.csv"
-        )
+        ignored = not_read(skipped)
+        if not ignored.all():
+            report.notes.append(
+                f"{len(skipped) - ignored.sum()} bad file(s) skipped before training "
+                "(on_error='skip'), listed in skipped.csv"
+            )
+        if ignored.any():
+            report.notes.append(not_read_note(skipped))
 
 
 def _before_training(recipe: Recipe, experiment: Experiment, model, output_dir: Path, out):
@@ -570,7 +582,7 @@ def _before_training(recipe: Recipe, experiment: Experiment, model, output_dir: 
         input_shape=experiment.input_shape,
         input_kind=experiment.input_kind,
         output_dir=output_dir,
-        skipped=0 if skipped is None else len(skipped),
+        skipped=skipped,
     )
     print(text, file=sys.stdout if out is None else out, flush=True)
 

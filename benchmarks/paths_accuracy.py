@@ -45,7 +45,7 @@ def _predict(model: Path, manifest: Path, out: Path) -> dict[str, tuple[str, flo
         cli(["predict", "--quiet", "--checkpoint", str(model), str(manifest), "--output", str(out)])
         == 0
     )
-    frame = pd.read_csv(out, dtype={"label": str})
+    frame = pd.read_csv(out, dtype={"label": str}, keep_default_na=False)
     return dict(zip(frame["path"], zip(frame["label"], frame["probability"])))
 
 
@@ -55,7 +55,7 @@ Row = tuple[str, float, float, float, float]
 def measure(run: Path, data_dir: Path) -> tuple[list[Row], int]:
     """``[(path, accuracy, agreement with audioconv test, largest probability difference from
     it, seconds)]`` and the number of clips."""
-    splits = pd.read_csv(data_dir / "splits.csv", dtype={"label": str})
+    splits = pd.read_csv(data_dir / "splits.csv", dtype={"label": str}, keep_default_na=False)
     test = splits[splits["split"] == "test"]
     truth = {str((data_dir / p).resolve()): label for p, label in zip(test["path"], test["label"])}
     clips = sorted(truth)
@@ -74,7 +74,9 @@ def measure(run: Path, data_dir: Path) -> tuple[list[Row], int]:
         start = time.perf_counter()
         argv = ["test", "--checkpoint", str(checkpoint), "--data-dir", str(data_dir)]
         assert cli([*argv, "--output-dir", str(run / "test_paths")]) == 0
-        tested = pd.read_csv(run / "test_paths" / "predictions.csv", dtype={"predicted": str})
+        tested = pd.read_csv(
+            run / "test_paths" / "predictions.csv", dtype={"predicted": str}, keep_default_na=False
+        )
         labels["audioconv test (.ckpt)"] = {
             str(Path(p).resolve()): (label, score)
             for p, label, score in zip(tested["path"], tested["predicted"], tested["probability"])

@@ -1,7 +1,8 @@
 """Your own audio, one command: class sub-folders, a CSV / TSV manifest, or a registered layout.
 
 Data (``--data-dir``): either one sub-folder of clips per class (``DIR/<class>/<clip>.wav``;
-wav, flac, ogg, mp3, aiff, au), or a dataset in a registered layout ``--dataset NAME``
+wav, flac, ogg, opus, mp3, aiff, au, caf, w64, rf64: ``constants.AUDIO_EXTENSIONS``; other files
+are listed as not read), or a dataset in a registered layout ``--dataset NAME``
 (``audioconv.data.layouts.list_layouts()``: ``esc50``, ``fsdd``, ``ravdess``, ...; options of its
 reader in ``--dataset_kwargs``), or a manifest ``--manifest-file FILE`` (a ``.csv`` or ``.tsv``
 inside ``DIR`` or anywhere; paths relative to ``DIR``) with the columns

@@ -61,7 +61,7 @@ class SpokenDigits(AudioRecipe):
         root = self.require_data_dir("FSDD folder ({digit}_{speaker}_{index}.wav clips)")
         table = root / "splits.csv"
         if self.split == "auto" and table.is_file():
-            frame = pd.read_csv(table)
+            frame = pd.read_csv(table, dtype=str, keep_default_na=False)
             missing = {"path", "label", "speaker", "split"} - set(frame.columns)
             if missing:
                 raise DatasetError(f"{table}: columns {sorted(missing)} are missing")

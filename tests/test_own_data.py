@@ -588,7 +588,7 @@ def _manifest(tmp_path, text: str | bytes, name: str = "m.csv"):
         ("", "the file is empty"),
         ("path,label\n", "a header but no rows"),
         (b"RIFF\x00\x00\x00\x00WAVEfmt ", "binary file, not a text CSV"),
-        ("file,class\nc0.wav,a\n", r"a manifest needs 'path' and 'label'"),
+        ("file,class\nc0.wav,a\n", r"a manifest needs a 'path' column .* also 'label'"),
     ],
     ids=[
         "duplicate",
@@ -963,3 +963,161 @@ def test_an_n_fft_longer_than_a_clip_is_named_before_the_scan(tmp_path):
             "--n-fft", "100000", "--clip-seconds", "0.5", "--sample-rate", "8000"]  # fmt: skip
     with pytest.raises(ConfigError, match=r"n_fft=100000 samples is longer than a clip \(0.5 s"):
         parse_recipe(load_recipe("audio_folder"), argv)
+
+
+# --------------------------------------------------------------------------------------------
+# audioconv predict reads a folder / manifest the way training reads it
+# --------------------------------------------------------------------------------------------
+
+
+def _predict(argv: list[str], capsys) -> tuple[int, str]:
+    from audioconv.cli import main
+
+    capsys.readouterr()
+    try:
+        status = main(["predict", "--quiet", *argv])
+    except SystemExit as stop:
+        status = stop.code
+    return status, capsys.readouterr().err
+
+
+def _assert_predict_gives_the_runs_answers(run: Path, predicted: Path) -> None:
+    """``predicted`` (``audioconv predict --output``) holds every clip of the run's splits.csv,
+    nothing else, and the run's label for each clip it tested."""
+    table = pd.read_csv(predicted, dtype=str, keep_default_na=False)
+    splits = pd.read_csv(run / "splits.csv", dtype=str, keep_default_na=False)
+    assert sorted(table["path"]) == sorted(splits["path"])
+    tested = pd.read_csv(run / "predictions.csv", dtype=str, keep_default_na=False)
+    assert len(tested)
+    answer = dict(zip(table["path"], table["label"]))
+    assert {p: answer[p] for p in tested["path"]} == dict(zip(tested["path"], tested["predicted"]))
+
+
+def test_fit_and_predict_read_the_same_files_of_a_messy_folder(tmp_path, capsys):
+    """A class-folder tree as users have it: a class folder and a sub-folder that are symlinks,
+    a link back into its own folder, clips in every format soundfile decodes (.opus, .oga,
+    .wave, .w64, .rf64, .caf), an AAC .m4a and a notes file. Training and ``audioconv predict``
+    read the same clips (predict gives each the run's answer); the .m4a and the notes are listed
+    as not read, the .m4a with the ffmpeg command that converts it."""
+    data, outside = tmp_path / "clips", tmp_path / "elsewhere"
+    for c, label in enumerate(["low", "high"]):
+        for k in range(6):
+            tone(data / label / f"{label}{k}.wav", 300 + 1500 * c, seed=k)
+    for k in range(6):
+        tone(outside / "noise" / f"n{k}.wav", 900, seed=k)
+    (data / "noise").symlink_to(outside / "noise")  # a class folder kept elsewhere
+    for k in range(2):
+        tone(outside / "more_high" / f"ext{k}.wav", 1800, seed=k)
+    (data / "high" / "linked_sub").symlink_to(outside / "more_high")
+    (data / "low" / "loop").symlink_to(data / "low")  # a cycle: read once
+    formats = {".opus": ("OGG", "OPUS"), ".oga": ("OGG", "VORBIS"), ".wave": ("WAV", None),
+               ".w64": ("W64", None), ".rf64": ("RF64", None), ".caf": ("CAF", None)}  # fmt: skip
+    t = np.arange(int(0.3 * RATE)) / RATE
+    for suffix, (fmt, subtype) in formats.items():
+        wave = (0.5 * np.sin(2 * math.pi * 300 * t)).astype(np.float32)
+        sf.write(data / "low" / f"clip{suffix}", wave, RATE, format=fmt, subtype=subtype)
+    (data / "high" / "clip.m4a").write_bytes(b"\x00\x00\x00\x20ftypM4A \x00\x00\x00\x00")
+    (data / "low" / "notes.txt").write_text("recorded on Tuesday")
+    out = tmp_path / "run"
+    _, printed = smoke("audio_folder", ["--data-dir", str(data), "--output-dir", str(out)])
+
+    splits = splits_of(out)
+    names = {Path(p).name for p in splits["path"]}
+    assert {"n0.wav", "ext0.wav", "ext1.wav", *(f"clip{s}" for s in formats)} <= names
+    assert len(splits) == 18 + 2 + len(formats)  # each clip once, the loop not followed
+    skipped = pd.read_csv(out / "skipped.csv").set_index("path")["reason"]
+    assert set(skipped.index) == {str(data / "high" / "clip.m4a"), str(data / "low" / "notes.txt")}
+    assert "ffmpeg -i clip.m4a clip.wav" in skipped[str(data / "high" / "clip.m4a")]
+    assert skipped.str.startswith("not read: ").all()
+    assert "2 file(s) not read, not audio by their suffix (.m4a 1, .txt 1)" in printed
+    assert "bad file" not in printed
+    notes = json.loads((out / "report.json").read_text())["notes"]
+    assert any("2 file(s) not read" in note for note in notes)
+
+    predicted = tmp_path / "predicted.csv"
+    checkpoint = str(out / "checkpoints" / "best.ckpt")
+    status, err = _predict(["--checkpoint", checkpoint, str(data), "--output", str(predicted)],
+                           capsys)  # fmt: skip
+    assert status == 0, err  # files not read are listed, not a failure
+    _assert_predict_gives_the_runs_answers(out, predicted)
+    assert "2 file(s) of the folders not read" in err and "ffmpeg -i clip.m4a clip.wav" in err
+    listed = pd.read_csv(tmp_path / "predicted.skipped.csv").set_index("path")["reason"]
+    assert listed.to_dict() == skipped.to_dict()
+
+
+def test_a_class_folder_of_m4a_clips_names_them_and_the_conversion(tmp_path):
+    for label in ("a", "b"):
+        tone(tmp_path / label / "x.wav", 400)
+    (tmp_path / "m4a_only").mkdir()
+    (tmp_path / "m4a_only" / "clip.m4a").write_bytes(b"\x00\x00\x00\x20ftypM4A ")
+    with pytest.raises(DatasetError) as error:
+        class_folders(tmp_path)
+    message = str(error.value)
+    assert "m4a_only: class folder holds no audio" in message
+    assert f"it holds 1 other file(s):\n  {tmp_path / 'm4a_only' / 'clip.m4a'}: not read" in message
+    assert "ffmpeg -i clip.m4a clip.wav" in message
+
+
+def test_predict_reads_the_manifest_training_read(tmp_path, capsys):
+    """The manifest of a run, kept outside the data folder as a TSV with a header in another
+    case: ``audioconv predict MANIFEST --data-dir DIR`` reads the clips training read (a WAV
+    without a suffix and an Ogg Opus clip too: both decode) and gives the run's answers; without
+    ``--data-dir`` each missing clip says where its relative path was read from."""
+    data = tmp_path / "data"
+    rows = []
+    for c, label in enumerate(["low", "high"]):
+        for k in range(6):
+            tone(data / "clips" / f"{label}{k}.wav", 300 + 1500 * c, seed=k)
+            rows.append((f"clips/{label}{k}.wav", label))
+    sf.write(data / "clips" / "noext", np.zeros(2400, np.float32) + 0.1, RATE, format="WAV")
+    wave = (0.5 * np.sin(2 * math.pi * 1800 * np.arange(2400) / RATE)).astype(np.float32)
+    sf.write(data / "clips" / "x.opus", wave, RATE, format="OGG", subtype="OPUS")
+    rows += [("clips/noext", "low"), ("clips/x.opus", "high")]
+    manifest = tmp_path / "manifests" / "labels.tsv"
+    manifest.parent.mkdir()
+    manifest.write_text("Path\t Label \n" + "".join(f"{p}\t{label}\n" for p, label in rows))
+    out = tmp_path / "run"
+    smoke("audio_folder", ["--data-dir", str(data), "--manifest-file", str(manifest),
+                           "--output-dir", str(out)])  # fmt: skip
+    assert len(splits_of(out)) == 14
+
+    predicted = tmp_path / "predicted.csv"
+    argv = ["--checkpoint", str(out / "checkpoints" / "best.ckpt"), str(manifest)]
+    status, err = _predict([*argv, "--data-dir", str(data), "--output", str(predicted)], capsys)
+    assert status == 0, err
+    _assert_predict_gives_the_runs_answers(out, predicted)
+
+    status, err = _predict(argv, capsys)  # relative paths read beside the manifest: none there
+    assert status == 2
+    gone = manifest.parent / "clips" / "noext"
+    assert f"{gone}: no such file (relative paths of {manifest} are read from" in err
+    assert "pass --data-dir" in err
+
+
+def test_compare_scores_a_class_named_na(tmp_path, capsys):
+    """Classes pandas reads as missing (``NA``, ``null``) by default stay classes when compare
+    reads a run's splits.csv, and its predictions.csv for runs whose samples are not files."""
+    from audioconv.cli import main
+
+    data = tmp_path / "clips"
+    for c, label in enumerate(["NA", "null"]):
+        for k in range(6):
+            tone(data / label / f"{k}.wav", 300 + 1500 * c, seed=k)
+    out = tmp_path / "run"
+    smoke("audio_folder", ["--data-dir", str(data), "--output-dir", str(out)])
+    capsys.readouterr()
+    assert main(["compare", "--quiet", "--resamples", "99", str(out), str(out)]) == 0
+    assert "clips; A =" in capsys.readouterr().out
+
+    for name in ("a", "b"):  # a run of series: compare reads its predictions.csv
+        folder = tmp_path / name
+        folder.mkdir()
+        report = {"task": "multiclass", "class_names": ["NA", "null"], "threshold": 0.5}
+        (folder / "report.json").write_text(json.dumps(report))
+        (folder / "predictions.csv").write_text(
+            "series,true,predicted,p_NA,p_null\n0,NA,NA,0.9,0.1\n1,null,null,0.2,0.8\n"
+            "2,NA,null,0.4,0.6\n3,null,null,0.3,0.7\n"
+        )
+    argv = ["compare", "--quiet", "--resamples", "99", "--split", "test"]
+    assert main([*argv, str(tmp_path / "a"), str(tmp_path / "b")]) == 0
+    assert "4 clips" in capsys.readouterr().out

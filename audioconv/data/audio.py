@@ -46,7 +46,8 @@ import pandas as pd
 import torch
 from torch.utils.data import Dataset
 
-from audioconv.constants import AUDIO_EXTENSIONS, is_class_folder, is_hidden
+from audioconv._walk import walk_files
+from audioconv.constants import AUDIO_EXTENSIONS, is_class_folder
 from audioconv.data.manifest import check_text_file, read_manifest, split_tags, tags_from_columns
 from audioconv.errors import AudioError, ConfigError, DatasetError
 from audioconv.io import audio_info, load_audio
@@ -330,14 +331,10 @@ class AudioFolder(AudioDataset):
             raise DatasetError(
                 f"{root}: no class folders found; expected {root}/<class>/<clip>.wav"
             )
-        suffixes = {ext.lower() for ext in extensions}
+        suffixes = tuple(ext.lower() for ext in extensions)
         rows = []
         for folder in folders:
-            files = sorted(
-                p
-                for p in folder.rglob("*")
-                if p.suffix.lower() in suffixes and not is_hidden(p, folder)
-            )
+            files = walk_files(folder, suffixes).files
             if not files:
                 raise DatasetError(
                     f"{folder}: class folder is empty or missing (no {sorted(suffixes)} files); "
@@ -369,7 +366,7 @@ class AudioManifest(AudioDataset):
             return
         check_text_file(csv)
         try:
-            frame = pd.read_csv(csv)
+            frame = pd.read_csv(csv, keep_default_na=False)  # a path "NA" stays one
         except (pd.errors.ParserError, UnicodeDecodeError) as error:
             raise DatasetError(f"{csv}: cannot parse the CSV ({error})") from error
         frame = tags_from_columns(frame, tag_columns)

@@ -188,18 +188,15 @@ class BackgroundNoise(nn.Module):
 
     @staticmethod
     def _load(noise, sample_rate: int | None) -> list[torch.Tensor]:
-        from audioconv.constants import AUDIO_EXTENSIONS, is_hidden
+        from audioconv._walk import walk_files
+        from audioconv.constants import AUDIO_EXTENSIONS
         from audioconv.io import load_audio
 
         if isinstance(noise, str | os.PathLike):
             folder = Path(noise)
             if not folder.is_dir():
                 raise DatasetError(f"{folder}: no such noise folder")
-            noise = sorted(
-                p
-                for p in folder.iterdir()
-                if p.suffix.lower() in AUDIO_EXTENSIONS and not is_hidden(p, folder)
-            )
+            noise = walk_files(folder, AUDIO_EXTENSIONS, recursive=False).files
             if not noise:
                 raise DatasetError(f"{folder}: no noise clips found; add wav / flac files")
         if not noise:

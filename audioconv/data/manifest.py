@@ -15,7 +15,10 @@ import pandas as pd
 
 from audioconv.errors import DatasetError
 
-__all__ = ["check_text_file", "read_manifest", "read_table", "split_tags", "tags_from_columns"]
+__all__ = [
+    "check_text_file", "read_clip_list", "read_manifest", "read_table", "split_tags",
+    "tags_from_columns",
+]  # fmt: skip
 
 
 def split_tags(value, sep: str = ";") -> list[str]:
@@ -70,39 +73,28 @@ def read_table(path: Path, sep: str | None = None) -> pd.DataFrame:
     return frame
 
 
-def read_manifest(
+def read_clip_list(
     path: str | os.PathLike, *, root: str | os.PathLike | None = None
 ) -> pd.DataFrame:
-    """A manifest you wrote: CSV (or ``.tsv``) with columns ``path`` and ``label`` (or ``tags``
-    joined by ``;`` for multi-label), optional ``group`` (speaker / recording), ``split``
-    (train / val / test) and ``fold`` (int). Relative paths resolve from ``root`` (default: the
-    manifest's folder) and must stay inside it; absolute paths are taken as given.
+    """A CSV (or ``.tsv``) with a ``path`` column, the part of a manifest ``audioconv predict``
+    reads as well as training: every cell a string (``NA`` stays ``NA``), the header's names
+    stripped and lower-cased, relative paths resolved from ``root`` (default: the table's folder)
+    and kept inside it, absolute paths taken as given.
 
     Raises:
-        DatasetError: empty / binary / unparsable file, a missing column, an empty path or label
-            cell, a path leaving ``root``, or a path listed twice (it would sit in two splits);
-            the message names the line of the file.
+        DatasetError: empty / binary / unparsable file, no ``path`` column, an empty path cell or
+            a path leaving ``root``; the message names the line of the file.
     """
     path = Path(path)
     frame = read_table(path)
     frame.columns = [str(c).strip().lower() for c in frame.columns]
-    if "path" not in frame.columns or not {"label", "tags"} & set(frame.columns):
+    if "path" not in frame.columns:
         raise DatasetError(
-            f"{path}: columns {list(frame.columns)}; a manifest needs 'path' and 'label' (or "
-            "'tags' for multi-label), optionally 'group', 'split', 'fold'"
+            f"{path}: a manifest needs a 'path' column (found {list(frame.columns)}); to train "
+            "on it also 'label' (or 'tags' for multi-label), optionally 'group', 'split', 'fold'"
         )
-    root = Path(root) if root is not None else path.parent
-    base = Path(os.path.abspath(root))
-    target = "label" if "label" in frame.columns else "tags"
-    line = frame.index + 2  # the header is line 1
-    optional = [c for c in ("group", "split", "fold") if c in frame.columns]
-    for column in ("path", target, *optional):
-        empty = frame[column].str.strip() == ""
-        if empty.any():
-            raise DatasetError(
-                f"{path}: line {line[empty][0]} has an empty {column!r} cell "
-                f"({int(empty.sum())} such row(s)); fill it in or delete the row"
-            )
+    _check_filled(frame, path, ["path"])
+    base = Path(os.path.abspath(root if root is not None else path.parent))
     # lexical, so a symlink inside the folder may point anywhere; ``..`` may not leave it
     resolved = [Path(os.path.normpath(base / p.strip())) for p in frame["path"]]
     for row, file in enumerate(resolved):
@@ -114,6 +106,42 @@ def read_manifest(
                 f"{base}; keep the clips inside it and give paths relative to it"
             )
     frame["path"] = [str(file) for file in resolved]
+    return frame
+
+
+def _check_filled(frame: pd.DataFrame, path: Path, columns: list[str]) -> None:
+    """An empty cell in ``columns`` is a DatasetError naming its line."""
+    for column in columns:
+        empty = frame[column].str.strip() == ""
+        if empty.any():
+            raise DatasetError(
+                f"{path}: line {frame.index[empty][0] + 2} has an empty {column!r} cell "
+                f"({int(empty.sum())} such row(s)); fill it in or delete the row"
+            )
+
+
+def read_manifest(
+    path: str | os.PathLike, *, root: str | os.PathLike | None = None
+) -> pd.DataFrame:
+    """A manifest you wrote: :func:`read_clip_list` (``path``, resolved from ``root``) with
+    ``label`` (or ``tags`` joined by ``;`` for multi-label), optional ``group`` (speaker /
+    recording), ``split`` (train / val / test) and ``fold`` (int).
+
+    Raises:
+        DatasetError: empty / binary / unparsable file, a missing column, an empty path or label
+            cell, a path leaving ``root``, or a path listed twice (it would sit in two splits);
+            the message names the line of the file.
+    """
+    path = Path(path)
+    frame = read_clip_list(path, root=root)
+    if not {"label", "tags"} & set(frame.columns):
+        raise DatasetError(
+            f"{path}: columns {list(frame.columns)}; a manifest needs 'path' and 'label' (or "
+            "'tags' for multi-label), optionally 'group', 'split', 'fold'"
+        )
+    target = "label" if "label" in frame.columns else "tags"
+    line = frame.index + 2  # the header is line 1
+    _check_filled(frame, path, [target, *(c for c in ("group", "split", "fold") if c in frame)])
     keys = ["path"] + [c for c in ("offset", "duration") if c in frame.columns]
     repeated = frame.duplicated(keys, keep=False)
     if repeated.any():

@@ -24,8 +24,11 @@ from pathlib import Path
 import pandas as pd
 
 from audioconv._atomic import atomic_path
+from audioconv._walk import NOT_READ
 
-__all__ = ["describe_run", "split_table", "wide_table", "write_skipped"]
+__all__ = [
+    "describe_run", "not_read", "not_read_note", "split_table", "wide_table", "write_skipped",
+]  # fmt: skip
 
 _ORDER = {"train": 0, "val": 1, "test": 2}
 
@@ -81,23 +84,47 @@ def describe_run(
     input_shape: tuple[int, ...],
     input_kind: str,
     output_dir: str | os.PathLike,
-    skipped: int = 0,
+    skipped: pd.DataFrame | None = None,
 ) -> str:
     """The text printed before training (``table``: one row per sample, see
-    :func:`split_table`; samples are counted as clips, windows, series or images)."""
+    :func:`split_table`; samples are counted as clips, windows, series or images; ``skipped``:
+    ``path``, ``reason`` of the files left out)."""
     lines = ["== before training"]
     if table is not None and len(table):
         unit = {"image": "images", "sensor": "series"}.get(input_kind, "clips")
         unit = "windows" if "start_sample" in table.columns else unit
         lines.append(wide_table(table).rename(columns={"clips": unit}, level=1).to_string())
-    if skipped:
-        lines.append(f"skipped {skipped} bad file(s) (on_error='skip'): see skipped.csv")
+    ignored = not_read(skipped)
+    if bad := (0 if skipped is None else len(skipped) - int(ignored.sum())):
+        lines.append(f"skipped {bad} bad file(s) (on_error='skip'): see skipped.csv")
+    if ignored.any():
+        lines.append(not_read_note(skipped))
     lines.append(
         f"model: {model_name}, {parameters:,} parameters, input {tuple(input_shape)} "
         f"({input_kind}, without the batch axis)"
     )
     lines.append(f"run folder: {Path(output_dir).resolve()}")
     return "\n".join(lines)
+
+
+def not_read(skipped: pd.DataFrame | None) -> pd.Series:
+    """Which rows of ``skipped`` a folder walk did not read by their suffix (reason ``not read:
+    ...``; the others are bad files)."""
+    if skipped is None:
+        return pd.Series([], dtype=bool)
+    return skipped["reason"].astype(str).str.startswith(NOT_READ)
+
+
+def not_read_note(skipped: pd.DataFrame) -> str:
+    """One line on the files of ``skipped`` not read by their suffix, counted per suffix, for
+    the summary before training and the report's notes."""
+    paths = skipped.loc[not_read(skipped), "path"].map(Path)
+    counts = paths.map(lambda p: p.suffix.lower() or "no suffix").value_counts(sort=False)
+    per_suffix = ", ".join(f"{suffix} {n}" for suffix, n in counts.items())
+    return (
+        f"{len(paths)} file(s) not read, not audio by their suffix ({per_suffix}), e.g. "
+        f"{paths.iloc[0]}: listed in skipped.csv with the reason (convert audio you meant to use)"
+    )
 
 
 def write_skipped(skipped: pd.DataFrame, output_dir: str | os.PathLike) -> Path:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from audioconv._walk import walk_files
 from audioconv.constants import AUDIO_EXTENSIONS, is_class_folder
 from audioconv.data.layouts.common import audio_files, example_clip, require_dir
 from audioconv.data.layouts.registry import register_layout
@@ -40,6 +41,7 @@ def _split_folders(root: Path, folders: list[Path]) -> pd.DataFrame:
         )
     tables = [class_folders(folder).assign(split=split) for folder, split in splits.items()]
     table = pd.concat(tables, ignore_index=True)
+    table.attrs["not_read"] = {k: v for t in tables for k, v in t.attrs["not_read"].items()}
     trained = set(table.loc[table["split"] == "train", "label"])
     extra = sorted(set(table["label"]) - trained)
     if extra:
@@ -65,7 +67,9 @@ def class_folders(root: str | os.PathLike) -> pd.DataFrame:
     """``root/<class>/<clip>`` (clips found recursively in each class folder; folders starting
     with ``_`` or ``.`` are ignored) -> ``path``, ``label``. Top folders named ``train`` /
     ``val`` / ``test`` (also ``training``, ``valid``, ``validation``, ``dev``, ``testing``),
-    each holding the class folders, are the dataset's own split: a ``split`` column too.
+    each holding the class folders, are the dataset's own split: a ``split`` column too. The
+    other files of the class folders (not audio by their suffix) are in
+    ``frame.attrs["not_read"]`` (``{path: reason}``).
 
     Raises:
         DatasetError: no class folder, an empty one, a single class, or a ``root`` one level too
@@ -99,17 +103,20 @@ def class_folders(root: str | os.PathLike) -> pd.DataFrame:
             f"{root}: no class folders; expected {root}/<class>/<clip>.wav"
             + (hint if loose else "")
         )
-    rows = []
+    rows, not_read = [], {}
     for folder in folders:
-        files = audio_files(folder)
-        if not files:
+        walk = walk_files(folder, AUDIO_EXTENSIONS)
+        if not walk.files:
             raise DatasetError(
                 f"{folder}: class folder holds no audio ({', '.join(AUDIO_EXTENSIONS)}); add "
-                "clips or remove the folder"
+                f"clips or remove the folder{walk.others()}"
             )
-        rows += [{"path": str(f), "label": folder.name} for f in files]
+        rows += [{"path": str(f), "label": folder.name} for f in walk.files]
+        not_read |= walk.not_read
     if len(folders) < 2:
         raise DatasetError(
             f"{root}: only one class folder ({folders[0].name}); a classifier needs two or more"
         )
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    frame.attrs["not_read"] = not_read
+    return frame

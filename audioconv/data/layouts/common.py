@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 import soundfile as sf
 
+from audioconv._walk import walk_files
 from audioconv.constants import AUDIO_EXTENSIONS, is_hidden
 from audioconv.errors import DatasetError
 
@@ -18,12 +19,9 @@ EXAMPLE_RATE = 8000
 
 
 def audio_files(root: Path, *, recursive: bool = True) -> list[Path]:
-    """Every audio file below ``root`` (recursively, or in ``root`` itself only; hidden ones
-    skipped: :func:`~audioconv.constants.is_hidden`), sorted."""
-    found = root.rglob("*") if recursive else root.iterdir()
-    return sorted(
-        p for p in found if p.suffix.lower() in AUDIO_EXTENSIONS and not is_hidden(p, root)
-    )
+    """Every audio file below ``root`` (recursively, symlinked folders too, or in ``root`` itself
+    only; hidden ones skipped), sorted: :func:`audioconv._walk.walk_files`."""
+    return walk_files(root, AUDIO_EXTENSIONS, recursive=recursive).files
 
 
 def require_dir(root: str | os.PathLike, what: str) -> Path:

@@ -42,7 +42,7 @@ def esc50(root: str | os.PathLike, *, esc10: bool = False) -> pd.DataFrame:
     meta = root / "meta" / "esc50.csv"
     if not meta.is_file():
         raise DatasetError(f"{meta}: missing; the ESC-50 layout keeps its labels there")
-    table = pd.read_csv(meta)
+    table = pd.read_csv(meta, keep_default_na=False)
     needed = {"filename", "fold", "target", "category", "esc10", "src_file"}
     if not needed <= set(table.columns):
         raise DatasetError(f"{meta}: columns {sorted(needed - set(table.columns))} are missing")

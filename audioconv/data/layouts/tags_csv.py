@@ -45,7 +45,7 @@ def tags_csv(
     if not csv.is_file():
         raise DatasetError(f"{csv}: no such tag CSV")
     check_text_file(csv)
-    frame = pd.read_csv(csv)
+    frame = pd.read_csv(csv, keep_default_na=False)  # a path or class "NA" stays one
     if frame.empty:
         raise DatasetError(f"{csv}: a header but no rows; add one row per clip")
     if "path" not in frame.columns:
