@@ -225,7 +225,9 @@ class AudioRecipe(Recipe):
         sample_rate: clips are resampled to it (Hz).
         clip_seconds: every clip is cropped / padded to this length (random crop in training).
         features, n_fft, hop_length, n_mels, n_mfcc: the front end
-            (:class:`audioconv.features.AudioFrontend`).
+            (:class:`audioconv.features.AudioFrontend`) of a 2D model; ``"waveform"``: no front
+            end, the samples go into a 1D model (``--model conv1d``, ``wavenet``, ``resnet18``;
+            SpecAugment and VTLP act on spectrograms, so they are off).
         speed_factors: training speed perturbation factors, e.g. ``[0.9, 1.0, 1.1]`` (``None``:
             off; costly on CPU).
         time_shift: largest training time shift, a fraction of the clip (0: off).
@@ -260,7 +262,7 @@ class AudioRecipe(Recipe):
     label_smoothing: float = 0.05
     sample_rate: int = 16000
     clip_seconds: float = 1.0
-    features: Literal["logmel", "mfcc", "spectrogram"] = "logmel"
+    features: Literal["logmel", "mfcc", "spectrogram", "waveform"] = "logmel"
     n_fft: int = 512
     hop_length: int | None = None
     n_mels: int = 64
@@ -286,8 +288,9 @@ class AudioRecipe(Recipe):
         super().__post_init__()
         if not (self.clip_seconds > 0 and math.isfinite(self.clip_seconds)):
             raise ConfigError(f"clip_seconds={self.clip_seconds!r} must be a positive number")
+        self._check_model_dims()
         samples = round(self.clip_seconds * self.sample_rate)
-        if self.n_fft > samples:
+        if self.features != "waveform" and self.n_fft > samples:
             raise ConfigError(
                 f"n_fft={self.n_fft} samples is longer than a clip ({self.clip_seconds:g} s at "
                 f"{self.sample_rate} Hz = {samples} samples), so each clip would be one frame: "
@@ -299,15 +302,30 @@ class AudioRecipe(Recipe):
             raise ConfigError(f"copypaste={self.copypaste!r} must be a probability (0: off)")
         if not 0 <= self.vtlp < 0.5:
             raise ConfigError(f"vtlp={self.vtlp!r} must be in [0, 0.5) (0: off), e.g. 0.1")
-        if self.vtlp and self.features == "mfcc":
+        if self.vtlp and self.features in ("mfcc", "waveform"):
             raise ConfigError(
-                f"vtlp={self.vtlp} warps a frequency axis, which MFCCs no longer have: use "
-                "--features logmel or spectrogram, or --vtlp 0"
+                f"vtlp={self.vtlp} warps a frequency axis, which {self.features} features do "
+                "not have: use --features logmel or spectrogram, or --vtlp 0"
             )
         if self.on_error not in ("raise", "skip"):
             raise ConfigError(f"on_error={self.on_error!r}: use 'raise' or 'skip'")
         if self.split_file is not None:  # absolute, as output_dir: config.yaml works from anywhere
             self.split_file = Path(os.path.abspath(self.split_file))
+
+    def _check_model_dims(self) -> None:
+        """Refuse a model that cannot take the features: a 2D model on a waveform, or a 1D one
+        on a spectrogram (the registry would build a 2D stand-in under the 1D name)."""
+        from audioconv.models import list_models
+        from audioconv.models.registry import registered_model
+
+        dims = 1 if self.features == "waveform" else 2
+        if dims not in registered_model(self.model).dims:
+            fix = "--features logmel" if dims == 1 else "--features waveform"
+            raise ConfigError(
+                f"model {self.model!r} does not take {dims}D inputs, which --features "
+                f"{self.features} gives: pass {fix}, or a {dims}D model "
+                f"({', '.join(list_models(dims))})"
+            )
 
     @abc.abstractmethod
     def manifest(self):
@@ -424,22 +442,27 @@ class AudioRecipe(Recipe):
             augment=self.augment(len(dataset.class_names)) or None,
             **({"split": "predefined"} if self.split_file else self.split_options()),
         )
-        frontend = AudioFrontend(
-            kind=self.features,
-            sample_rate=self.sample_rate,
-            n_fft=self.n_fft,
-            hop_length=self.hop_length,
-            n_mels=self.n_mels,
-            n_mfcc=self.n_mfcc,
-            time_mask=self.time_mask,
-            freq_mask=self.freq_mask,
-            vtlp=self.vtlp,
+        waveform = self.features == "waveform"
+        frontend = (
+            None
+            if waveform
+            else AudioFrontend(
+                kind=self.features,
+                sample_rate=self.sample_rate,
+                n_fft=self.n_fft,
+                hop_length=self.hop_length,
+                n_mels=self.n_mels,
+                n_mfcc=self.n_mfcc,
+                time_mask=self.time_mask,
+                freq_mask=self.freq_mask,
+                vtlp=self.vtlp,
+            )
         )
         return Experiment(
             datamodule=datamodule,
             input_kind="audio",
             input_shape=(1, samples),
-            dims=2,
+            dims=1 if waveform else 2,
             sample_rate=self.sample_rate,
             frontend=frontend,
             skipped=skipped,
