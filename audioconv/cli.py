@@ -58,15 +58,41 @@ def cmd_fit(args: argparse.Namespace) -> int:
         recipe_class = load_recipe(args.recipe, allow_path=True)  # the user typed it
         prog = f"audioconv fit {args.recipe}"
     recipe = parse_recipe(recipe_class, args.options, prog=prog)
-    run(recipe)
+    from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+    try:
+        run(recipe)
+    except SIGTERMException:  # a SystemExit without a code: the caller would see success
+        print("audioconv fit: interrupted (SIGTERM): resume with --resume", file=sys.stderr)
+        return 128 + 15
+    except OSError as error:
+        raise _write_failure(error, recipe.output_dir, "continue the run with --resume") from None
     return 0
+
+
+def _write_failure(error: OSError, folder: Path, then: str) -> Exception:
+    """The one rule for a write that failed in ``folder`` (a full disk or quota, a read-only or
+    forbidden folder): a one-line ``ConfigError`` naming the folder, the cause and what to do
+    (free space / make it writable, then ``then``). Any other ``error`` (or one about a file
+    outside ``folder``, e.g. an unreadable input) is returned as it is."""
+    import errno
+
+    from audioconv.errors import ConfigError
+
+    full = (errno.ENOSPC, errno.EDQUOT)
+    if error.errno not in (*full, errno.EROFS, errno.EACCES, errno.EPERM):
+        return error
+    name = error.filename
+    if name is not None and not Path(name).resolve().is_relative_to(Path(folder).resolve()):
+        return error
+    fix = "free space there" if error.errno in full else "make it writable"
+    return ConfigError(f"{folder}: cannot write there ({error.strerror}): {fix}, then {then}")
 
 
 def cmd_test(args: argparse.Namespace) -> int:
     import dataclasses
-    import errno
 
-    from audioconv._runfolder import existing_artifacts, run_lock
+    from audioconv._runfolder import enclosing_run, existing_artifacts, run_lock
     from audioconv.deploy import require_format
     from audioconv.errors import ConfigError, DatasetError
     from audioconv.runner import (
@@ -92,6 +118,14 @@ def cmd_test(args: argparse.Namespace) -> int:
             f"{out} ({out.resolve()}) holds a training run ({', '.join(trained)}): audioconv test "
             "would overwrite its report and predictions; pass --output-dir a new folder"
         )
+    inside = enclosing_run(out)  # RUN/test is the run's own; RUN/checkpoints is not
+    if inside is not None and (
+        inside != run_dir.resolve() or out.resolve().is_relative_to(inside / "checkpoints")
+    ):
+        raise ConfigError(
+            f"{out} is inside the run folder {inside}: the test's report would mix with that "
+            "run's files; pass --output-dir a folder outside it"
+        )
     recorded = run_dir / "splits.csv"
     try:
         with run_lock(out):  # nothing is written into out before its checks and its lock
@@ -109,11 +143,8 @@ def cmd_test(args: argparse.Namespace) -> int:
             "restore the data folder the run read, or pass --data-dir where it is now)"
         ) from None
     except OSError as error:
-        if error.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
-            raise
-        raise ConfigError(
-            f"{out}: cannot write the test's report there ({error.strerror}): pass --output-dir "
-            "a folder you can write"
+        raise _write_failure(
+            error, out, "run the test again, or pass --output-dir a folder you can write"
         ) from None
     print(f"== {name}: {checkpoint} -> {out}\n{report.summary()}")
     return 0
@@ -276,9 +307,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     import numpy as np
 
+    from audioconv._atomic import atomic_write_text
+    from audioconv._runfolder import refuse_run_file
     from audioconv.errors import ConfigError
     from audioconv.evaluation.compare import paired_comparison
 
+    if args.output is not None:
+        refuse_run_file(args.output, "--output")
     runs = [Path(run) for run in args.runs]
     if len(runs) < 2 or len(runs) % 2:
         raise ConfigError(
@@ -360,7 +395,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         }
         if len(pairs) == 1:
             record |= {"run_a": str(runs[0]), "run_b": str(runs[1])}
-        Path(args.output).write_text(json.dumps(record, indent=2) + "\n")
+        atomic_write_text(args.output, json.dumps(record, indent=2) + "\n")
         print(f"wrote {args.output}", file=sys.stderr)
     return 0
 
@@ -594,12 +629,15 @@ def _records(
 
 def cmd_predict(args: argparse.Namespace) -> int:
     from audioconv._atomic import RECORD_SUFFIXES, write_records
+    from audioconv._runfolder import refuse_run_file
     from audioconv._walk import NOT_READ
     from audioconv.deploy import load_predictor
     from audioconv.errors import ConfigError
 
     if args.output is not None and Path(args.output).suffix not in RECORD_SUFFIXES:
         raise ConfigError(f"--output {args.output}: use a .csv or .json file")
+    if args.output is not None:
+        refuse_run_file(args.output, "--output")
     if args.top_k < 1:
         raise ConfigError(f"--top-k {args.top_k}: must be >= 1")
     predictor = load_predictor(args.checkpoint, threshold=args.threshold)

@@ -615,8 +615,12 @@ def run(recipe: Recipe, *, progress: bool = True, out=None) -> list:
 
     Returns the :class:`~audioconv.training.RunResult` of each variant. With several variants
     (e.g. cross-validation folds) each runs in ``output_dir/<variant>`` and ``cv_summary.json``
-    gathers their test accuracy (mean and standard deviation).
+    gathers their test accuracy (mean and standard deviation). The output folder is checked
+    (:func:`~audioconv._runfolder.check_output_folder`) before any data is read.
     """
+    from audioconv._runfolder import check_output_folder
+
+    check_output_folder(recipe.output_dir)
     out = sys.stdout if out is None else out
     results = []
     variants = recipe.variants()
@@ -710,9 +714,9 @@ def _check_same_split(recorded: Path, table) -> None:
     changes = split_changes(recorded, table)
     if changes:
         raise DatasetError(
-            f"{recorded}: the data differ from the data this run trained on ({changes}): its "
-            "split made again would test on samples the model trained on. Restore the data the "
-            "run read (or pass --data-dir where it is now)"
+            f"{recorded}: the data differ from the data this run trained on ({changes}): the "
+            "test would score other data, or a split made again with samples the model trained "
+            "on. Restore the data the run read (or pass --data-dir where it is now)"
         )
 
 

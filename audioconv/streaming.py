@@ -524,14 +524,19 @@ def stream_main(
     stdin); ``out`` defaults to standard output. ``output`` (``.csv`` / ``.json``) also gets one
     row per window: ``time_s``, ``label``, ``probability`` and the columns of
     :func:`~audioconv.contract.output_columns`; ``plot`` (``.png``, ``.pdf``, ``.svg``) gets
-    :func:`timeline_figure`. Returns the real-time factor.
+    :func:`timeline_figure`. Neither may lie in a run folder
+    (:func:`~audioconv._runfolder.refuse_run_file`). Returns the real-time factor.
     """
     from audioconv._atomic import RECORD_SUFFIXES, atomic_path, write_records
+    from audioconv._runfolder import refuse_run_file
 
     out = sys.stdout if out is None else out
-    for path, suffixes in ((output, RECORD_SUFFIXES), (plot, (".png", ".pdf", ".svg"))):
+    for path, suffixes, option in ((output, RECORD_SUFFIXES, "--output"),
+                                   (plot, (".png", ".pdf", ".svg"), "--plot")):  # fmt: skip
         if path is not None and Path(path).suffix not in suffixes:
             raise ConfigError(f"{path}: use a {' / '.join(suffixes)} file")
+        if path is not None:
+            refuse_run_file(path, option)
     raw = hasattr(source, "read") or str(source) == "-"  # raw PCM, else a file
     if not raw:
         _refuse_non_audio(source, checkpoint=model_path)

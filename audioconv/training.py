@@ -8,8 +8,9 @@ Run folder written by :func:`fit`::
     <output_dir>/checkpoints/last.ckpt  end of the latest epoch; ``resume=True`` continues from it
     <output_dir>/metrics.csv            per-epoch metrics (RunLogger: rewritten atomically; resumes
                                         continue it)
-    <output_dir>/splits.csv             every sample and its split (written before training; a
-                                        resume on other samples or splits is refused)
+    <output_dir>/splits.csv             every sample and its split, a file's size and fingerprint
+                                        (written before training; a resume on other samples,
+                                        splits or file contents is refused)
     <output_dir>/predictions.csv        the test split: true, predicted, each class probability
     <output_dir>/report.json, report.md, *.png   the evaluation of the best checkpoint on test
 
@@ -28,6 +29,7 @@ import contextlib
 import csv
 import dataclasses
 import os
+import warnings
 from argparse import Namespace
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -54,20 +56,21 @@ from torch.utils.data import DataLoader, Dataset
 from audioconv._atomic import atomic_pair, atomic_path, atomic_write_text
 from audioconv._integrity import (
     digest_path,
+    file_fingerprint,
     file_sha256,
     read_checkpoint,
     record_text,
     verify_checkpoint,
 )
 from audioconv._plain import read_yaml
-from audioconv._runfolder import existing_artifacts, run_lock
+from audioconv._runfolder import check_output_folder, existing_artifacts, run_lock
 from audioconv.contract import is_positive
 from audioconv.errors import ConfigError, check_positive
 from audioconv.tasks.configs import renamed_hparams
 
 __all__ = [
     "RunLogger", "RunResult", "TensorDataModule", "WeightEMA", "deterministic_mode", "fit",
-    "prediction_columns", "split_changes", "write_predictions",
+    "prediction_columns", "split_changes", "stamped", "write_predictions",
 ]  # fmt: skip
 
 PRECISIONS = ("32-true", "16-mixed", "bf16-mixed", "bf16-true", "16-true", "64-true")
@@ -232,12 +235,18 @@ class _AtomicCheckpointIO(TorchCheckpointIO):
     """Checkpoints written to a temporary file and renamed, so a crash never leaves a torn one,
     each with its SHA-256 record ``<name>.ckpt.sha256`` (written as a pair). Reading one (resume,
     testing the best) checks the record and never unpickles code (``weights_only=True``), as
-    ``tasks.load_classifier`` does."""
+    ``tasks.load_classifier`` does.
+
+    ``torch.save`` writes straight into the pair's temporary file beside the target: Lightning's
+    own writer serialises to memory, then to a file in ``$TMPDIR`` moved over, so a checkpoint
+    needed room in /tmp (a small /tmp failed every fit) and a kill leaked a copy there."""
 
     def save_checkpoint(self, checkpoint: dict, path: Any, storage_options: Any = None) -> None:
+        if storage_options is not None:
+            raise TypeError("storage_options are not supported: checkpoints are local files")
         record = digest_path(path)
         with atomic_pair(path, record) as (tmp, tmp_record):
-            super().save_checkpoint(checkpoint, tmp, storage_options=storage_options)
+            torch.save(checkpoint, tmp)
             text = record_text(file_sha256(tmp), Path(path).name)
             tmp_record.write_text(text, encoding="utf-8")
 
@@ -260,7 +269,8 @@ class RunLogger(Logger):
     columns sorted, the header grown when a new metric appears). Unlike it, an existing
     ``metrics.csv`` is kept and appended to (a resumed run continues its log; ``fit`` has already
     dropped the rows of the interrupted epoch), and every save replaces the file atomically, so a
-    kill never leaves a torn log.
+    kill never leaves a torn log. A ``metrics.csv`` without a ``step`` column is not a log of
+    this kind (another program wrote it there): saving raises instead of merging the two.
     """
 
     def __init__(self, run_dir: str | os.PathLike):
@@ -310,6 +320,12 @@ class RunLogger(Logger):
             with open(self.metrics_csv, newline="", encoding="utf-8") as file:
                 reader = csv.DictReader(file)
                 rows, keys = list(reader), set(reader.fieldnames or ())
+            if "step" not in keys:
+                raise ConfigError(
+                    f"{self.metrics_csv} is not this run's metrics log (no 'step' column: another "
+                    "program wrote it during the fit?); it was left as it is: move it away, then "
+                    "continue the run with --resume"
+                )
         rows += self._pending
         keys = sorted(keys.union(*self._pending))
         self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -497,14 +513,13 @@ def fit(
     )
     with contextlib.ExitStack() as held:
         if rank_zero_only.rank == 0:
+            check_output_folder(out)  # before the lock, which removes leftover partials
             held.enter_context(run_lock(out))
             table = datamodule.sample_table() if hasattr(datamodule, "sample_table") else None
-            if resume and table is not None:
-                _check_recorded_splits(out, table)  # before the folder is touched
-            ckpt_path = _prepare_run_folder(out, resume=resume, resolved=resolved)
+            ckpt_path = _prepare_run_folder(out, resume=resume, resolved=resolved, table=table)
             if table is not None:  # what the run trains on, kept should it be interrupted
                 with atomic_path(out / "splits.csv") as tmp:
-                    table.to_csv(tmp, index=False)
+                    stamped(table).to_csv(tmp, index=False)
             atomic_write_text(out / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
         else:  # DDP ranks > 0: rank 0 holds the lock and has checked the folder
             ckpt_path = last if resume and last.exists() else None
@@ -586,40 +601,54 @@ def fit(
 # Run folder: refusing, resuming, per-sample records
 # --------------------------------------------------------------------------------------------
 
-#: options a resumed run may change: where and on what hardware it runs, not what it computes
-#: options a resume may change: where and on what the run goes on. Not ``num_workers``: each
+#: options a resume may change: where and on what the run goes on, and how much memory caches
+#: decoded clips (``decoded_cache_mb``: the same samples either way). Not ``num_workers``: each
 #: loader worker draws its own augmentation random stream, so another count trains another model
 RESUMABLE = frozenset(
     {
         "output_dir", "data_dir", "resume", "accelerator", "devices", "num_nodes", "strategy",
-        "compile", "channels_last",
+        "compile", "channels_last", "decoded_cache_mb",
     }
 )  # fmt: skip
 
 
-def _prepare_run_folder(out: Path, *, resume: bool, resolved: dict) -> Path | None:
+def _prepare_run_folder(
+    out: Path, *, resume: bool, resolved: dict, table: Any = None
+) -> Path | None:
     """Check the (locked) run folder before anything is written; return the checkpoint to resume
     from, or None to start fresh.
 
-    A folder holding any run artifact is refused unless ``resume``. A resume is refused when
-    there is no ``last.ckpt`` beside a ``best.ckpt``, when the model, data or fit settings differ
-    from the run's (:data:`RESUMABLE` aside; each difference listed), and when the run finished
-    (report.json). Only then are the metrics rows logged after the checkpoint dropped (the
-    resumed epoch logs them again); a run that died before its first checkpoint starts again.
+    A folder holding any run artifact is refused unless ``resume``. A resume is refused when the
+    model, data or fit settings differ from the run's (:data:`RESUMABLE` aside; each difference
+    listed, before the data are compared, so a changed ``seed`` is named as such), then when the
+    samples, their splits or their content differ from ``splits.csv`` (``table``: the sample
+    table; :func:`split_changes`), and when the run finished (report.json). Only then are the
+    metrics rows logged after the checkpoint dropped (the resumed epoch logs them again).
+
+    A run that died before its first ``last.ckpt`` starts again: before its first checkpoint,
+    or while the first epoch's were written (``best.ckpt`` is written first, so a ``best.ckpt``
+    of epoch 0 without ``last.ckpt``; it and the log are discarded). A ``best.ckpt`` of a later
+    epoch without ``last.ckpt`` (removed by hand) is refused with or without ``resume``.
+    ``resume`` into a folder with no run warns and starts one: a requeued job passes
+    ``--resume`` from its first start.
     """
     present = existing_artifacts(out)
     if not present:
+        if resume:
+            warnings.warn(f"resume: {out} holds no run; starting a new one", stacklevel=3)
         return None
+    best, last = out / "checkpoints" / "best.ckpt", out / "checkpoints" / "last.ckpt"
+    first_epoch = best.exists() and not last.exists() and _epoch(best) == 0
+    if best.exists() and not last.exists() and not first_epoch:
+        raise ConfigError(
+            f"{out} already holds a run ({', '.join(present)}) that cannot be resumed: no "
+            "checkpoints/last.ckpt (removed?) beside a best.ckpt not of the first epoch: choose "
+            "another output_dir"
+        )
     if not resume:
         raise ConfigError(
             f"{out} already holds a run ({', '.join(present)}): pass resume=True (--resume) to "
             "continue it, or choose another output_dir"
-        )
-    last = out / "checkpoints" / "last.ckpt"
-    if not last.exists() and (out / "checkpoints" / "best.ckpt").exists():
-        raise ConfigError(
-            f"{out} holds checkpoints/best.ckpt but no checkpoints/last.ckpt to resume from: "
-            "choose another output_dir"
         )
     state = None
     if last.exists():
@@ -638,16 +667,27 @@ def _prepare_run_folder(out: Path, *, resume: bool, resolved: dict) -> Path | No
             + rule
             + "\npass the run's values, or choose another output_dir"
         )
+    if state is not None and table is not None:
+        _check_recorded_splits(out, table)
     if (out / "report.json").exists():
         raise ConfigError(
             f"{out} holds a finished run (report.json): there is nothing to resume; re-test it "
             "with `audioconv test`, or train longer in a new output_dir"
         )
     if state is None:
-        (out / "metrics.csv").unlink(missing_ok=True)
+        for path in (out / "metrics.csv", best, digest_path(best)):
+            path.unlink(missing_ok=True)
         return None
     _drop_rows_after(out / "metrics.csv", state["global_step"])
     return last
+
+
+def _epoch(checkpoint: Path) -> int | None:
+    """The epoch a checkpoint was saved in (None: unreadable)."""
+    try:
+        return torch.load(checkpoint, map_location="cpu", weights_only=True, mmap=True)["epoch"]
+    except Exception:  # a damaged file is no first-epoch checkpoint
+        return None
 
 
 def _resume_differences(out: Path, state: dict | None, resolved: dict) -> dict[str, tuple]:
@@ -682,36 +722,62 @@ def _differences(old: Any, new: Any, prefix: str = "") -> dict[str, tuple[Any, A
 
 
 def _check_recorded_splits(out: Path, table: Any) -> None:
-    """Refuse to resume a run whose samples or splits differ from its recorded ``splits.csv``
-    (written before training, so an interrupted run has it): new or removed clips would re-split
-    the data and put clips the model trained on into its test split. Paths are compared relative
-    to their common folder, so a data folder moved as a whole may be resumed."""
+    """Refuse to resume a run whose samples, splits or file contents differ from its recorded
+    ``splits.csv`` (written before training, so an interrupted run has it): new or removed clips
+    would re-split the data and put clips the model trained on into its test split; other
+    content under the same names (another data folder) would train on other data. Paths are
+    compared relative to their common folder, so a data folder moved as a whole may be resumed."""
     recorded = out / "splits.csv"
-    if not (recorded.is_file() and (out / "checkpoints" / "last.ckpt").is_file()):
+    if not recorded.is_file():
         return
     changes = split_changes(recorded, table)
     if changes:
         raise ConfigError(
             f"{out}: the data differ from the data this run trained on ({changes}; {recorded} "
-            "lists what it trained on): resuming would re-split them and test on clips it "
-            "trained on. Restore those files, or start a new run (another output_dir)"
+            "lists what it trained on): resuming would train on other data, or re-split it and "
+            "test on clips it trained on. Restore those files, or start a new run (another "
+            "output_dir)"
         )
+
+
+#: the columns :func:`stamped` adds to splits.csv: each file's size and content fingerprint
+STAMP_COLUMNS = ("size", "fingerprint")
+
+
+def stamped(table: Any) -> Any:
+    """The sample table with each file's ``size`` (bytes) and ``fingerprint``
+    (:func:`~audioconv._integrity.file_fingerprint`) when it has a ``path`` column (empty for a
+    path that is no file); other tables unchanged. ``splits.csv`` holds them, so a resume or
+    ``audioconv test`` on other files under the same names is caught."""
+    if "path" not in table.columns:
+        return table
+    files = [Path(p) if Path(p).is_file() else None for p in table["path"].astype(str)]
+    return table.assign(
+        size=[str(f.stat().st_size) if f else "" for f in files],
+        fingerprint=[file_fingerprint(f) if f else "" for f in files],
+    )
 
 
 def split_changes(recorded: Path, table: Any) -> str:
     """``""`` when the sample table ``table`` (a DataFrame as ``sample_table()`` gives) lists the
-    samples of the ``splits.csv`` file ``recorded`` in the same splits (``path`` compared relative
+    samples of the ``splits.csv`` file ``recorded`` in the same splits and, when the record has
+    :data:`STAMP_COLUMNS`, with the same file sizes and fingerprints (``path`` compared relative
     to each table's common folder; only the columns both have, so a file written before a column
     was added still compares); otherwise what changed, in words."""
     import pandas as pd
 
-    old, new = pd.read_csv(recorded, dtype=str, keep_default_na=False), table.astype(str)
+    old = pd.read_csv(recorded, dtype=str, keep_default_na=False)
+    if set(STAMP_COLUMNS) <= set(old.columns):
+        table = stamped(table)
+    new = table.astype(str)
     shared = [column for column in old.columns if column in new.columns]
     old, new = old[shared], new[shared]
+    stamps = [column for column in STAMP_COLUMNS if column in shared]
 
-    def keyed(table: Any) -> Any:
+    def keyed(table: Any, values: Any) -> Any:
+        ids = table.drop(columns=["split", *stamps])
         if "path" not in table.columns:
-            keys = table.drop(columns=["split"]).astype(str).agg("|".join, axis=1)
+            keys = ids.astype(str).agg("|".join, axis=1)
         else:
             from audioconv.data.splits import segment_keys
 
@@ -720,17 +786,25 @@ def split_changes(recorded: Path, table: Any) -> str:
             base = common if len(paths) > 1 else common.parent
             cut = segment_keys(table)  # segments of one file are told apart by where they lie
             keys = pd.Series([f"{p.relative_to(base)}{c}" for p, c in zip(paths, cut)])
-        return pd.Series(table["split"].to_numpy(), index=keys.to_numpy())
+        return pd.Series(values.to_numpy(), index=keys.to_numpy())
 
-    before, after = keyed(old), keyed(new)
+    before, after = keyed(old, old["split"]), keyed(new, new["split"])
     added = after.index.difference(before.index)
     removed = before.index.difference(after.index)
     both = after.index.intersection(before.index)
     moved = int((before[both] != after[both]).sum())
+    edited = []
+    if stamps:
+        content_before = keyed(old, old[stamps].agg("|".join, axis=1))
+        content_after = keyed(new, new[stamps].agg("|".join, axis=1))
+        edited = list(both[(content_before[both] != content_after[both]).to_numpy()])
     parts = [
         f"{len(added)} sample(s) added, e.g. {list(added[:2])}" if len(added) else "",
         f"{len(removed)} removed, e.g. {list(removed[:2])}" if len(removed) else "",
         f"{moved} in another split" if moved else "",
+        f"{len(edited)} with other content (size or fingerprint), e.g. {edited[:2]}"
+        if edited
+        else "",
     ]
     return "; ".join(part for part in parts if part)
 

@@ -707,3 +707,67 @@ def test_sensor_predictions_name_each_windows_recording_and_predict_gives_them(
     classes = [c for c in table.columns if c.startswith("p_")]
     for start, probabilities in zip(rows["start_sample"], rows[classes].to_numpy()):
         np.testing.assert_allclose(by_start[start], probabilities, atol=1e-5)
+
+
+def test_predict_stream_and_compare_never_write_into_a_run(checkpoints, tmp_path, capsys):
+    """``--output`` / ``--plot`` naming a run's own file (metrics.csv, splits.csv, report.json,
+    a figure), a file below a run, or a file in a folder a fit has locked, is refused before
+    anything is written; a project folder's own config.yaml is no run."""
+    import subprocess
+
+    run_dir = checkpoints["audio"].parent.parent
+    ckpt, clip = str(checkpoints["audio"]), tmp_path / "clip.wav"
+    tone(clip, 700)
+    locked = tmp_path / "fitting"  # as a fit starting there: only its lock, held
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom audioconv._runfolder import run_lock\n"
+         "with run_lock(sys.argv[1]):\n    print('locked', flush=True)\n    time.sleep(120)\n",
+         str(locked)],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
+    predict, stream = (["predict", "--checkpoint", ckpt, str(clip)],
+                       ["stream", "--checkpoint", ckpt, str(clip)])  # fmt: skip
+    refused = [
+        [*predict, "--output", str(run_dir / "metrics.csv")],
+        [*predict, "--output", str(run_dir / "checkpoints" / "a.csv")],
+        [*stream, "--output", str(run_dir / "splits.csv")],
+        [*stream, "--plot", str(run_dir / "learning_curves.png")],
+        ["compare", str(run_dir), str(run_dir), "--output", str(run_dir / "report.json")],
+        [*predict, "--output", str(locked / "metrics.csv")],
+    ]
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        for argv in refused:
+            with pytest.raises(SystemExit) as exit_info:
+                main(argv)
+            assert exit_info.value.code == 2, argv
+            assert "holds a training run" in capsys.readouterr().err, argv
+    finally:
+        holder.kill()
+        holder.wait()
+    assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
+    assert sorted(p.name for p in locked.iterdir()) == [".lock"]
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "config.yaml").write_text("experiment: tones\n")  # the user's own, not a run's
+    argv = ["predict", "--quiet", "--checkpoint", ckpt, str(clip)]
+    assert main([*argv, "--output", str(project / "predictions.csv")]) == 0
+    assert len(pd.read_csv(project / "predictions.csv")) == 1
+
+
+def test_test_refuses_an_output_folder_in_a_runs_checkpoints(checkpoints, tmp_path, capsys):
+    """``audioconv test --output-dir RUN/checkpoints`` is refused before its lock is taken, so
+    the run's in-flight checkpoint (a temporary file) is left alone; RUN/test is the default."""
+    run_dir = tmp_path / "run"
+    shutil.copytree(checkpoints["image"].parent.parent, run_dir)
+    in_flight = run_dir / "checkpoints" / ".last.ckpt.partial-abc123.ckpt"
+    in_flight.write_bytes(b"being written by the run's fit")
+    argv = ["test", "--checkpoint", str(run_dir / "checkpoints" / "best.ckpt"), "--smoke"]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--output-dir", str(run_dir / "checkpoints")])
+    assert exit_info.value.code == 2
+    assert f"is inside the run folder {run_dir.resolve()}" in capsys.readouterr().err
+    assert in_flight.is_file()
+    assert not (run_dir / "checkpoints" / "report.json").exists()
+    assert main(argv) == 0 and (run_dir / "test" / "report.json").is_file()

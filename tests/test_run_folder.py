@@ -172,7 +172,8 @@ def test_any_run_artifact_refuses_fit_without_resume(tmp_path, child, artifact):
     (tmp_path / artifact).parent.mkdir(parents=True, exist_ok=True)
     (tmp_path / artifact).write_text("from an earlier run\n")
     before = _snapshot(tmp_path)
-    with pytest.raises(ConfigError, match=rf"already holds a run \({artifact}\).*resume=True"):
+    resumable = "cannot be resumed" if artifact.endswith("best.ckpt") else "resume=True"
+    with pytest.raises(ConfigError, match=rf"already holds a run \({artifact}\).*{resumable}"):
         _fit(ns, tmp_path)
     assert _snapshot(tmp_path) == before
 
@@ -184,8 +185,10 @@ def test_best_checkpoint_without_last_is_not_resumed_or_overwritten(tmp_path, ch
     (run_dir / "checkpoints" / "last.ckpt").unlink()
     (run_dir / "report.json").unlink()
     before = _snapshot(run_dir)
-    with pytest.raises(ConfigError, match="best.ckpt but no checkpoints/last.ckpt"):
-        _fit(ns, run_dir, resume=True)
+    assert torch.load(run_dir / "checkpoints" / "best.ckpt", weights_only=True)["epoch"] > 0
+    for resume in (False, True):  # the same answer either way
+        with pytest.raises(ConfigError, match="cannot be resumed: no checkpoints/last.ckpt"):
+            _fit(ns, run_dir, resume=resume)
     assert _snapshot(run_dir) == before
 
 
@@ -312,7 +315,7 @@ def test_rerun_from_its_config_is_byte_identical(digits_run, tmp_path, capsys):
 
 def test_splits_and_predictions_agree_with_the_report(digits_run):
     splits = pd.read_csv(digits_run / "splits.csv")
-    assert list(splits.columns) == ["path", "label", "group", "split"]
+    assert list(splits.columns) == ["path", "label", "group", "split", "size", "fingerprint"]
     data = recipe_options_from_run(digits_run)[1]["data_dir"]
     assert sorted(splits["path"]) == sorted(str(p) for p in Path(data).glob("*.flac"))
     assert set(splits.loc[splits["split"] == "test", "group"]) == {"dan"}
@@ -435,3 +438,262 @@ def test_resume_refuses_data_that_changed_since_the_run_started(
     assert json.loads((run_dir / "report.json").read_text())["metrics"] == metrics
     splits = pd.read_csv(run_dir / "splits.csv")
     assert all(p.startswith(str(moved)) for p in splits["path"])
+
+
+# --------------------------------------------------------------------------------------------
+# Folders that cannot be runs, runs inside runs, files written into a run by others
+# --------------------------------------------------------------------------------------------
+
+
+def test_a_fit_inside_another_run_is_refused_and_leaves_its_temporary_files(
+    tmp_path, child, full_run
+):
+    """A fit into RUN/checkpoints (a folder the running fit of RUN writes) is refused before it
+    takes its lock, so RUN's in-flight checkpoint is not removed; a project's own config.yaml
+    above a run folder is no run."""
+    _, ns = child
+    run_dir = tmp_path / "run"
+    shutil.copytree(full_run, run_dir)
+    in_flight = run_dir / "checkpoints" / ".last.ckpt.partial-abc123.ckpt"
+    in_flight.write_bytes(b"being written by the run's fit")
+    before = _snapshot(run_dir)
+    for nested in (run_dir / "checkpoints", run_dir / "checkpoints" / "again", run_dir / "x"):
+        with pytest.raises(ConfigError, match=f"is inside the run folder {run_dir}"):
+            _fit(ns, nested, max_epochs=1)
+    assert _snapshot(run_dir) == before
+    project = tmp_path / "project"
+    (project / "runs").mkdir(parents=True)
+    (project / "config.yaml").write_text("model: mine\nepochs: 3\n")  # the user's own config
+    (project / "metrics.csv").write_text("a,b\n1,2\n")
+    _fit(ns, project / "runs" / "x", max_epochs=1)
+    assert (project / "runs" / "x" / "report.json").is_file()
+
+
+def test_a_foreign_metrics_csv_stops_the_fit_instead_of_being_merged(tmp_path, child):
+    """A table another program writes as RUN/metrics.csv during the fit is not merged into the
+    run's log (rows lost, columns mixed): the fit stops naming it, and the file is left alone."""
+    from lightning.pytorch.callbacks import Callback
+
+    _, ns = child
+    foreign = "path,label,probability\ndata/low_00.wav,low,0.41\n"
+
+    class WriteForeignTable(Callback):
+        def on_train_epoch_start(self, trainer, pl_module):
+            if trainer.current_epoch == 1:
+                (tmp_path / "run" / "metrics.csv").write_text(foreign)
+
+    with pytest.raises(ConfigError, match="metrics.csv is not this run's metrics log"):
+        _fit(ns, tmp_path / "run", callbacks=[WriteForeignTable()])
+    assert (tmp_path / "run" / "metrics.csv").read_text() == foreign
+
+
+def test_killed_while_the_first_checkpoints_are_written_resumes_afresh(tmp_path, child, full_run):
+    """SIGKILL in the first write of last.ckpt (best.ckpt of epoch 0 in place): fit without
+    --resume says to pass it, and the resume starts the run again and gives the uninterrupted
+    report. A best.ckpt of a later epoch without last.ckpt is refused both ways alike."""
+    path, ns = child
+    out = tmp_path / "run"
+    done = subprocess.run([sys.executable, str(path), str(out), "write:last.ckpt:1", "fresh"])
+    assert done.returncode == -signal.SIGKILL
+    assert (out / "checkpoints" / "best.ckpt").is_file()
+    assert not (out / "checkpoints" / "last.ckpt").exists()
+    with pytest.raises(ConfigError, match=r"already holds a run .*resume=True"):
+        _fit(ns, out)
+    _fit(ns, out, resume=True)
+    for name in ("report.json", "metrics.csv", "predictions.csv"):
+        assert (out / name).read_bytes() == (full_run / name).read_bytes(), name
+
+
+def test_checkpoints_do_not_go_through_tmpdir(tmp_path, child, monkeypatch):
+    """A TMPDIR that cannot hold a checkpoint (here: missing) does not matter: checkpoints are
+    written beside their target, load, and have their SHA-256 records."""
+    import tempfile
+
+    from audioconv._integrity import read_checkpoint
+    from audioconv.tasks import load_classifier
+
+    _, ns = child
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no_such_tmp"))
+    _fit(ns, tmp_path / "run", max_epochs=1)
+    monkeypatch.undo()
+    for name in ("best.ckpt", "last.ckpt"):
+        checkpoint = tmp_path / "run" / "checkpoints" / name
+        assert (checkpoint.parent / f"{name}.sha256").is_file()
+        state, _ = read_checkpoint(checkpoint)  # checked against its record
+        assert state["epoch"] == 0 and state["state_dict"]
+    assert load_classifier(tmp_path / "run" / "checkpoints" / "best.ckpt").hparams.num_classes == 3
+
+
+def test_resume_into_a_folder_without_a_run_says_so(tmp_path, child):
+    _, ns = child
+    with pytest.warns(UserWarning, match="resume: .*typo holds no run; starting a new one"):
+        _fit(ns, tmp_path / "typo", resume=True, max_epochs=1)
+    assert (tmp_path / "typo" / "report.json").is_file()
+
+
+# --------------------------------------------------------------------------------------------
+# audioconv fit: what a user sees when the folder, the disk, the cache or a signal gets in the way
+# --------------------------------------------------------------------------------------------
+
+
+def _error_lines(err: str) -> list[str]:
+    return [line for line in err.splitlines() if line.strip()]
+
+
+def test_an_output_folder_that_is_a_file_is_one_line_before_the_scan(
+    tone_digits, tiny_audio_options, tmp_path, capsys, monkeypatch
+):
+    data = tone_digits(clips_per_digit=1)
+    monkeypatch.setenv("AUDIOCONV_CACHE", str(tmp_path / "cache"))
+    (tmp_path / "afile").write_text("hello\n")
+    for out, what in ((tmp_path / "afile", "is a file"), (tmp_path / "afile" / "run", "is below")):
+        argv = ["fit", "spoken_digits", "--data-dir", str(data), "--output-dir", str(out)]
+        with pytest.raises(SystemExit) as exit_info:
+            cli_main([*argv, *tiny_audio_options])
+        assert exit_info.value.code == 2
+        (line,) = _error_lines(capsys.readouterr().err)
+        assert line.startswith(f"audioconv fit: error: output folder {out} {what}")
+    assert (tmp_path / "afile").read_text() == "hello\n"
+    assert not (tmp_path / "cache").exists()  # refused before the data scan
+
+
+def test_an_unwritable_scan_cache_warns_once_and_the_fit_goes_on(
+    tone_digits, tiny_audio_options, tmp_path, monkeypatch
+):
+    data = tone_digits(clips_per_digit=1)
+    (tmp_path / "afile").write_text("not a folder\n")
+    monkeypatch.setenv("AUDIOCONV_CACHE", str(tmp_path / "afile" / "cache"))
+    argv = ["fit", "spoken_digits", "--data-dir", str(data), "--output-dir", str(tmp_path / "r")]
+    with pytest.warns(UserWarning, match="scan cache not saved") as caught:
+        assert cli_main([*argv, *tiny_audio_options, "--no-baseline"]) == 0
+    assert sum("scan cache" in str(w.message) for w in caught) == 1
+    assert "AUDIOCONV_CACHE" in str(caught[0].message)
+    assert (tmp_path / "r" / "report.json").is_file()
+
+
+def test_a_full_disk_is_one_line_naming_the_folder_then_resume_finishes(
+    tone_digits, tiny_audio_options, tmp_path, capsys, monkeypatch
+):
+    """No space left while the first last.ckpt is written (best.ckpt in place): one line naming
+    the run folder and what to do, no traceback; after that --resume finishes the run."""
+    import errno
+
+    from audioconv import _atomic
+
+    data = tone_digits(clips_per_digit=1)
+    out = tmp_path / "run"
+    real = _atomic._fsync
+
+    def full_disk(path):
+        if path.name.startswith(".last.ckpt.partial-"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(path)
+
+    monkeypatch.setattr(_atomic, "_fsync", full_disk)
+    argv = ["fit", "spoken_digits", "--data-dir", str(data), "--output-dir", str(out),
+            *tiny_audio_options, "--no-baseline"]  # fmt: skip
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(argv)
+    assert exit_info.value.code == 2
+    (line,) = [line for line in _error_lines(capsys.readouterr().err) if "error" in line]
+    assert line == (
+        f"audioconv fit: error: {out}: cannot write there (No space left on device): free space "
+        "there, then continue the run with --resume"
+    )
+    monkeypatch.setattr(_atomic, "_fsync", real)
+    assert cli_main([*argv, "--resume"]) == 0
+    assert (out / "report.json").is_file()
+
+
+SIGTERM_CHILD = textwrap.dedent(
+    """
+    import os, signal, sys
+    from audioconv.tasks import Classifier
+
+    step = Classifier.training_step
+
+    def terminated_in_epoch_1(self, *args, **kwargs):
+        if self.current_epoch == 1:
+            os.kill(os.getpid(), signal.SIGTERM)  # as timeout, docker stop or SLURM do
+        return step(self, *args, **kwargs)
+
+    Classifier.training_step = terminated_in_epoch_1
+    from audioconv.cli import main
+
+    sys.exit(main(sys.argv[1:]))
+    """
+)
+
+
+def test_sigterm_exits_143_saying_to_resume(tone_digits, tiny_audio_options, tmp_path):
+    data = tone_digits(clips_per_digit=1)
+    script = tmp_path / "child.py"
+    script.write_text(SIGTERM_CHILD)
+    out = tmp_path / "run"
+    tiny = [o for o in tiny_audio_options if o != "--smoke"]
+    argv = ["fit", "spoken_digits", "--data-dir", str(data), "--output-dir", str(out), *tiny,
+            "--max-epochs", "3", "--no-baseline"]  # fmt: skip
+    done = subprocess.run([sys.executable, str(script), *argv], capture_output=True, text=True)
+    assert done.returncode == 143, done.stderr[-2000:]
+    assert "audioconv fit: interrupted (SIGTERM): resume with --resume" in done.stderr
+    assert not (out / "report.json").exists()
+    assert cli_main([*argv, "--resume"]) == 0
+
+
+def test_resume_and_test_refuse_other_audio_under_the_same_names(digits_run, tmp_path, capsys):
+    """A data folder holding the same file names with other audio (two clips' contents swapped)
+    is refused on resume and by audioconv test; a splits.csv written before the stamp columns
+    resumes as before, and so does another decoded_cache_mb (only memory)."""
+    run_dir = tmp_path / "run"
+    shutil.copytree(digits_run, run_dir)
+    (run_dir / "report.json").unlink()  # killed before the report: resumable
+    splits = pd.read_csv(run_dir / "splits.csv")
+    assert list(splits.columns) == ["path", "label", "group", "split", "size", "fingerprint"]
+    data = Path(recipe_options_from_run(run_dir)[1]["data_dir"])
+    swapped = tmp_path / "swapped"
+    shutil.copytree(data, swapped)
+    a, b = swapped / "0_dan_0.flac", swapped / "2_dan_1.flac"
+    a_bytes, b_bytes = a.read_bytes(), b.read_bytes()
+    a.write_bytes(b_bytes)
+    b.write_bytes(a_bytes)
+    before = _snapshot(run_dir)
+    argv = ["fit", "--config", str(run_dir / "config.yaml"), "--output-dir", str(run_dir)]
+    with pytest.raises(SystemExit):
+        cli_main([*argv, "--resume", "--data-dir", str(swapped)])
+    err = capsys.readouterr().err
+    assert "the data differ from the data this run trained on (2 with other content" in err
+    assert "0_dan_0.flac" in err
+    assert _snapshot(run_dir) == before
+    test = ["test", "--checkpoint", str(digits_run / "checkpoints" / "best.ckpt"), "--smoke"]
+    with pytest.raises(SystemExit):
+        cli_main([*test, "--data-dir", str(swapped), "--output-dir", str(tmp_path / "t")])
+    assert "2 with other content" in capsys.readouterr().err
+
+    splits.drop(columns=["size", "fingerprint"]).to_csv(run_dir / "splits.csv", index=False)
+    assert cli_main([*argv, "--resume", "--decoded_cache_mb", "10"]) == 0
+    assert (run_dir / "report.json").is_file()
+
+
+def test_resume_with_another_seed_names_the_seed(tmp_path, tiny_audio_options, capsys):
+    """audio_folder splits at random by seed: --resume --seed 1 lists ``seed: 0 -> 1`` instead of
+    sending the user looking for changed data."""
+    import soundfile as sf
+
+    rng = np.random.default_rng(0)
+    for k, name in enumerate(("low", "mid", "high")):
+        (tmp_path / "data" / name).mkdir(parents=True)
+        for i in range(6):
+            t = np.arange(2400) / 8000
+            wave = 0.5 * np.sin(2 * np.pi * (300 + 500 * k) * t) + 0.05 * rng.standard_normal(2400)
+            sf.write(tmp_path / "data" / name / f"{name}_{i}.wav", wave.astype(np.float32), 8000)
+    out = tmp_path / "run"
+    argv = ["fit", "audio_folder", "--data-dir", str(tmp_path / "data"), "--output-dir", str(out),
+            *tiny_audio_options, "--no-baseline", "--val-size", "0.3",
+            "--test-size", "0.3"]  # fmt: skip
+    assert cli_main(argv) == 0
+    (out / "report.json").unlink()  # killed before the report: resumable
+    capsys.readouterr()
+    with pytest.raises(SystemExit):
+        cli_main([*argv, "--resume", "--seed", "1"])
+    err = capsys.readouterr().err
+    assert "seed: 0 -> 1" in err and "the data differ" not in err

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -154,8 +155,9 @@ def scan_files(
 ) -> dict[str, FileScan]:
     """Decode every file of ``paths`` fully (``workers`` threads; default the CPU count) -> one
     :class:`FileScan` per distinct path. ``cache_file`` (JSON) keeps results keyed by path, size
-    and mtime: an unchanged file is not decoded again. ``decode``: audio by default,
-    :func:`decode_image` for images."""
+    and mtime: an unchanged file is not decoded again; a cache that cannot be written (a
+    read-only or full disk) warns once and the scan goes on, as a damaged one is only a slower
+    scan. ``decode``: audio by default, :func:`decode_image` for images."""
     from tqdm.auto import tqdm
 
     unique = list(dict.fromkeys(str(p) for p in paths))
@@ -186,8 +188,15 @@ def scan_files(
             for path in todo
             if stamps[path] is not None
         )
-        cache_file.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(cache_file, json.dumps({"version": _CACHE_VERSION, "files": files}))
+        try:
+            cache_file.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(cache_file, json.dumps({"version": _CACHE_VERSION, "files": files}))
+        except OSError as error:
+            warnings.warn(
+                f"scan cache not saved ({error.strerror or error}: {cache_file}): the next run "
+                "decodes every file again; set AUDIOCONV_CACHE to a writable folder",
+                stacklevel=2,
+            )
     return {path: results[path] for path in unique}
 
 
