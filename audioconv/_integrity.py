@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 from collections.abc import Mapping
 from pathlib import Path
+
+import numpy as np
 
 from audioconv.errors import CheckpointError
 
@@ -30,26 +33,29 @@ _CHUNK = 1 << 20
 
 
 def check_finite(state: Mapping[str, object], path: str | os.PathLike) -> None:
-    """Refuse a state dict whose floating-point tensors hold NaN or infinity.
+    """Refuse weights (torch tensors or numpy arrays by name: a state dict, ONNX initializers)
+    whose floating-point values hold NaN or infinity.
 
     Raises:
         CheckpointError: naming ``path`` and the first offending tensors.
     """
-    import torch  # here: verifying a file's digest (ONNX deployment) needs no torch
-
-    bad = [
-        key
-        for key, tensor in state.items()
-        if isinstance(tensor, torch.Tensor)
-        and tensor.is_floating_point()
-        and not torch.isfinite(tensor).all()
-    ]
+    bad = [key for key, value in state.items() if not _finite(value)]
     if bad:
         raise CheckpointError(
             f"{path}: {len(bad)} weight tensor(s) hold NaN or infinity ({', '.join(bad[:5])}"
             f"{', ...' if len(bad) > 5 else ''}): the training diverged or the file is damaged; "
-            "use an earlier checkpoint or retrain (e.g. a lower learning rate)"
+            "use (or export) an earlier checkpoint or retrain (e.g. a lower learning rate)"
         )
+
+
+def _finite(value: object) -> bool:
+    """Whether a tensor or array holds no NaN / infinity (anything else counts as finite)."""
+    torch = sys.modules.get("torch")  # a tensor exists only once torch is imported; ONNX needs none
+    if torch is not None and isinstance(value, torch.Tensor):
+        return not value.is_floating_point() or bool(torch.isfinite(value).all())
+    if isinstance(value, np.ndarray) and value.dtype.kind in "fc":
+        return bool(np.isfinite(value).all())
+    return True
 
 
 def file_sha256(path: str | os.PathLike) -> str:

@@ -668,7 +668,7 @@ def cmd_predict(args: argparse.Namespace) -> int:
                     yield cut[0]
 
     predictions = predictor.predict_prepared(
-        prepared(), per_window=args.per_window, batch_size=args.batch_size
+        prepared(), per_window=args.per_window, batch_size=args.batch_size, names=names
     )
     if not predictions:
         raise ConfigError(f"no input could be read ({len(skipped)} tried):\n{_listing(skipped)}")

@@ -267,6 +267,7 @@ def decide(
     task: str,
     class_names: Sequence[str] | None = None,
     threshold: float = 0.5,
+    name: str = "input",
 ) -> tuple[str, float]:
     """The label and its score for one output of the model.
 
@@ -274,6 +275,7 @@ def decide(
     ``>= threshold`` (else the negative name and ``1 - P``); multilabel: the names at or above the
     threshold joined by ``";"`` as in manifests' ``tags`` (``""`` for none) and the highest
     probability; regression: the first value formatted with 4 significant digits, and that value.
+    An output holding NaN or infinity has no label: :class:`InputError` naming ``name``.
 
     >>> decide(np.array([0.1, 0.7, 0.2]), task="multiclass", class_names=["a", "b", "c"])
     ('b', 0.7)
@@ -281,6 +283,12 @@ def decide(
     ('yes', 0.5)
     """
     p = np.asarray(probabilities, dtype=np.float64)
+    if not np.isfinite(p).all():
+        raise InputError(
+            f"{name}: the model's output holds NaN or infinity, so it has no label: the input is "
+            "far outside what the model was trained on (e.g. samples far beyond [-1, 1]) or the "
+            "model file is damaged (copy it again)"
+        )
     if task == "multiclass":
         index = int(np.argmax(p))
         return _names(class_names, p.shape[-1])[index], round(float(p[index]), 6)

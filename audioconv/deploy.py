@@ -19,8 +19,8 @@ prediction path, and training decodes with the same function (:func:`audioconv.i
 a file at another rate reaches the network as the same samples in training, ``audioconv test``,
 ``predict``, export and streaming (``tests/test_contract_e2e.py``).
 
-This module imports numpy, scipy, soundfile and onnxruntime only — never torch (the TorchScript
-and checkpoint runtimes of :func:`load_predictor` import it when asked for).
+This module imports numpy, scipy, soundfile, onnx and onnxruntime only — never torch (the
+TorchScript and checkpoint runtimes of :func:`load_predictor` import it when asked for).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from typing import Any
 
 import numpy as np
 
+from audioconv._integrity import check_finite, verify_checkpoint
 from audioconv.constants import TORCHSCRIPT_SUFFIXES
 from audioconv.contract import InputContract, decide, resample, top_k
 from audioconv.decode import read_audio
@@ -216,11 +217,12 @@ class Predictor:
             wave_or_path, sample_rate=sample_rate, name=name, with_starts=with_starts
         )
 
-    def _prediction(self, windows: np.ndarray, per_window: bool) -> Prediction:
-        """A clip's :class:`Prediction` from its windows' outputs ``(windows, ...)``."""
+    def _prediction(self, windows: np.ndarray, per_window: bool, name: str) -> Prediction:
+        """A clip's :class:`Prediction` from its windows' outputs ``(windows, ...)``; ``name``
+        names the clip in errors."""
         clip = self.contract.combine(windows)
         label, score = decide(
-            clip, task=self.task, class_names=self.class_names, threshold=self.threshold
+            clip, task=self.task, class_names=self.class_names, threshold=self.threshold, name=name
         )
         return Prediction(label, score, clip, windows=windows if per_window else None)
 
@@ -265,14 +267,23 @@ class Predictor:
             )
             for i, item in enumerate(items)
         )
-        return self.predict_prepared(prepared, per_window=per_window, batch_size=batch_size)
+        return self.predict_prepared(
+            prepared, per_window=per_window, batch_size=batch_size, names=names
+        )
 
     def predict_prepared(
-        self, clips: Iterable[np.ndarray], *, per_window: bool = False, batch_size: int = 32
+        self,
+        clips: Iterable[np.ndarray],
+        *,
+        per_window: bool = False,
+        batch_size: int = 32,
+        names: Sequence[str] | None = None,
     ) -> list[Prediction]:
         """One :class:`Prediction` per prepared clip (:meth:`prepare`: ``(windows, ...)``), in
         order. ``clips`` is consumed as it goes (a generator keeps about ``batch_size`` windows in
-        memory); the windows of several clips share a model call of up to ``batch_size``."""
+        memory); the windows of several clips share a model call of up to ``batch_size``.
+        ``names`` name the clips in errors (default ``input[i]``); it may grow as ``clips`` is
+        consumed."""
         if batch_size < 1:
             raise ConfigError(f"batch_size={batch_size!r} must be >= 1")
         results: list[Prediction] = []
@@ -286,7 +297,9 @@ class Predictor:
             )
             start = 0
             for n in counts:
-                results.append(self._prediction(outputs[start : start + n], per_window))
+                i = len(results)
+                name = f"input[{i}]" if names is None else names[i]
+                results.append(self._prediction(outputs[start : start + n], per_window, name))
                 start += n
             pending.clear()
             counts.clear()
@@ -317,6 +330,15 @@ def contract_of(metadata: dict[str, Any]) -> InputContract:
     if metadata.get("input_contract"):
         return InputContract.from_dict(metadata["input_contract"])
     return _legacy_contract(metadata)
+
+
+def _initializers(path: Path) -> dict[str, np.ndarray]:
+    """The weights of an ``.onnx`` file (its graph's initializers) by name."""
+    import onnx
+    from onnx import numpy_helper
+
+    model = onnx.load(str(path))
+    return {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
 
 
 class OnnxClassifier(Predictor):
@@ -350,6 +372,7 @@ class OnnxClassifier(Predictor):
         if num_threads is not None:
             options.intra_op_num_threads = num_threads
             options.inter_op_num_threads = 1
+        check_finite(_initializers(self.path), self.path)
         self._session = onnxruntime.InferenceSession(
             str(self.path), options, providers=["CPUExecutionProvider"]
         )
@@ -398,8 +421,6 @@ def load_predictor(path: str | os.PathLike, *, threshold: float | None = None) -
         CheckpointError: the digest differs from the record, the file is damaged, or it holds
             TorchScript under another name.
     """
-    from audioconv._integrity import verify_checkpoint
-
     found = model_format(path)
     if found != "checkpoint":  # a checkpoint is checked as it is read (load_classifier)
         verify_checkpoint(path)

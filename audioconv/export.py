@@ -41,6 +41,7 @@ from torch import nn
 
 import audioconv
 from audioconv._atomic import atomic_pair
+from audioconv._integrity import check_finite
 from audioconv.constants import INPUT_KINDS, TASKS
 from audioconv.contract import InputContract
 from audioconv.deploy import CONTRACT_KEY, METADATA_KEY, Predictor, contract_of, require_format
@@ -536,6 +537,7 @@ class TorchScriptClassifier(_TorchPredictor):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", category=FutureWarning)  # torch.jit is deprecated
             self._module = torch.jit.load(str(self.path), map_location="cpu", _extra_files=extra)
+        check_finite(self._module.state_dict(), self.path)
         if not extra["audioconv.json"]:
             raise ConfigError(
                 f"{self.path}: the TorchScript file holds no audioconv metadata: export it with "

@@ -272,12 +272,13 @@ class StreamClassifier:
         probabilities = np.array(probabilities, dtype=np.float32)  # own copy, kept in history
         self._sum = probabilities.astype(np.float64) + (0.0 if self._sum is None else self._sum)
         self._count += 1
-        label, score = self._decide(probabilities)
         timestamp = end / self.sample_rate
+        name = f"the window ending at t={timestamp:.2f}s"
+        label, score = self._decide(probabilities, name)
         if self.smoothing == "mean":
             self._history.append(probabilities)
             mean = np.mean(np.stack(self._history), axis=0)  # (k, classes) -> (classes,)
-            label, score = self._decide(mean)
+            label, score = self._decide(mean, name)
             return Prediction(label, score, mean, timestamp)
         if self.smoothing == "majority":
             self._history.append(label)
@@ -287,9 +288,13 @@ class StreamClassifier:
             return Prediction(label, best / len(self._history), probabilities, timestamp)
         return Prediction(label, score, probabilities, timestamp)
 
-    def _decide(self, probabilities: np.ndarray) -> tuple[str, float]:
+    def _decide(self, probabilities: np.ndarray, name: str) -> tuple[str, float]:
         return decide(
-            probabilities, task=self.task, class_names=self.class_names, threshold=self.threshold
+            probabilities,
+            task=self.task,
+            class_names=self.class_names,
+            threshold=self.threshold,
+            name=name,
         )
 
     def push(self, chunk: np.ndarray) -> list[Prediction]:
@@ -332,7 +337,8 @@ class StreamClassifier:
         self.clip = None
         if self._count:
             mean = (self._sum / self._count).astype(np.float32)
-            self.clip = Prediction(*self._decide(mean), mean, self._total / self.sample_rate)
+            seconds = self._total / self.sample_rate
+            self.clip = Prediction(*self._decide(mean, "the whole stream"), mean, seconds)
         self.reset()
         return out
 

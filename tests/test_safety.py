@@ -391,6 +391,68 @@ def test_a_damaged_or_changed_model_file_of_any_format_is_refused(run, tmp_path,
         assert f"{model}: " in (err := capsys.readouterr().err) and message in err
 
 
+def _refused(argv, capsys) -> str:
+    """Run ``audioconv ARGV``, expect a one-line refusal (exit 2) and return it."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(argv)
+    err = capsys.readouterr().err
+    assert exit_info.value.code == 2 and "Traceback" not in err, err
+    return err
+
+
+def _with_a_nan_weight(export, target) -> str:
+    """Copy an exported model with NaN in its largest weight (no record); returns its name."""
+    if export.suffix == ".onnx":
+        import onnx
+        from onnx import numpy_helper
+
+        proto = onnx.load(str(export))
+        tensor = max(proto.graph.initializer, key=lambda t: np.prod(t.dims))
+        values = numpy_helper.to_array(tensor).copy()
+        values.flat[0] = np.nan
+        tensor.CopyFrom(numpy_helper.from_array(values, tensor.name))
+        onnx.save(proto, str(target))
+        return tensor.name
+    extra = {"audioconv.json": ""}
+    module = torch.jit.load(str(export), _extra_files=extra)
+    name, weight = max(module.named_parameters(), key=lambda item: item[1].numel())
+    with torch.no_grad():
+        weight.view(-1)[0] = float("nan")
+    torch.jit.save(module, str(target), _extra_files=extra)
+    return name
+
+
+@pytest.mark.parametrize("name", ["model.onnx", "model.pt"])
+def test_an_export_with_nan_weights_is_refused_on_load(run, tmp_path, capsys, name):
+    """``audioconv export``, then a NaN written into a weight of the file: predict and stream
+    refuse it on load, as a .ckpt is (every clip got class 0 with exit 0)."""
+    export = tmp_path / name
+    assert cli_main(["export", "--checkpoint", str(run["best"]), "--output", str(export)]) == 0
+    sent = tmp_path / f"sent{export.suffix}"  # copied without its records
+    tensor = _with_a_nan_weight(export, sent)
+    for command in ("predict", "stream"):
+        err = _refused([command, "--checkpoint", str(sent), str(run["wavs"][0])], capsys)
+        assert f"{sent}: 1 weight tensor(s) hold NaN or infinity ({tensor})" in err, err
+
+
+@pytest.mark.parametrize("model", ["best.ckpt", "model.onnx"])
+def test_a_non_finite_model_output_never_becomes_a_label(run, tmp_path, capsys, model):
+    """A clip of finite but huge samples overflows the log-mel front end into NaN: predict and
+    stream name the clip instead of labelling it (argmax of NaN gave class 0, exit 0)."""
+    if model == "best.ckpt":
+        path = run["best"]
+    else:
+        path = tmp_path / model
+        assert cli_main(["export", "--checkpoint", str(run["best"]), "--output", str(path)]) == 0
+    huge = tmp_path / "huge.wav"
+    sf.write(huge, np.full(SAMPLES, 1e30, np.float32), RATE, subtype="FLOAT")
+    err = _refused(["predict", "--checkpoint", str(path), str(huge)], capsys)
+    assert f"{huge}: the model's output holds NaN or infinity, so it has no label" in err, err
+    err = _refused(["stream", "--checkpoint", str(path), str(huge)], capsys)
+    assert "the model's output holds NaN or infinity" in err, err
+
+
 def test_export_never_writes_over_a_checkpoint_or_under_a_misleading_name(run, tmp_path, capsys):
     copy = tmp_path / "best.ckpt"
     shutil.copy(run["best"], copy)
