@@ -332,12 +332,24 @@ def contract_of(metadata: dict[str, Any]) -> InputContract:
     return _legacy_contract(metadata)
 
 
+def _unreadable(path: Path, error: Exception) -> CheckpointError:
+    """The one-line error of an ``.onnx`` file onnx / onnxruntime cannot read."""
+    text = str(error).strip().splitlines()
+    return CheckpointError(
+        f"{path}: not a readable ONNX model ({text[-1] if text else type(error).__name__}); a "
+        "file cut short by an interrupted copy reads so: copy it again"
+    )
+
+
 def _initializers(path: Path) -> dict[str, np.ndarray]:
     """The weights of an ``.onnx`` file (its graph's initializers) by name."""
     import onnx
     from onnx import numpy_helper
 
-    model = onnx.load(str(path))
+    try:
+        model = onnx.load(str(path))
+    except Exception as error:  # protobuf's DecodeError, or a missing external-data file
+        raise _unreadable(path, error) from None
     return {t.name: numpy_helper.to_array(t) for t in model.graph.initializer}
 
 
@@ -373,9 +385,12 @@ class OnnxClassifier(Predictor):
             options.intra_op_num_threads = num_threads
             options.inter_op_num_threads = 1
         check_finite(_initializers(self.path), self.path)
-        self._session = onnxruntime.InferenceSession(
-            str(self.path), options, providers=["CPUExecutionProvider"]
-        )
+        try:
+            self._session = onnxruntime.InferenceSession(
+                str(self.path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as error:  # onnxruntime's errors derive from Exception only
+            raise _unreadable(self.path, error) from None
         self._input_name = self._session.get_inputs()[0].name
         self.metadata = self._read_metadata()
         self.task: str = self.metadata["task"] or "multiclass"

@@ -436,6 +436,20 @@ def test_an_export_with_nan_weights_is_refused_on_load(run, tmp_path, capsys, na
         assert f"{sent}: 1 weight tensor(s) hold NaN or infinity ({tensor})" in err, err
 
 
+def test_a_truncated_onnx_file_is_a_one_line_error(run, tmp_path, capsys):
+    """``audioconv export``, then half the .onnx copied alone (an interrupted copy): predict and
+    stream name the file and the fix, as for a cut TorchScript file (it was onnxruntime's
+    InvalidProtobuf traceback)."""
+    export = tmp_path / "model.onnx"
+    assert cli_main(["export", "--checkpoint", str(run["best"]), "--output", str(export)]) == 0
+    cut = tmp_path / "copied" / "model.onnx"
+    cut.parent.mkdir()
+    cut.write_bytes(export.read_bytes()[: export.stat().st_size // 2])
+    for command in ("predict", "stream"):
+        err = _refused([command, "--checkpoint", str(cut), str(run["wavs"][0])], capsys)
+        assert f"{cut}: not a readable ONNX model (" in err and "copy it again" in err, err
+
+
 @pytest.mark.parametrize("model", ["best.ckpt", "model.onnx"])
 def test_a_non_finite_model_output_never_becomes_a_label(run, tmp_path, capsys, model):
     """A clip of finite but huge samples overflows the log-mel front end into NaN: predict and
