@@ -33,30 +33,32 @@ def atomic_path(path: str | os.PathLike, *, suffix: str | None = None) -> Iterat
 
 @contextlib.contextmanager
 def atomic_pair(
-    path: str | os.PathLike, companion: str | os.PathLike
-) -> Iterator[tuple[Path, Path]]:
-    """Yield temporary paths for a file and its companion (a model and its metadata); on success
-    both replace their targets, so a crash never pairs a new file with an old companion.
+    path: str | os.PathLike, *companions: str | os.PathLike
+) -> Iterator[tuple[Path, ...]]:
+    """Yield temporary paths for a file and its companions (a model, its metadata, its SHA-256
+    record); on success all replace their targets, so a crash never pairs a new file with an old
+    companion.
 
-    Both temporaries are flushed first; then the old companion is removed, ``path`` renamed in,
-    and the companion renamed in last. A crash in between leaves a file with *no* companion
-    (readers refuse it: "metadata missing"), never one with the previous file's companion.
+    The temporaries are flushed first; then the old companions are removed, ``path`` renamed in,
+    and the companions renamed in last. A crash in between leaves a file with *no* companion
+    (readers refuse it: "metadata missing", or load it unchecked), never one with the previous
+    file's companion.
     """
-    target, other = Path(path), Path(companion)
-    tmp_path, tmp_other = _temporary(target, None), _temporary(other, None)
+    targets = [Path(path), *map(Path, companions)]
+    temporaries = [_temporary(target, None) for target in targets]
     try:
-        yield tmp_path, tmp_other
-        _fsync(tmp_path)
-        _fsync(tmp_other)
-        other.unlink(missing_ok=True)
-        _fsync(other.parent)
-        os.replace(tmp_path, target)
-        _fsync(target.parent)
-        os.replace(tmp_other, other)
-        _fsync(other.parent)
+        yield tuple(temporaries)
+        for tmp in temporaries:
+            _fsync(tmp)
+        for other in targets[1:]:
+            other.unlink(missing_ok=True)
+            _fsync(other.parent)
+        for tmp, target in zip(temporaries, targets):
+            os.replace(tmp, target)
+            _fsync(target.parent)
     finally:
-        tmp_path.unlink(missing_ok=True)
-        tmp_other.unlink(missing_ok=True)
+        for tmp in temporaries:
+            tmp.unlink(missing_ok=True)
 
 
 def remove_partials(folder: str | os.PathLike) -> list[Path]:

@@ -1,10 +1,10 @@
-"""Checkpoint integrity: a SHA-256 record beside each checkpoint (and each exported model),
+"""Model file integrity: a SHA-256 record beside each checkpoint and each exported model,
 checked when it is loaded, and finite weights.
 
 ``best.ckpt`` gets ``best.ckpt.sha256`` in the ``sha256sum`` format (``<hex>  best.ckpt``), so
-``sha256sum -c best.ckpt.sha256`` checks it too. Training writes the pair with
-:func:`audioconv._atomic.atomic_pair`; a checkpoint without a record (older runs, files copied
-alone) loads unchecked.
+``sha256sum -c best.ckpt.sha256`` checks it too. Training and ``audioconv export`` write the
+record with its file (:func:`audioconv._atomic.atomic_pair`); a file without a record (older
+runs and exports, files copied alone) loads unchecked.
 """
 
 from __future__ import annotations
@@ -96,12 +96,21 @@ def record_text(digest: str, name: str) -> str:
     return f"{digest}  {name}\n"
 
 
-def verify_checkpoint(path: str | os.PathLike) -> str:
-    """Hex SHA-256 of ``path``, checked against ``<path>.sha256`` when that record exists.
+#: what wrote a file of each kind, and where a good copy is (:func:`verify_checkpoint`)
+_ORIGINS = {
+    "checkpoint": ("training", "checkpoint", "from its run folder"),
+    "export": ("audioconv export", "exported file", "from where it was exported"),
+}
+
+
+def verify_checkpoint(path: str | os.PathLike, *, kind: str = "checkpoint") -> str:
+    """Hex SHA-256 of ``path``, checked against ``<path>.sha256`` when that record exists;
+    ``kind`` (``"checkpoint"`` or ``"export"``) names what wrote the file in the error.
 
     Raises:
         CheckpointError: the record is unreadable, or the file's digest differs from it.
     """
+    writer, noun, source = _ORIGINS[kind]
     path = Path(path)
     actual = file_sha256(path)
     record = digest_path(path)
@@ -111,14 +120,14 @@ def verify_checkpoint(path: str | os.PathLike) -> str:
     if not fields or len(fields[0]) != 64:
         raise CheckpointError(
             f"{record}: not a SHA-256 record ('<64 hex digits>  {path.name}'): delete it to "
-            f"load {path} unchecked, or restore it from the run folder"
+            f"load {path} unchecked, or copy it again {source}"
         )
     if fields[0].lower() != actual:
         raise CheckpointError(
             f"{path}: its SHA-256 ({actual[:16]}...) does not match the digest recorded in "
-            f"{record} ({fields[0][:16]}...): the file was damaged or changed after training "
-            "saved it. Copy the checkpoint again from its run folder (or, if you changed it on "
-            "purpose, delete the .sha256 record)"
+            f"{record} ({fields[0][:16]}...): the file was damaged or changed after {writer} "
+            f"saved it. Copy the {noun} again {source} (or, if you changed it on purpose, "
+            "delete the .sha256 record)"
         )
     return actual
 

@@ -438,7 +438,7 @@ def load_predictor(path: str | os.PathLike, *, threshold: float | None = None) -
     """
     found = model_format(path)
     if found != "checkpoint":  # a checkpoint is checked as it is read (load_classifier)
-        verify_checkpoint(path)
+        verify_checkpoint(path, kind="export")
     if found == "torchscript" and Path(path).suffix.lower() not in TORCHSCRIPT_SUFFIXES:
         raise CheckpointError(
             f"{path}: holds a TorchScript program, not the {Path(path).suffix or 'named'} model "

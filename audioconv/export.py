@@ -15,9 +15,10 @@ The activation is ``audioconv.tasks.task_output``, the function ``predict_step``
 
 Two formats: ONNX (``torch.onnx.export(dynamo=True)``, run with onnxruntime — see
 :mod:`audioconv.deploy`) and TorchScript (``torch.jit.trace``). Both files are written atomically
-and get a sidecar JSON ``<file>.json`` (:func:`sidecar_path`) with the class names, task, sample
-rate, expected input shape (``None`` for a dynamic axis), input kind, library version and a
-description of the front end, and the model's input contract (``input_contract``,
+with a SHA-256 record ``<file>.sha256`` (as checkpoints are; ``load_predictor`` refuses a file
+that differs from it) and a sidecar JSON ``<file>.json`` (:func:`sidecar_path`) with the class
+names, task, sample rate, expected input shape (``None`` for a dynamic axis), input kind, library
+version and a description of the front end, and the model's input contract (``input_contract``,
 :mod:`audioconv.contract`). The ONNX file holds the same metadata in its ``metadata_props`` and the
 TorchScript file as an extra file, so either describes itself without the sidecar. The batch axis
 is always dynamic; the time axis (the spatial axes for images) is dynamic when the model and the
@@ -41,7 +42,7 @@ from torch import nn
 
 import audioconv
 from audioconv._atomic import atomic_pair
-from audioconv._integrity import check_finite
+from audioconv._integrity import check_finite, digest_path, file_sha256, record_text
 from audioconv.constants import INPUT_KINDS, TASKS
 from audioconv.contract import InputContract
 from audioconv.deploy import CONTRACT_KEY, METADATA_KEY, Predictor, contract_of, require_format
@@ -183,6 +184,12 @@ def sidecar_path(model_path: str | os.PathLike) -> Path:
     """The metadata file beside an exported model: ``model.onnx`` -> ``model.onnx.json``."""
     path = Path(model_path)
     return path.with_name(path.name + ".json")
+
+
+def _companions(path: Path) -> tuple[Path, Path]:
+    """The files written with an export, as one atomic group: its sidecar JSON and its SHA-256
+    record (``<file>.sha256``, the format of checkpoints' records, checked when it is loaded)."""
+    return sidecar_path(path), digest_path(path)
 
 
 def _longer(example_input: torch.Tensor, dims: int) -> torch.Tensor:
@@ -372,7 +379,7 @@ def export_onnx(
     options = onnxruntime.SessionOptions()
     options.log_severity_level = 4  # a graph that fails the length check is handled, not logged
     path = Path(path)
-    with atomic_pair(path, sidecar_path(path)) as (tmp, tmp_sidecar):
+    with atomic_pair(path, *_companions(path)) as (tmp, tmp_sidecar, tmp_record):
         program.save(tmp, external_data=False)
         session = onnxruntime.InferenceSession(
             str(tmp), options, providers=["CPUExecutionProvider"]
@@ -393,6 +400,7 @@ def export_onnx(
         metadata = build_metadata(model, example, dynamic_time=dynamic, fmt="onnx")
         _write_metadata_props(tmp, metadata)
         tmp_sidecar.write_text(json.dumps(metadata, indent=2) + "\n", encoding="utf-8")
+        tmp_record.write_text(record_text(file_sha256(tmp), path.name), encoding="utf-8")
     return path
 
 
@@ -447,10 +455,12 @@ def export_torchscript(
             _check("TorchScript", run, model, other_length)
         metadata = build_metadata(model, example, dynamic_time=dynamic, fmt="torchscript")
         text = json.dumps(metadata, indent=2) + "\n"
-        with atomic_pair(path, sidecar_path(path)) as (tmp, tmp_sidecar):
+        path = Path(path)
+        with atomic_pair(path, *_companions(path)) as (tmp, tmp_sidecar, tmp_record):
             torch.jit.save(traced, str(tmp), _extra_files={"audioconv.json": text})
             tmp_sidecar.write_text(text, encoding="utf-8")
-    return Path(path)
+            tmp_record.write_text(record_text(file_sha256(tmp), path.name), encoding="utf-8")
+    return path
 
 
 def export_checkpoint(

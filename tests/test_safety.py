@@ -391,6 +391,30 @@ def test_a_damaged_or_changed_model_file_of_any_format_is_refused(run, tmp_path,
         assert f"{model}: " in (err := capsys.readouterr().err) and message in err
 
 
+@pytest.mark.parametrize("name", ["model.onnx", "model.pt"])
+def test_an_export_records_its_digest_so_a_damaged_copy_is_refused(run, tmp_path, capsys, name):
+    """``audioconv export`` writes ``<file>.sha256`` (sha256sum format); the file copied with its
+    record loads, and one flipped bit in its weights is refused, in the words of an export (it
+    gave other answers, exit 0)."""
+    export = tmp_path / name
+    assert cli_main(["export", "--checkpoint", str(run["best"]), "--output", str(export)]) == 0
+    digest, recorded_name = (tmp_path / f"{name}.sha256").read_text().split()
+    assert (digest, recorded_name) == (hashlib.sha256(export.read_bytes()).hexdigest(), name)
+    copied = tmp_path / "copied" / name
+    copied.parent.mkdir()
+    shutil.copy(export, copied)
+    shutil.copy(f"{export}.sha256", f"{copied}.sha256")
+    wav = str(run["wavs"][0])
+    _predict(copied, [wav], capsys)
+    data = bytearray(copied.read_bytes())
+    data[len(data) // 2] ^= 0x40  # inside the weights, past every header
+    copied.write_bytes(bytes(data))
+    for command in ("predict", "stream"):
+        err = _refused([command, "--checkpoint", str(copied), wav], capsys)
+        assert f"{copied}: its SHA-256" in err and "after audioconv export saved it" in err, err
+        assert "Copy the exported file again" in err and "training" not in err, err
+
+
 def _refused(argv, capsys) -> str:
     """Run ``audioconv ARGV``, expect a one-line refusal (exit 2) and return it."""
     capsys.readouterr()
