@@ -1045,11 +1045,14 @@ def build_parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     export.add_argument("--output", required=True, help="the exported file (e.g. model.onnx)")
     export.add_argument(
-        "--sample-rate", type=float, help="the model's rate in Hz (default: from the checkpoint)"
-    )
+        "--sample-rate", type=float,
+        help="the model's rate in Hz, for a checkpoint that records none (default: the "
+        "checkpoint's; another rate is refused: it would not change the model's front end)",
+    )  # fmt: skip
     export.add_argument(
         "--input-shape", type=int, nargs="+",
-        help="one input without the batch axis (default: from the checkpoint)",
+        help="one input without the batch axis, for a checkpoint that records none (default: the "
+        "checkpoint's; another shape is refused: the model was trained on that one)",
     )  # fmt: skip
     export.add_argument(
         "--dynamic-time", action=argparse.BooleanOptionalAction, default=None,

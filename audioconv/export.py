@@ -478,11 +478,16 @@ def export_checkpoint(
         checkpoint: a ``.ckpt`` written by training (read by ``audioconv.tasks.load_classifier``).
         format: ``"onnx"`` or ``"torchscript"``.
         output: path of the exported file; its sidecar JSON goes beside it.
-        sample_rate: rate of the raw input in Hz; default: the checkpoint's ``sample_rate`` hparam
-            (audio needs one; a sensor / time-series model without one, e.g. a UCR run, is
-            exported without a rate: its series are taken as they are).
+        sample_rate: rate of the raw input in Hz, for a checkpoint that records none (audio needs
+            one; a sensor / time-series model without one, e.g. a UCR run, is exported without a
+            rate: its series are taken as they are); default: the checkpoint's.
         input_shape: one input without the batch axis, ``(channels, time)`` or
-            ``(channels, height, width)``; default: the checkpoint's ``input_shape`` hparam.
+            ``(channels, height, width)``, for a checkpoint that records none; default: the
+            checkpoint's.
+
+    A ``sample_rate`` / ``input_shape`` that differs from the checkpoint's is refused
+    (``ConfigError``): it would re-label the inputs of a front end and backbone trained on the
+    recorded ones, so the export would give other answers than the run's.
         dynamic_time: see :func:`export_onnx`.
 
     Returns the path of the exported file.
@@ -493,6 +498,7 @@ def export_checkpoint(
 
     require_format(checkpoint, ["checkpoint"], what="audioconv export")
     classifier = load_classifier(checkpoint)
+    _refuse_relabelling(checkpoint, dict(classifier.hparams), sample_rate, input_shape)
     model = InferenceModel.from_classifier(classifier, sample_rate=sample_rate)
     model.checkpoint_sha256 = classifier.checkpoint_sha256  # recorded in the metadata
     shape = tuple(input_shape) if input_shape is not None else model.input_shape
@@ -517,6 +523,34 @@ def export_checkpoint(
     if format == "onnx":
         return export_onnx(model, output, example_input=example, dynamic_time=dynamic_time)
     return export_torchscript(model, output, example, dynamic_time=dynamic_time)
+
+
+def _refuse_relabelling(
+    checkpoint: str | os.PathLike,
+    hparams: dict,
+    sample_rate: float | None,
+    input_shape: tuple[int, ...] | None,
+) -> None:
+    """Refuse a ``sample_rate`` / ``input_shape`` that differs from the one the checkpoint
+    records: the model's front end and backbone stay those trained, so only its inputs would
+    change."""
+    contract = _classifier_contract(hparams, None)
+    rate = hparams.get("sample_rate") if contract is None else contract.sample_rate
+    if sample_rate is not None and rate is not None and sample_rate != rate:
+        raise ConfigError(
+            f"{checkpoint}: sample_rate={sample_rate:g} (--sample-rate) differs from the {rate:g} "
+            f"Hz the model was trained at: its front end stays the one trained at {rate:g} Hz, so "
+            f"the export would resample every input to {sample_rate:g} Hz and give other answers "
+            "than the run's; drop --sample-rate (it is for checkpoints that record no rate)"
+        )
+    shape = None if contract is None else contract.input_shape
+    if input_shape is not None and shape is not None and tuple(input_shape) != tuple(shape):
+        raise ConfigError(
+            f"{checkpoint}: input_shape={tuple(input_shape)} (--input-shape) differs from the "
+            f"{tuple(shape)} the model was trained on: the export would make other model inputs "
+            "than training did and give other answers than the run's; drop --input-shape (it is "
+            "for checkpoints that record no input shape)"
+        )
 
 
 # --------------------------------------------------------------------------------------------

@@ -296,6 +296,22 @@ def test_export_records_the_source_checkpoint_digest(run, tmp_path):
     assert json.loads(sidecar.read_text())["checkpoint_sha256"] == recorded
 
 
+def test_export_refuses_a_rate_or_input_shape_the_checkpoint_contradicts(run, tmp_path, capsys):
+    """``--sample-rate`` / ``--input-shape`` other than the run's re-labelled the model (its front
+    end unchanged), so the export gave other answers than the report: refused, nothing written;
+    the recorded values themselves are accepted."""
+    export = ["export", "--checkpoint", str(run["best"]), "--output", str(tmp_path / "m.onnx")]
+    for option, message in (
+        (["--sample-rate", "16000"], "sample_rate=16000 (--sample-rate) differs from the 8000 Hz"),
+        (["--input-shape", "1", "1000"], "input_shape=(1, 1000) (--input-shape) differs from the "
+                                         f"(1, {SAMPLES})"),
+    ):  # fmt: skip
+        err = _refused([*export, *option], capsys)
+        assert f"{run['best']}: {message}" in err and "give other answers than the run's" in err
+    assert not list(tmp_path.iterdir())
+    assert cli_main([*export, "--sample-rate", str(RATE), "--input-shape", "1", str(SAMPLES)]) == 0
+
+
 # --- item 2: recipes resolve by name -------------------------------------------------------------
 
 
