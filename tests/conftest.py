@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import math
+import subprocess
+import sys
 
 import numpy as np
 import pandas as pd
@@ -99,3 +101,26 @@ def onnx_answers_as_promised():
         return onnx_file
 
     return check
+
+
+@pytest.fixture
+def hold_run_lock():
+    """``hold(folder)``: start a process holding ``folder``'s run lock, as a running fit does,
+    once it holds it; returns its ``Popen`` (killed at the end of the test if still alive)."""
+    holders = []
+
+    def hold(folder) -> subprocess.Popen:
+        holder = subprocess.Popen(
+            [sys.executable, "-c", "import sys, time\nfrom audioconv._runfolder import run_lock\n"
+             "with run_lock(sys.argv[1]):\n    print('locked', flush=True)\n    time.sleep(120)\n",
+             str(folder)],
+            stdout=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        holders.append(holder)
+        assert holder.stdout.readline().strip() == "locked"
+        return holder
+
+    yield hold
+    for holder in holders:
+        holder.kill()
+        holder.wait()

@@ -709,22 +709,17 @@ def test_sensor_predictions_name_each_windows_recording_and_predict_gives_them(
         np.testing.assert_allclose(by_start[start], probabilities, atol=1e-5)
 
 
-def test_predict_stream_and_compare_never_write_into_a_run(checkpoints, tmp_path, capsys):
+def test_predict_stream_and_compare_never_write_into_a_run(
+    checkpoints, tmp_path, capsys, hold_run_lock
+):
     """``--output`` / ``--plot`` naming a run's own file (metrics.csv, splits.csv, report.json,
     a figure), a file below a run, or a file in a folder a fit has locked, is refused before
     anything is written; a project folder's own config.yaml is no run."""
-    import subprocess
 
     run_dir = checkpoints["audio"].parent.parent
     ckpt, clip = str(checkpoints["audio"]), tmp_path / "clip.wav"
     tone(clip, 700)
     locked = tmp_path / "fitting"  # as a fit starting there: only its lock, held
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom audioconv._runfolder import run_lock\n"
-         "with run_lock(sys.argv[1]):\n    print('locked', flush=True)\n    time.sleep(120)\n",
-         str(locked)],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
     before = {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()}
     predict, stream = (["predict", "--checkpoint", ckpt, str(clip)],
                        ["stream", "--checkpoint", ckpt, str(clip)])  # fmt: skip
@@ -736,16 +731,12 @@ def test_predict_stream_and_compare_never_write_into_a_run(checkpoints, tmp_path
         ["compare", str(run_dir), str(run_dir), "--output", str(run_dir / "report.json")],
         [*predict, "--output", str(locked / "metrics.csv")],
     ]
-    try:
-        assert holder.stdout.readline().strip() == "locked"
-        for argv in refused:
-            with pytest.raises(SystemExit) as exit_info:
-                main(argv)
-            assert exit_info.value.code == 2, argv
-            assert "holds a training run" in capsys.readouterr().err, argv
-    finally:
-        holder.kill()
-        holder.wait()
+    hold_run_lock(locked)
+    for argv in refused:
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        assert exit_info.value.code == 2, argv
+        assert "holds a training run" in capsys.readouterr().err, argv
     assert {p: p.read_bytes() for p in run_dir.rglob("*") if p.is_file()} == before
     assert sorted(p.name for p in locked.iterdir()) == [".lock"]
     project = tmp_path / "project"

@@ -138,26 +138,20 @@ def _snapshot(folder) -> dict[str, bytes]:
 # --------------------------------------------------------------------------------------------
 
 
-def test_second_fit_into_a_locked_folder_is_refused_naming_the_holder(tmp_path, child):
+def test_second_fit_into_a_locked_folder_is_refused_naming_the_holder(
+    tmp_path, child, hold_run_lock
+):
     """A process holding the folder's lock (as a running fit does) makes fit refuse before it
     writes; once the holder is SIGKILLed the stale lock file no longer blocks."""
     _, ns = child
     out = tmp_path / "run"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time\nfrom audioconv._runfolder import run_lock\n"
-         "with run_lock(sys.argv[1]):\n    print('locked', flush=True)\n    time.sleep(120)\n",
-         str(out)],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    try:
-        assert holder.stdout.readline().strip() == "locked"
-        in_use = rf"in use by another audioconv process \(pid {holder.pid} on "
-        with pytest.raises(ConfigError, match=in_use):
-            _fit(ns, out)
-        assert _snapshot(out) == {}  # nothing written
-    finally:
-        holder.kill()
-        holder.wait()
+    holder = hold_run_lock(out)
+    in_use = rf"in use by another audioconv process \(pid {holder.pid} on "
+    with pytest.raises(ConfigError, match=in_use):
+        _fit(ns, out)
+    assert _snapshot(out) == {}  # nothing written
+    holder.kill()
+    holder.wait()
     assert (out / ".lock").is_file()  # left behind by the killed holder, and free
     _fit(ns, out, max_epochs=1)
     assert (out / "report.json").is_file()
