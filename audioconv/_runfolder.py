@@ -50,13 +50,11 @@ def existing_artifacts(folder: str | os.PathLike) -> list[str]:
 
 
 def holds_run(folder: str | os.PathLike) -> bool:
-    """Whether ``folder`` holds a run: a checkpoint in ``checkpoints/``, a run's ``config.yaml``
-    (one with ``model`` and ``fit`` sections: a run killed before its first checkpoint), or a
-    ``.lock`` a live process holds (a fit starting). Not a project's own ``config.yaml`` or
-    ``metrics.csv``, so ``project/runs/x`` below such a project is no nested run."""
+    """Whether ``folder`` holds a run: a run's ``config.yaml`` (one with ``model`` and ``fit``
+    sections, written before training starts), or a ``.lock`` a live process holds (a fit
+    starting). Not a project's own ``config.yaml``, ``metrics.csv`` or
+    ``checkpoints/best.ckpt``, so ``project/runs/x`` below such a project is no nested run."""
     folder = Path(folder)
-    if any((folder / name).is_file() for name in RUN_ARTIFACTS[:2]):
-        return True
     return _is_run_config(folder / "config.yaml") or _lock_held(folder / LOCK_FILE)
 
 

@@ -28,7 +28,9 @@ from __future__ import annotations
 import contextlib
 import csv
 import dataclasses
+import errno
 import os
+import shutil
 import warnings
 from argparse import Namespace
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -231,6 +233,10 @@ class WeightEMA(WeightAveraging):
             super().on_load_checkpoint(trainer, pl_module, checkpoint)
 
 
+#: free bytes below which a failed checkpoint write is taken for a full disk
+_FULL_DISK_BYTES = 2**20
+
+
 class _AtomicCheckpointIO(TorchCheckpointIO):
     """Checkpoints written to a temporary file and renamed, so a crash never leaves a torn one,
     each with its SHA-256 record ``<name>.ckpt.sha256`` (written as a pair). Reading one (resume,
@@ -246,7 +252,12 @@ class _AtomicCheckpointIO(TorchCheckpointIO):
             raise TypeError("storage_options are not supported: checkpoints are local files")
         record = digest_path(path)
         with atomic_pair(path, record) as (tmp, tmp_record):
-            torch.save(checkpoint, tmp)
+            try:
+                torch.save(checkpoint, tmp)
+            except RuntimeError as error:  # torch's zip writer reports a full disk without errno
+                if shutil.disk_usage(Path(tmp).parent).free >= _FULL_DISK_BYTES:
+                    raise
+                raise OSError(errno.ENOSPC, f"No space left on device ({error})", tmp) from error
             text = record_text(file_sha256(tmp), Path(path).name)
             tmp_record.write_text(text, encoding="utf-8")
 

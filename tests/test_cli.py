@@ -714,7 +714,8 @@ def test_predict_stream_and_compare_never_write_into_a_run(
 ):
     """``--output`` / ``--plot`` naming a run's own file (metrics.csv, splits.csv, report.json,
     a figure), a file below a run, or a file in a folder a fit has locked, is refused before
-    anything is written; a project folder's own config.yaml is no run."""
+    anything is written; a project folder's own config.yaml and checkpoints/ are no run."""
+    from audioconv._runfolder import check_output_folder
 
     run_dir = checkpoints["audio"].parent.parent
     ckpt, clip = str(checkpoints["audio"]), tmp_path / "clip.wav"
@@ -742,6 +743,9 @@ def test_predict_stream_and_compare_never_write_into_a_run(
     project = tmp_path / "project"
     project.mkdir()
     (project / "config.yaml").write_text("experiment: tones\n")  # the user's own, not a run's
+    (project / "checkpoints").mkdir()  # nor the user's own model file
+    (project / "checkpoints" / "best.ckpt").write_bytes(b"my own model")
+    check_output_folder(project / "runs" / "exp1")  # a fit below it is no nested run
     argv = ["predict", "--quiet", "--checkpoint", ckpt, str(clip)]
     assert main([*argv, "--output", str(project / "predictions.csv")]) == 0
     assert len(pd.read_csv(project / "predictions.csv")) == 1
