@@ -421,3 +421,21 @@ def test_multiclass_loss_takes_class_probabilities_as_mixup_makes_them():
     mixed = 0.3 * one_hot + 0.7 * one_hot[[1, 0, 3, 2]]
     expected = -(mixed * logits.log_softmax(1)).sum(1).mean()
     torch.testing.assert_close(task_loss(logits, mixed, task="multiclass"), expected)
+
+
+def test_a_front_end_without_a_config_is_refused_as_a_checkpoint_could_not_rebuild_it(tmp_path):
+    """``frontend=LogMel(...)`` built directly has no config: its checkpoint, export and stream
+    would run without it (predict gave other labels than the report). Built by
+    ``create_frontend`` it is saved and rebuilt."""
+    from audioconv.features import LogMel, create_frontend
+
+    logmel = {"sample_rate": 8000, "n_fft": 64, "hop_length": 32, "n_mels": 8}
+    backbone = create("conv_stack", dims=2, in_channels=1, num_classes=3, filters=(4,))
+    with pytest.raises(ConfigError, match="front end LogMel has no config.*create_frontend"):
+        Classifier(backbone, task="multiclass", num_classes=3, frontend=LogMel(**logmel))
+    model = Classifier(
+        backbone, task="multiclass", num_classes=3, frontend=create_frontend("logmel", **logmel)
+    ).eval()
+    loaded = load_classifier(_save(model, tmp_path / "m.ckpt"))
+    x = torch.randn(2, 1, 400)
+    torch.testing.assert_close(loaded(x), model(x))

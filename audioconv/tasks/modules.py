@@ -142,6 +142,13 @@ class _TaskModule(L.LightningModule):
             )
         if frontend is None and fconfig is not None:
             frontend = build_frontend(fconfig)
+        if frontend is not None and fconfig is None:  # a checkpoint could not rebuild it
+            raise ConfigError(
+                f"front end {type(frontend).__name__} has no config, so a checkpoint, export or "
+                "stream of this model would run without it: build it with "
+                "audioconv.features.create_frontend(<registered name>, ...), or pass "
+                "frontend_config={'name': ..., 'kwargs': {...}}"
+            )
         self.hparams["backbone_config"] = bconfig
         self.hparams["frontend_config"] = fconfig
         self.frontend = frontend
@@ -386,10 +393,11 @@ class Classifier(_TaskModule):
     final layer is reset to 1 logit (binary) or ``num_classes`` outputs. Without ``backbone``,
     it is built from ``backbone_config`` ``{"name", "kwargs"}`` through
     ``audioconv.models.create``; ``backbone.config`` is used when the argument is omitted.
-    ``frontend`` (e.g. ``audioconv.features.LogMel``) runs inside ``forward`` before the backbone,
-    so features are computed on the training device and saved with the model; ``frontend_config``
-    ``{"name", "kwargs"}`` (a registered front end, see :mod:`audioconv.features.registry`; or
-    ``frontend.config``) lets :func:`~audioconv.tasks.load_classifier` rebuild it.
+    ``frontend`` (e.g. ``create_frontend("logmel", ...)``) runs inside ``forward`` before the
+    backbone, so features are computed on the training device and saved with the model; its
+    ``frontend_config`` ``{"name", "kwargs"}`` (a registered front end, see
+    :mod:`audioconv.features.registry`; ``frontend.config`` when ``create_frontend`` built it)
+    lets :func:`~audioconv.tasks.load_classifier` rebuild it: a front end without one is refused.
     ``backbone_spec`` / ``frontend_spec`` are the deprecated names of the two configs. The
     :class:`~audioconv.tasks.heads.Head` (task, classes, weights) is ``loss.head``.
 
