@@ -269,6 +269,14 @@ def _prepare(
             "example_input must be a tensor (batch, channels, time) or (batch, channels, height, "
             f"width), got {getattr(example_input, 'shape', type(example_input).__name__)}"
         )
+    from lightning.pytorch import LightningModule
+
+    if isinstance(model, LightningModule):  # a training module: logits, no classes or contract
+        raise ConfigError(
+            f"{type(model).__name__} is a training module, whose outputs are logits: export "
+            "InferenceModel.from_classifier(model) (probabilities, classes and input contract), "
+            "or export_checkpoint(<its .ckpt>, ...)"
+        )
     model.eval()
     example = example_input.detach().float()
     if example.shape[0] < 2:
@@ -355,7 +363,8 @@ def export_onnx(
     """Export ``model`` (raw input -> probabilities) to ONNX at ``path`` plus its sidecar JSON.
 
     Args:
-        model: usually an :class:`InferenceModel`; any module taking ``example_input`` works.
+        model: usually an :class:`InferenceModel`; any module taking ``example_input`` and
+            returning what the file should (not a training module: its outputs are logits).
         example_input: ``(batch, channels, time)`` or ``(batch, channels, height, width)``; its
             non-batch shape is the expected input shape recorded in the sidecar.
         dynamic_time: make the time axis (height and width for images) dynamic: ``True`` (an

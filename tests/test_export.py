@@ -325,6 +325,13 @@ def test_invalid_options(tmp_path):
         InferenceModel(fixed, task="ranking")
     with pytest.raises(ConfigError, match="format='tflite'"):
         export_checkpoint(tmp_path / "x.ckpt", format="tflite", output=tmp_path / "m")
+    trained = Classifier(
+        models.create("conv1d", dims=1, in_channels=1, num_classes=1), task="binary"
+    )  # its outputs are logits, which a runtime would read as probabilities
+    for export in (export_onnx, export_torchscript):
+        with pytest.raises(ConfigError, match="InferenceModel.from_classifier"):
+            export(trained, tmp_path / "m.onnx", example_input=torch.randn(2, 1, 64))
+    assert not (tmp_path / "m.onnx").exists()
 
 
 def test_every_runtime_carries_and_applies_the_recorded_contract(tmp_path):
