@@ -183,6 +183,12 @@ class Recipe(abc.ABC):
         from audioconv.models import registered_model
 
         registered_model(self.model)  # a misspelled --model fails now, not after the data scan
+        reserved = sorted({"dims", "in_channels", "num_classes"} & set(self.model_kwargs or {}))
+        if reserved:
+            raise ConfigError(
+                f"model_kwargs {', '.join(reserved)}: set by the recipe from the data; remove "
+                "them from --model_kwargs"
+            )
         if not (isinstance(self.lr, int | float) and self.lr > 0):
             raise ConfigError(f"lr={self.lr!r} must be a positive number")
         if self.ema:

@@ -1182,3 +1182,10 @@ def test_a_model_that_cannot_take_the_features_is_refused_naming_both(
             "--features", features, "--model", model]  # fmt: skip
     with pytest.raises(ConfigError, match=message):
         parse_recipe(load_recipe("audio_folder"), argv)
+
+
+def test_model_kwargs_the_recipe_sets_from_the_data_are_named_before_the_scan(tmp_path):
+    argv = ["--data-dir", str(tmp_path), "--output-dir", str(tmp_path / "run"),
+            "--model_kwargs", '{"num_classes": 5, "channels": [4]}']  # fmt: skip
+    with pytest.raises(ConfigError, match="model_kwargs num_classes: set by the recipe"):
+        parse_recipe(load_recipe("audio_folder"), argv)
