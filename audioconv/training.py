@@ -656,10 +656,19 @@ def _prepare_run_folder(
             "checkpoints/last.ckpt (removed?) beside a best.ckpt not of the first epoch: choose "
             "another output_dir"
         )
+    # a run that stopped before its first checkpoint trained nothing: deleting it loses nothing
+    untrained = (
+        ""
+        if best.exists() or last.exists()
+        else (
+            f" (it stopped before its first checkpoint, so nothing was trained: deleting {out} "
+            "loses nothing)"
+        )
+    )
     if not resume:
         raise ConfigError(
             f"{out} already holds a run ({', '.join(present)}): pass resume=True (--resume) to "
-            "continue it, or choose another output_dir"
+            f"continue it, or choose another output_dir{untrained}"
         )
     state = None
     if last.exists():
@@ -676,7 +685,7 @@ def _prepare_run_folder(
             f"cannot resume {out}: these options differ from the run's (recorded -> given):\n"
             + "\n".join(f"  {key}: {a!r} -> {b!r}" for key, (a, b) in sorted(changed.items()))
             + rule
-            + "\npass the run's values, or choose another output_dir"
+            + f"\npass the run's values, or choose another output_dir{untrained}"
         )
     if state is not None and table is not None:
         _check_recorded_splits(out, table)

@@ -167,9 +167,11 @@ def test_any_run_artifact_refuses_fit_without_resume(tmp_path, child, artifact):
     (tmp_path / artifact).write_text("from an earlier run\n")
     before = _snapshot(tmp_path)
     resumable = "cannot be resumed" if artifact.endswith("best.ckpt") else "resume=True"
-    with pytest.raises(ConfigError, match=rf"already holds a run \({artifact}\).*{resumable}"):
+    with pytest.raises(ConfigError, match=rf"already holds a run \({artifact}\).*{resumable}") as e:
         _fit(ns, tmp_path)
     assert _snapshot(tmp_path) == before
+    untrained = "stopped before its first checkpoint, so nothing was trained: deleting"
+    assert (untrained in str(e.value)) == (not artifact.startswith("checkpoints/"))
 
 
 def test_best_checkpoint_without_last_is_not_resumed_or_overwritten(tmp_path, child, full_run):
