@@ -109,7 +109,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     recipe_class = load_recipe(name)
     known = {f.name for f in dataclasses.fields(recipe_class)}
     options = {k: v for k, v in options.items() if k in known}
-    check_recorded_options(recipe_class, options, run_dir / "config.yaml")
+    options = check_recorded_options(recipe_class, options, run_dir / "config.yaml")
     out = Path(args.output_dir or run_dir / "test")
     options["output_dir"], options["smoke"] = out, args.smoke
     trained = [name for name in existing_artifacts(out) if name != "report.json"]

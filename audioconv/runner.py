@@ -851,21 +851,23 @@ def parser_for(recipe_class: type[Recipe], prog: str | None = None):
     return parser
 
 
-def check_recorded_options(recipe_class: type[Recipe], options: dict, source) -> None:
-    """Refuse recorded options (a run's config.yaml) that the recipe's options do not take: an
-    unknown name or a value of the wrong type, named with the file."""
+def check_recorded_options(recipe_class: type[Recipe], options: dict, source) -> dict:
+    """``options`` (a run's config.yaml) as the recipe's types (paths as ``Path``, pairs as
+    tuples, as the command line gives them); an unknown name or a value of the wrong type is
+    refused, named with the file."""
     from jsonargparse import ArgumentError
 
     check = parser_for(recipe_class)
     check.exit_on_error = False
     try:
-        check.parse_object({"output_dir": ".", **options})
+        typed = check.parse_object({"output_dir": ".", **options}).as_dict()
     except ArgumentError as error:
         text = " ".join(str(error).split())
         raise ConfigError(
             f"{source}: recipe.options do not fit recipe {recipe_class.name!r} ({text}); fix or "
             "delete the option in the file"
         ) from None
+    return {key: typed[key] for key in options}
 
 
 def parse_recipe(recipe_class: type[Recipe], argv: Sequence[str], prog: str | None = None):

@@ -780,10 +780,11 @@ def stamped(table: Any) -> Any:
 
 def split_changes(recorded: Path, table: Any) -> str:
     """``""`` when the sample table ``table`` (a DataFrame as ``sample_table()`` gives) lists the
-    samples of the ``splits.csv`` file ``recorded`` in the same splits and, when the record has
-    :data:`STAMP_COLUMNS`, with the same file sizes and fingerprints (``path`` compared relative
-    to each table's common folder; only the columns both have, so a file written before a column
-    was added still compares); otherwise what changed, in words."""
+    samples of the ``splits.csv`` file ``recorded`` in the same splits, with the same labels and,
+    when the record has :data:`STAMP_COLUMNS`, with the same file sizes and fingerprints
+    (``path`` compared relative to each table's common folder; only the columns both have, so a
+    file written before a column was added still compares); otherwise what changed, in
+    words."""
     import pandas as pd
 
     old = pd.read_csv(recorded, dtype=str, keep_default_na=False)
@@ -818,6 +819,12 @@ def split_changes(recorded: Path, table: Any) -> str:
         content_before = keyed(old, old[stamps].agg("|".join, axis=1))
         content_after = keyed(new, new[stamps].agg("|".join, axis=1))
         edited = list(both[(content_before[both] != content_after[both]).to_numpy()])
+    relabelled = []
+    labels = [column for column in ("label", "tags") if column in shared]
+    if labels and "path" in shared:  # a recipe that labels the files otherwise (another layout)
+        labels_before = keyed(old, old[labels].agg("|".join, axis=1))
+        labels_after = keyed(new, new[labels].agg("|".join, axis=1))
+        relabelled = list(both[(labels_before[both] != labels_after[both]).to_numpy()])
     parts = [
         f"{len(added)} sample(s) added, e.g. {list(added[:2])}" if len(added) else "",
         f"{len(removed)} removed, e.g. {list(removed[:2])}" if len(removed) else "",
@@ -825,6 +832,7 @@ def split_changes(recorded: Path, table: Any) -> str:
         f"{len(edited)} with other content (size or fingerprint), e.g. {edited[:2]}"
         if edited
         else "",
+        f"{len(relabelled)} with another label, e.g. {relabelled[:2]}" if relabelled else "",
     ]
     return "; ".join(part for part in parts if part)
 

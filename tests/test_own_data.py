@@ -1189,3 +1189,28 @@ def test_model_kwargs_the_recipe_sets_from_the_data_are_named_before_the_scan(tm
             "--model_kwargs", '{"num_classes": 5, "channels": [4]}']  # fmt: skip
     with pytest.raises(ConfigError, match="model_kwargs num_classes: set by the recipe"):
         parse_recipe(load_recipe("audio_folder"), argv)
+
+
+def test_test_refuses_a_run_whose_clips_are_now_labelled_otherwise(tmp_path, capsys):
+    """The same files with other labels (an edited manifest; another recipe of the same name)
+    would score the model against labels it never trained on: refused, naming the clips."""
+    from audioconv.cli import main
+
+    data = tmp_path / "clips"
+    rows = []
+    for label, frequency in (("low", 300), ("high", 2500)):
+        for k in range(6):
+            tone(data / f"{label}_{k}.wav", frequency, seed=k)
+            rows.append(f"{label}_{k}.wav,{label}")
+    manifest = data / "labels.csv"
+    manifest.write_text("path,label\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "run"
+    argv = ["--data-dir", str(data), "--manifest-file", str(manifest), "--output-dir", str(out)]
+    smoke("audio_folder", argv)
+    manifest.write_text(manifest.read_text().replace("low_0.wav,low", "low_0.wav,high"))
+    capsys.readouterr()
+    test = ["test", "--checkpoint", str(out / "checkpoints" / "best.ckpt"), "--smoke",
+            "--output-dir", str(tmp_path / "t")]  # fmt: skip
+    with pytest.raises(SystemExit):
+        main(test)
+    assert "1 with another label, e.g. ['low_0.wav']" in capsys.readouterr().err
