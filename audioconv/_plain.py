@@ -25,6 +25,7 @@ __all__ = [
     "attached_config",
     "check_plain",
     "component_config",
+    "python_scalar",
     "read_yaml",
     "renamed_keyword",
 ]
@@ -40,34 +41,55 @@ MAX_YAML_VALUES = 100_000
 PlainKwargs = dict[str, None | bool | int | float | str | list | dict]
 
 
-def _bad(value: Any) -> str | None:
-    """The repr of the first non-plain value inside ``value``, or None when it is all plain."""
+def python_scalar(value: Any) -> Any:
+    """A numpy scalar (``np.float32(0.5)``, ``np.int64(3)``, ``np.bool_``) as its Python value
+    (``.item()``); anything else as it is."""
+    if type(value).__module__ == "numpy" and getattr(value, "shape", None) == ():
+        return value.item()
+    return value
+
+
+def _plain_copy(value: Any, path: str) -> Any:
+    """``value`` with numpy scalars as Python values; a ConfigError naming ``path`` (``act=``,
+    ``extra[1]``, ``extra.a.b``) at the first item that is not plain."""
+    value = python_scalar(value)
     if value is None or isinstance(value, bool | int | float | str):
-        return None
+        return value
     if isinstance(value, list | tuple):
-        return next((bad for item in value if (bad := _bad(item)) is not None), None)
+        items = [_plain_copy(item, f"{path}[{i}]") for i, item in enumerate(value)]
+        return items if isinstance(value, list) else tuple(items)
     if isinstance(value, Mapping):
-        for key, item in value.items():
+        for key in value:
             if not isinstance(key, str):
-                return repr(key)
-            if (bad := _bad(item)) is not None:
-                return bad
-        return None
-    return f"{value!r} ({type(value).__name__})"
+                raise ConfigError(
+                    f"{path}[{key!r}]: the key {key!r} ({type(key).__name__}) is not a string; "
+                    "the keys of a dict option must be strings"
+                )
+        return {key: _plain_copy(item, f"{path}.{key}") for key, item in value.items()}
+    raise ConfigError(
+        f"{path}={value!r} ({type(value).__name__}) is not a plain value: pass a name or number "
+        "(e.g. act='gelu') and build the object inside the factory"
+    )
 
 
 def check_plain(kwargs: Mapping[str, Any], owner: str) -> dict[str, Any]:
-    """``dict(kwargs)`` if every key is a string and every value plain; else a ConfigError naming
-    ``owner`` (e.g. ``"front end 'audio'"``) and the offending value."""
+    """``dict(kwargs)`` with numpy scalars as their Python values, if every key is a string and
+    every value plain; else a ConfigError naming ``owner`` (e.g. ``"front end 'audio'"``), the
+    keyword path of the offending item and the fix."""
     if not isinstance(kwargs, Mapping):
         raise ConfigError(f"{owner}: kwargs must be a dict of plain values, got {kwargs!r}")
-    bad = _bad(dict(kwargs))
-    if bad is not None:
-        raise ConfigError(
-            f"{owner}: keyword argument {bad} is not a plain value; a saved component takes "
-            "only None, bools, numbers, strings and lists / dicts of them"
-        )
-    return dict(kwargs)
+    plain = {}
+    for key, value in kwargs.items():
+        try:
+            if not isinstance(key, str):
+                raise ConfigError(f"keyword {key!r} is not a string")
+            plain[key] = _plain_copy(value, key)
+        except ConfigError as error:
+            raise ConfigError(
+                f"{owner}: {error}; a saved component takes only None, bools, numbers, strings "
+                "and lists / string-keyed dicts of them"
+            ) from None
+    return plain
 
 
 def component_config(value: Any, what: str) -> dict[str, Any]:

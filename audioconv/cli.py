@@ -6,8 +6,8 @@ torch / Lightning when it runs.
 
 - ``audioconv fit RECIPE [recipe options]`` runs ``recipes/<RECIPE>.py`` (the same options as
   ``python recipes/<RECIPE>.py``; ``audioconv fit RECIPE --help`` lists them). The recipes live
-  beside the package in a source checkout / editable install (``pip install -e .``); set
-  ``AUDIOCONV_RECIPES`` to a ``recipes/`` folder otherwise. ``audioconv fit --config
+  beside the package in a source checkout / editable install (``pip install -e .``); the folders
+  of ``AUDIOCONV_RECIPES`` (``os.pathsep``-separated) are searched first. ``audioconv fit --config
   RUN/config.yaml --output-dir NEW`` re-runs a run from its folder (the recipe it names).
 - ``audioconv test --checkpoint RUN/checkpoints/best.ckpt`` re-evaluates a checkpoint on the test
   split of the recipe run that wrote it (options from ``RUN/config.yaml``).
@@ -870,11 +870,11 @@ def recipe_summaries() -> dict[str, str]:
     imported, so listing is instant and never runs a recipe file)."""
     import ast
 
-    from audioconv.runner import list_recipes, recipes_dir
+    from audioconv.runner import recipe_files
 
     out = {}
-    for name in list_recipes():
-        tree = ast.parse((recipes_dir() / f"{name}.py").read_text(encoding="utf-8"))
+    for name, path in sorted(recipe_files().items()):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
         out[name] = " ".join((ast.get_docstring(tree) or "").strip().split("\n\n")[0].split())
     return out
 
@@ -900,6 +900,15 @@ def build_parser() -> argparse.ArgumentParser:
     from audioconv import __version__
 
     parser.add_argument("--version", action="version", version=f"audioconv {__version__}")
+    parser.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE before the command, so the models, front ends, layouts and metrics "
+        "it registers are known (repeatable; also $AUDIOCONV_PLUGINS=mod1,mod2)",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     models = commands.add_parser("models", help="list the registered models (1D / 2D)")
@@ -912,8 +921,8 @@ def build_parser() -> argparse.ArgumentParser:
         "fit",
         help="train and test a recipe (audioconv fit RECIPE --help lists its options)",
         description="Run recipes/<RECIPE>.py: train, test the best checkpoint, write the report. "
-        "Recipes are found beside the package (editable install / source checkout) or in "
-        "$AUDIOCONV_RECIPES.",
+        "Recipes are found in the folders of $AUDIOCONV_RECIPES (separated by os.pathsep), then "
+        "beside the package (editable install / source checkout).",
     )
     fit.add_argument(
         "recipe",
@@ -1103,11 +1112,40 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _recipe_from_config(argv: list[str]) -> list[str]:
-    """``fit --config FILE ...`` -> ``fit <FROM_CONFIG> --config FILE ...``: the recipe is the one
-    the run config names (argparse cannot start a REMAINDER with an option)."""
-    if argv[:1] == ["fit"] and len(argv) > 1 and argv[1].partition("=")[0] == "--config":
-        return ["fit", FROM_CONFIG, *argv[1:]]
+    """``fit --config FILE ...`` -> ``fit <FROM_CONFIG> --config FILE ...`` (after any
+    ``--import MODULE``): the recipe is the one the run config names (argparse cannot start a
+    REMAINDER with an option)."""
+    i = 0
+    while i < len(argv) and argv[i].partition("=")[0] == "--import":
+        i += 1 if "=" in argv[i] else 2
+    if (
+        argv[i : i + 1] == ["fit"]
+        and argv[i + 1 : i + 2]
+        and argv[i + 1].partition("=")[0] == "--config"
+    ):
+        return [*argv[: i + 1], FROM_CONFIG, *argv[i + 1 :]]
     return list(argv)
+
+
+def import_plugins(modules: list[str]) -> None:
+    """Import the modules the user named (``--import``, then ``$AUDIOCONV_PLUGINS``), whose
+    registrations the command then sees; never a name read from a file."""
+    import importlib
+    import os
+
+    from audioconv.errors import ConfigError
+
+    named = [*modules, *os.environ.get("AUDIOCONV_PLUGINS", "").split(",")]
+    for module in filter(None, (m.strip() for m in named)):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as error:
+            if error.name != module and not module.startswith(f"{error.name}."):
+                raise  # the plugin itself imports a missing module: its traceback says which
+            raise ConfigError(
+                f"cannot import {module!r} (--import / AUDIOCONV_PLUGINS): no such module; run "
+                "from its folder with PYTHONPATH=. or install its package"
+            ) from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1122,6 +1160,7 @@ def main(argv: list[str] | None = None) -> int:
     from audioconv.errors import AudioConvError
 
     try:
+        import_plugins(args.imports)
         return args.func(args)
     except (AudioConvError, FileNotFoundError) as err:
         parser.exit(2, f"audioconv {args.command}: error: {err}\n")

@@ -88,13 +88,17 @@ def check_positive(name: str, value: object, *, minimum: int = 1) -> int:
 
 
 def unknown_name(
-    what: str, name: object, known: Iterable[str], *, listed: str = "Available", advice: str = ""
+    what: str, name: object, known: Iterable[str], *, register: str, listed: str = "Available"
 ) -> ConfigError:
     """The one "unknown registered name" error of every registry (models, front ends, layouts):
     a :class:`ConfigError` naming ``name``, the closest known name if one is close, every known
-    name (sorted, after ``listed``) and any ``advice``. Returned, for the caller to raise."""
+    name (sorted, after ``listed``) and how to make a name of your own known (``register``: the
+    function registering one). Returned, for the caller to raise."""
     names = sorted(known)
     close = difflib.get_close_matches(str(name), names, n=1)
     hint = f" Did you mean {close[0]!r}?" if close else ""
-    message = f"unknown {what} {name!r}.{hint} {listed}: {', '.join(names)}"
-    return ConfigError(f"{message} ({advice})" if advice else message)
+    return ConfigError(
+        f"unknown {what} {name!r}.{hint} {listed}: {', '.join(names)} (one of your own: "
+        f"register it with {register} in a module, and import that module first: "
+        "audioconv --import MODULE ..., or AUDIOCONV_PLUGINS=MODULE)"
+    )

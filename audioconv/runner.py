@@ -54,6 +54,7 @@ __all__ = [
     "parse_recipe",
     "parser_for",
     "recipe_options_from_run",
+    "recipe_files",
     "recipes_dir",
     "run",
 ]
@@ -768,19 +769,27 @@ def _clip_level_report(datamodule, checkpoint: str | os.PathLike, *, smoke: bool
 
 
 def recipes_dir() -> Path:
-    """The ``recipes/`` folder beside the package (present in a source checkout / editable
-    install); ``AUDIOCONV_RECIPES`` overrides it."""
-    override = os.environ.get("AUDIOCONV_RECIPES")
-    return Path(override) if override else Path(__file__).resolve().parent.parent / "recipes"
+    """The built-in ``recipes/`` folder beside the package (present in a source checkout /
+    editable install)."""
+    return Path(__file__).resolve().parent.parent / "recipes"
+
+
+def recipe_files() -> dict[str, Path]:
+    """Each registered recipe name -> its file: the ``.py`` files of the folders in
+    ``AUDIOCONV_RECIPES`` (an ``os.pathsep``-separated list), then of :func:`recipes_dir`; the
+    first folder holding a name wins."""
+    folders = [Path(f) for f in os.environ.get("AUDIOCONV_RECIPES", "").split(os.pathsep) if f]
+    files: dict[str, Path] = {}
+    for folder in [*folders, recipes_dir()]:
+        for path in sorted(folder.glob("*.py")):
+            if path.stem.isidentifier() and not path.stem.startswith("_"):
+                files.setdefault(path.stem, path)
+    return files
 
 
 def list_recipes() -> list[str]:
-    """The registered recipe names: stems of the ``.py`` files in :func:`recipes_dir`."""
-    return sorted(
-        p.stem
-        for p in recipes_dir().glob("*.py")
-        if p.stem.isidentifier() and not p.stem.startswith("_")
-    )
+    """The registered recipe names, sorted (see :func:`recipe_files`)."""
+    return sorted(recipe_files())
 
 
 def load_recipe(name: str, *, allow_path: bool = False) -> type[Recipe]:
@@ -789,17 +798,17 @@ def load_recipe(name: str, *, allow_path: bool = False) -> type[Recipe]:
     ``allow_path=True`` also accepts a path to a ``.py`` file: only for a path the user typed on
     the command line (``audioconv fit my_recipe.py``), never for a name read from a file.
     """
-    known = list_recipes()
+    known = recipe_files()
     if name in known:
-        path = recipes_dir() / f"{name}.py"
+        path = known[name]
     elif allow_path and str(name).endswith(".py") and Path(name).is_file():
         path = Path(name)
     else:
         typed = " or a path to a recipe .py" if allow_path else ""
         raise ConfigError(
             f"no recipe {name!r}: give a recipe name{typed}; recipes: "
-            f"{', '.join(known) or 'none'} (set AUDIOCONV_RECIPES to the recipes/ folder of a "
-            "source checkout)"
+            f"{', '.join(sorted(known)) or 'none'} (a recipe of your own: add its folder to "
+            f"AUDIOCONV_RECIPES, folders separated by {os.pathsep!r})"
         )
     spec = importlib.util.spec_from_file_location(f"audioconv_recipe_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
@@ -808,6 +817,11 @@ def load_recipe(name: str, *, allow_path: bool = False) -> type[Recipe]:
     recipe = getattr(module, "RECIPE", None)
     if not (isinstance(recipe, type) and issubclass(recipe, Recipe)):
         raise ConfigError(f"{path} does not define RECIPE = <a Recipe subclass>")
+    if recipe.name != path.stem:  # a run records the name: test / --config must find this file
+        raise ConfigError(
+            f"{path} defines a recipe named {recipe.name!r}, not {path.stem!r}: a run records "
+            f"the name and re-runs the file of that name; set name = {path.stem!r} in its class"
+        )
     return recipe
 
 
@@ -932,7 +946,8 @@ def recipe_options_from_run(run: str | os.PathLike) -> tuple[str, dict[str, Any]
         raise ConfigError(
             f"{path}: recipe.name={recipe['name']!r} is not a registered recipe "
             f"({', '.join(known) or 'none'}); a run folder names its recipe, never a file: fix "
-            "config.yaml, or set AUDIOCONV_RECIPES to the folder holding that recipe"
+            "config.yaml, or add the folder holding that recipe to AUDIOCONV_RECIPES (folders "
+            f"separated by {os.pathsep!r})"
         )
     options = dict(recipe.get("options") or {})
     for key in ("output_dir", "data_dir", "split_file"):

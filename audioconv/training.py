@@ -355,7 +355,11 @@ class RunLogger(Logger):
 
 
 def _plain(value: Any) -> Any:
-    """Config values as YAML-safe builtins (tensors and tuples become lists, paths strings)."""
+    """Config values as YAML-safe builtins (tensors and tuples become lists, paths strings,
+    numpy scalars their Python values)."""
+    from audioconv._plain import python_scalar
+
+    value = python_scalar(value)
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, torch.Tensor):

@@ -13,7 +13,6 @@ from audioconv.data.layouts import registry as layouts
 from audioconv.evaluation import metrics
 from audioconv.features import registry as frontends
 from audioconv.models import registry as models
-from audioconv.runner import recipes_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 TEXT = (ROOT / "docs" / "extending.md").read_text()
@@ -33,13 +32,12 @@ def test_every_kind_of_extension_has_a_section_with_a_file_and_a_check():
 
 @pytest.fixture
 def scratch(tmp_path, monkeypatch):
-    """A scratch folder as the working directory, its plugins importable, a recipes folder
-    holding the shipped recipes, and registries restored afterwards."""
+    """A scratch folder as the working directory, its plugins importable, its own recipes folder
+    in AUDIOCONV_RECIPES (the shipped recipes found after it), and registries restored
+    afterwards."""
     plugins, recipes = tmp_path / "plugins", tmp_path / "recipes"
     plugins.mkdir()
     recipes.mkdir()
-    for shipped in recipes_dir().glob("*.py"):
-        (recipes / shipped.name).symlink_to(shipped)
     work = tmp_path / "work"
     work.mkdir()
     monkeypatch.chdir(work)

@@ -115,8 +115,8 @@ def test_unknown_option_lists_the_options():
 
 
 def test_registering_a_taken_name_fails():
-    with pytest.raises(ConfigError, match="already registered"):
-        models.register_model("fcn", models.FCN, dims=(1,))
+    with pytest.raises(ConfigError, match="already registered"):  # another factory
+        models.register_model("fcn", lambda **kwargs: models.FCN(**kwargs), dims=(1,))
     with pytest.raises(ConfigError, match="moved_dims"):  # 1 is both built and moved
         models.register_model("fcn_moved", models.FCN, dims=(1,), moved_dims={1: "fcn"})
     assert "fcn_moved" not in models.list_models()

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 from sklearn import metrics as skm
 
+from audioconv._registry import check_registration
 from audioconv.constants import TASKS
 from audioconv.contract import is_positive
 from audioconv.errors import ConfigError
@@ -562,8 +563,7 @@ def register_metric(
         raise ConfigError(f"{name!r} is a built-in per-class column: pick another name")
 
     def decorate(compute: Callable[[Scored], Any]) -> Callable[[Scored], Any]:
-        if name in _METRICS and _METRICS[name].compute is not compute:
-            raise ConfigError(f"metric name {name!r} is already registered: pick another name")
+        check_registration("metric", name, compute, _METRICS, "compute")
         _METRICS[name] = Metric(name, compute, tuple(tasks), summary, per_class)
         return compute
 

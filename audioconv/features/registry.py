@@ -10,13 +10,13 @@ it; nothing a file names is imported. User code opts in by registering its own c
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 
 from torch import nn
 
 from audioconv._plain import check_plain
-from audioconv.errors import ConfigError, unknown_name
+from audioconv._registry import check_options, check_registration
+from audioconv.errors import unknown_name
 
 __all__ = ["create_frontend", "frontend_factory", "list_frontends", "register_frontend"]
 
@@ -27,8 +27,7 @@ def register_frontend(name: str) -> Callable:
     """Decorator registering a module class (or factory) ``cls(**kwargs)`` under ``name``."""
 
     def decorate(factory: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        if _REGISTRY.get(name, factory) is not factory:
-            raise ConfigError(f"front end name {name!r} is already registered: pick another name")
+        check_registration("front end", name, factory, _REGISTRY)
         _REGISTRY[name] = factory
         return factory
 
@@ -50,7 +49,7 @@ def frontend_factory(name: str) -> Callable[..., nn.Module]:
             name,
             _REGISTRY,
             listed="Registered",
-            advice="register your own with audioconv.features.register_frontend",
+            register="audioconv.features.register_frontend",
         ) from None
 
 
@@ -65,17 +64,7 @@ def create_frontend(name: str, **kwargs) -> nn.Module:
     """
     factory = frontend_factory(name)
     kwargs = check_plain(kwargs, f"front end {name!r}")
-    parameters = inspect.signature(factory).parameters.values()
-    if not any(p.kind is p.VAR_KEYWORD for p in parameters):
-        options = {
-            p.name for p in parameters if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)
-        }
-        unknown = sorted(set(kwargs) - options)
-        if unknown:
-            raise ConfigError(
-                f"front end {name!r} has no option {', '.join(unknown)}: its options are "
-                f"{', '.join(sorted(options))}"
-            )
+    check_options("front end", name, factory, kwargs)
     module = factory(**kwargs)
     module.config = {"name": name, "kwargs": kwargs}
     return module

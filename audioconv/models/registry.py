@@ -9,7 +9,6 @@ Families register variants as data: ``register_model("resnet18", partial(...), d
 
 from __future__ import annotations
 
-import inspect
 import os
 import warnings
 from collections.abc import Callable, Mapping
@@ -18,6 +17,7 @@ from pathlib import Path
 
 import torch
 
+from audioconv._registry import check_options, check_registration
 from audioconv.errors import CheckpointError, ConfigError, unknown_name
 from audioconv.models.blocks import Backbone, check_positive
 
@@ -48,14 +48,14 @@ def register_model(
     dims: tuple[int, ...],
     moved_dims: Mapping[int, str] | None = None,
 ):
-    """Register ``factory(*, dims, in_channels, num_classes, **kwargs)`` under ``name``.
+    """Register ``factory(*, dims, in_channels, num_classes, **kwargs)`` under ``name`` (the
+    rule of :func:`audioconv._registry.check_registration`: the same factory again replaces it).
 
     ``moved_dims`` (rarely needed): ``{dims: new name}`` for dims this name used to build, see
     :class:`RegisteredModel`. Returns ``factory`` so a module can write
     ``resnet18 = register_model("resnet18", ...)``.
     """
-    if name in _REGISTRY:
-        raise ConfigError(f"model name {name!r} is already registered: pick another name")
+    check_registration("model", name, factory, _REGISTRY, "factory")
     if not dims or any(d not in (1, 2) for d in dims):
         raise ConfigError(f"dims={dims!r} for {name!r} must be a non-empty tuple of 1 and / or 2")
     moved = dict(moved_dims or {})
@@ -78,7 +78,9 @@ def registered_model(name: str) -> RegisteredModel:
     try:
         return _REGISTRY[name]
     except KeyError:
-        raise unknown_name("model", name, _REGISTRY) from None
+        raise unknown_name(
+            "model", name, _REGISTRY, register="audioconv.models.register_model"
+        ) from None
 
 
 def create(name: str, *, dims: int, in_channels: int, num_classes: int, **kwargs) -> Backbone:
@@ -105,17 +107,7 @@ def create(name: str, *, dims: int, in_channels: int, num_classes: int, **kwargs
         raise ConfigError(f"model {name!r} does not support dims={dims!r}: use dims={supported}")
     check_positive("in_channels", in_channels)
     check_positive("num_classes", num_classes, minimum=0)
-    options = set(inspect.signature(entry.factory).parameters) - {
-        "dims",
-        "in_channels",
-        "num_classes",
-    }
-    unknown = sorted(set(kwargs) - options)
-    if unknown:
-        raise ConfigError(
-            f"model {name!r} has no option {', '.join(unknown)}: its options are "
-            f"{', '.join(sorted(options))}"
-        )
+    check_options("model", name, entry.factory, kwargs, ("dims", "in_channels", "num_classes"))
     model = entry.factory(dims=dims, in_channels=in_channels, num_classes=num_classes, **kwargs)
     # Its config: what audioconv.tasks stores in checkpoints so load_classifier can rebuild it.
     model.config = {

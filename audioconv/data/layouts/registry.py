@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from audioconv._registry import check_registration
 from audioconv.errors import ConfigError, unknown_name
 
 __all__ = [
@@ -49,14 +50,11 @@ def register_layout(
     ``example(folder) -> root`` writes the smallest copy of the layout as it ships (two classes
     or more) and returns what to pass as ``root``. Returns ``read`` unchanged.
     """
-    if not name or not name.isidentifier():
-        raise ConfigError(f"layout name {name!r} must be a Python identifier, e.g. 'my_dataset'")
     if not description:
         raise ConfigError(f"layout {name!r} needs a description (one line: what it reads)")
 
     def decorate(read: Callable[..., pd.DataFrame]) -> Callable[..., pd.DataFrame]:
-        if name in _REGISTRY:
-            raise ConfigError(f"layout name {name!r} is already registered: pick another name")
+        check_registration("layout", name, read, _REGISTRY, "read")
         _REGISTRY[name] = RegisteredLayout(name, read, description, example)
         return read
 
@@ -73,7 +71,9 @@ def registered_layout(name: str) -> RegisteredLayout:
     try:
         return _REGISTRY[name]
     except (KeyError, TypeError):
-        raise unknown_name("dataset layout", name, _REGISTRY) from None
+        raise unknown_name(
+            "dataset layout", name, _REGISTRY, register="audioconv.data.layouts.register_layout"
+        ) from None
 
 
 def read_layout(name: str, root: str | os.PathLike, **kwargs) -> pd.DataFrame:
