@@ -162,13 +162,17 @@ def test_numpy_scalar_options_are_recorded_as_python_values(project):
     data = TensorDataModule((x[:8], y[:8]), (x[8:], y[8:]), (x[8:], y[8:]), batch_size=4)
     width, extra = np.linspace(4, 8, 2).astype(np.int64)[0], [np.float32(0.5), np.float64(2.0)]
     model = create("tiny", dims=1, in_channels=1, num_classes=2, width=width, extra=extra)
-    classifier = Classifier(model, task="multiclass", num_classes=2)
+    lr = np.logspace(-3, -2, 2)[0]  # np.float64, as a sweep gives it (np.float32 alike)
+    classifier = Classifier(
+        model, task="multiclass", num_classes=2, lr=lr, weight_decay=np.float32(1e-4)
+    )
     fit(classifier, data, output_dir="runs/np", max_epochs=1, enable_progress_bar=False)
     recorded = yaml.safe_load(Path("runs/np/config.yaml").read_text())
     kwargs = recorded["model"]["init_args"]["backbone_config"]["kwargs"]
     assert kwargs["width"] == 4 and kwargs["extra"] == [0.5, 2.0]
     loaded = load_classifier("runs/np/checkpoints/best.ckpt")
     assert type(loaded.hparams.backbone_config["kwargs"]["width"]) is int
+    assert type(loaded.hparams.lr) is float and type(loaded.hparams.weight_decay) is float
 
 
 # --- #12: the non-plain-value refusal names the keyword path and the fix -----------------------

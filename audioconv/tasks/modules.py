@@ -21,6 +21,7 @@ import torch
 from torch import nn
 from torch.utils.data import DistributedSampler
 
+from audioconv._plain import python_scalar
 from audioconv.constants import INPUT_KINDS
 from audioconv.contract import ClipWindows, InputContract, clip_means
 from audioconv.errors import ConfigError, check_positive
@@ -112,6 +113,8 @@ class _TaskModule(L.LightningModule):
         """Check the shared options (read from ``self.hparams``, which ``save_hyperparameters``
         filled), build the backbone / front end from their configs; the backbone to use."""
         h = self.hparams
+        for key, value in h.items():  # np.float64(1e-3) from a sweep: checkpoints hold plain values
+            h[key] = python_scalar(value)
         optimizer, scheduler, lr = h["optimizer"], h["scheduler"], h["lr"]
         weight_decay, momentum, channels_last = h["weight_decay"], h["momentum"], h["channels_last"]
         if optimizer not in OPTIMIZERS:
