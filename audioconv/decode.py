@@ -72,7 +72,8 @@ def open_audio(path: str | os.PathLike) -> sf.SoundFile:
         raise AudioFileNotFoundError(
             path, "no such audio file; check the path (relative paths resolve from the cwd)"
         )
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         raise EmptyAudioError(
             path,
             "the file is 0 bytes (an interrupted copy or download?); copy it again or remove it",
@@ -106,7 +107,6 @@ def open_audio(path: str | os.PathLike) -> sf.SoundFile:
             f"truncated: the header declares {short.group(2)} bytes of samples but only "
             f"{short.group(3)} are present; re-download or re-export the file",
         )
-    size = path.stat().st_size
     if handle.frames == 0 and _ZERO_DATA.search(handle.extra_info) and size > _HEADER_BYTES:
         handle.close()
         raise AudioDecodeError(

@@ -531,10 +531,11 @@ def fit(
             check_output_folder(out)  # before the lock, which removes leftover partials
             held.enter_context(run_lock(out))
             table = datamodule.sample_table() if hasattr(datamodule, "sample_table") else None
-            ckpt_path = _prepare_run_folder(out, resume=resume, resolved=resolved, table=table)
-            if table is not None:  # what the run trains on, kept should it be interrupted
+            record = None if table is None else stamped(table)  # each file read once
+            ckpt_path = _prepare_run_folder(out, resume=resume, resolved=resolved, table=record)
+            if record is not None:  # what the run trains on, kept should it be interrupted
                 with atomic_path(out / "splits.csv") as tmp:
-                    stamped(table).to_csv(tmp, index=False)
+                    record.to_csv(tmp, index=False)
             atomic_write_text(out / "config.yaml", yaml.safe_dump(resolved, sort_keys=False))
         else:  # DDP ranks > 0: rank 0 holds the lock and has checked the folder
             ckpt_path = last if resume and last.exists() else None
@@ -773,8 +774,8 @@ def stamped(table: Any) -> Any:
     (:func:`~audioconv._integrity.file_fingerprint`) when it has a ``path`` column (empty for a
     path that is no file); other tables unchanged. ``splits.csv`` holds them, so a resume or
     ``audioconv test`` on other files under the same names is caught."""
-    if "path" not in table.columns:
-        return table
+    if "path" not in table.columns or set(STAMP_COLUMNS) <= set(table.columns):
+        return table  # no files, or stamped already
     files = [Path(p) if Path(p).is_file() else None for p in table["path"].astype(str)]
     return table.assign(
         size=[str(f.stat().st_size) if f else "" for f in files],
